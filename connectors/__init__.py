@@ -1,0 +1,1 @@
+"""HTTP clients for Dotdigital and Adobe Commerce: auth, pagination, retry, error taxonomy. No Kafka."""

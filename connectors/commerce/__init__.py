@@ -1,0 +1,1 @@
+"""Adobe Commerce: event signatures and (later) the REST client."""

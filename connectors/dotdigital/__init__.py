@@ -1,0 +1,1 @@
+"""The Dotdigital API client."""

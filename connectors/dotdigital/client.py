@@ -1,0 +1,395 @@
+"""The Dotdigital API client: contacts, insight data, imports, consent feeds and enrolments."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr
+
+from connectors.dotdigital.clock import Clock, Sleep
+from connectors.dotdigital.pagination import V3Page, marker_pages, skip_pages
+from connectors.dotdigital.polling import await_report
+from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
+from connectors.dotdigital.session import ApiSession, as_model, segment
+from connectors.errors import FatalError, RetriableError, SkippableError
+from connectors.privacy import mask_email
+from schemas.dotdigital import (
+    Contact,
+    ContactImportReport,
+    ContactUpsert,
+    InsightImport,
+    InsightImportReport,
+    MergeOption,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_CONTACT_IMPORTS = 25  # above this Dotdigital answers 429 tooManyActiveImports
+MAX_INSIGHT_IMPORTS = 5
+ENROLMENT_BATCH = 25  # the spec's cap on contacts per enrolment call
+
+# The PATCH query spells merge options in kebab case, the import body in camel case.
+_IMPORT_MERGE = {
+    MergeOption.OVERWRITE: "overwrite",
+    MergeOption.OVERWRITE_IF_NOT_EMPTY: "overwriteIfNotEmpty",
+    MergeOption.OVERWRITE_IF_EMPTY: "overwriteIfEmpty",
+}
+
+
+class DotdigitalClient:
+    """Async Dotdigital client; every failure surfaces as a `ConnectorError`, never an httpx one.
+
+    `clock` (monotonic) and `sleep` drive rate-limit holds and import polling; `wall_clock`
+    (epoch) converts an epoch `X-RateLimit-Reset` into seconds.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: SecretStr,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 121.0,
+        limits: TierBudgets | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        self._username = username
+        self._clock = clock
+        self._sleep = sleep
+        self.limiter = TierLimiter(limits, clock=clock, wall_clock=wall_clock, sleep=sleep)
+        self._session = ApiSession(
+            base_url,
+            username,
+            password,
+            transport=transport,
+            timeout=timeout,
+            limiter=self.limiter,
+            clock=clock,
+            wall_clock=wall_clock,
+        )
+        self._contact_imports = asyncio.Semaphore(MAX_CONTACT_IMPORTS)
+        self._insight_imports = asyncio.Semaphore(MAX_INSIGHT_IMPORTS)
+
+    def __repr__(self) -> str:
+        user = mask_email(self._username)
+        return f"DotdigitalClient(base_url={self.base_url!r}, username={user!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._session.base_url
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._session.aclose()
+
+    # --- account -------------------------------------------------------------------------------
+
+    async def account_info(self) -> dict[str, Any]:
+        """`GET /v2/account-info`: `{id, properties: [{name, type, value}]}`."""
+        reply = await self._session.send("account_info", "GET", "/v2/account-info")
+        return reply.json_object("account info")
+
+    async def discover_region(self) -> str:
+        """Find the account's regional host (`ApiEndpoint`), switch to it and return it."""
+        properties = (await self.account_info()).get("properties")
+        endpoint = next(
+            (
+                prop.get("value")
+                for prop in (properties if isinstance(properties, list) else [])
+                if isinstance(prop, dict) and prop.get("name") == "ApiEndpoint"
+            ),
+            None,
+        )
+        if not isinstance(endpoint, str):
+            raise FatalError("account-info has no ApiEndpoint property")
+        url = httpx.URL(endpoint)
+        if url.scheme not in {"http", "https"} or not url.host:
+            raise FatalError(f"account-info ApiEndpoint is not an HTTP URL: {endpoint!r}")
+        if url.scheme == "http" and httpx.URL(self.base_url).scheme == "https":
+            raise FatalError("account-info ApiEndpoint would downgrade HTTPS to HTTP")
+        self._session.base_url = endpoint
+        logger.info("dotdigital region discovered", extra={"api_endpoint": endpoint})
+        return endpoint
+
+    # --- contacts ------------------------------------------------------------------------------
+
+    async def upsert_contact(
+        self, upsert: ContactUpsert, merge: MergeOption = MergeOption.OVERWRITE
+    ) -> tuple[Contact, bool]:
+        """Create or update a contact by email; returns it and whether it was created (201)."""
+        reply = await self._session.send(
+            "upsert_contact",
+            "PATCH",
+            f"/contacts/v3/email/{segment(upsert.email)}",
+            params={"merge-option": merge.value},
+            body=upsert.wire(),
+            email=upsert.email,
+        )
+        return reply.model(Contact), reply.status == 201
+
+    async def get_contact(self, email: str) -> Contact | None:
+        """The contact with this email, or None when Dotdigital does not know it (404)."""
+        path = f"/contacts/v3/email/{segment(email)}"
+        try:
+            reply = await self._session.send("get_contact", "GET", path, email=email)
+        except SkippableError as error:
+            if error.status == 404:
+                return None
+            raise
+        return reply.model(Contact)
+
+    async def modified_contacts(self, since: datetime, limit: int = 5000) -> AsyncIterator[Contact]:
+        """Contacts changed at or after `since` (the `~modified` feed), following its markers."""
+        if not 1 <= limit <= 5000:
+            raise ValueError("limit must be between 1 and 5000")
+        query = {"~modified": f"gte::{_iso(since)}", "include": "channelProperties"}
+
+        async def fetch(marker: str | None) -> V3Page:
+            params: dict[str, str | int] = {**query, "limit": limit}
+            if marker is not None:
+                params["marker"] = marker
+            reply = await self._session.send(
+                "modified_contacts", "GET", "/contacts/v3", params=params
+            )
+            return reply.json_object("contact feed")
+
+        async for items in marker_pages(fetch):
+            for item in items:
+                yield as_model(Contact, item)
+
+    # --- contact imports -----------------------------------------------------------------------
+
+    async def start_contact_import(
+        self, contacts: list[ContactUpsert], merge: MergeOption = MergeOption.OVERWRITE
+    ) -> str:
+        """`PUT /contacts/v3/import`; returns the import id. Prefer `run_contact_import`."""
+        body = {"mergeOption": _IMPORT_MERGE[merge], "contacts": [c.wire() for c in contacts]}
+        reply = await self._session.send(
+            "start_contact_import", "PUT", "/contacts/v3/import", body=body
+        )
+        return _import_id(reply.json_object("contact import"))
+
+    async def contact_import_report(self, import_id: str) -> ContactImportReport:
+        """`GET /contacts/v3/import/{importId}`."""
+        path = f"/contacts/v3/import/{segment(import_id)}"
+        reply = await self._session.send("contact_import_report", "GET", path)
+        return reply.model(ContactImportReport)
+
+    async def run_contact_import(
+        self,
+        contacts: list[ContactUpsert],
+        merge: MergeOption = MergeOption.OVERWRITE,
+        *,
+        poll_interval: float = 2.0,
+        timeout: float = 600,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
+    ) -> ContactImportReport:
+        """Import contacts and wait for the report (at most 25 imports in flight per client).
+
+        `Failed` is retriable (contacts are upserts by email); `RejectedByWatchdog` means the
+        batch itself is bad (skippable); `ExceedsAllowedContactLimit` needs an operator (fatal).
+        """
+        async with self._contact_imports:
+            import_id = await self.start_contact_import(contacts, merge)
+            report = await await_report(
+                lambda: self.contact_import_report(import_id),
+                what=f"contact import {import_id}",
+                poll_interval=poll_interval,
+                timeout=timeout,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+        message = f"contact import {import_id} ended {report.status}"
+        if report.status == "ExceedsAllowedContactLimit":
+            raise FatalError(message, code=report.status)
+        if report.status == "RejectedByWatchdog":
+            raise SkippableError(message, status=200, code=report.status)
+        if report.failed:
+            raise RetriableError(message, code=report.status)
+        return report
+
+    # --- insight data --------------------------------------------------------------------------
+
+    async def start_insight_import(self, batch: InsightImport) -> str:
+        """`PUT /insightData/v3/import`; returns the import id. Prefer `run_insight_import`."""
+        path = "/insightData/v3/import"
+        reply = await self._session.send("start_insight_import", "PUT", path, body=batch.wire())
+        return _import_id(reply.json_object("insight import"))
+
+    async def insight_import_report(self, import_id: str) -> InsightImportReport:
+        """`GET /insightData/v3/import/{importId}`."""
+        path = f"/insightData/v3/import/{segment(import_id)}"
+        reply = await self._session.send("insight_import_report", "GET", path)
+        return reply.model(InsightImportReport)
+
+    async def run_insight_import(
+        self,
+        batch: InsightImport,
+        *,
+        poll_interval: float = 2.0,
+        timeout: float = 600,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
+    ) -> InsightImportReport:
+        """Import a batch and wait until `Finished`/`Complete` (at most 5 in flight per client).
+
+        A `Failed` job raises `RetriableError`: records are upserts by key, so the whole batch
+        can be sent again. Per-record rejections come back in the report's `failures`.
+        """
+        async with self._insight_imports:
+            import_id = await self.start_insight_import(batch)
+            report = await await_report(
+                lambda: self.insight_import_report(import_id),
+                what=f"insight import {import_id}",
+                poll_interval=poll_interval,
+                timeout=timeout,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+        if report.failed:
+            raise RetriableError(f"insight import {import_id} failed", code=report.status)
+        return report
+
+    async def put_insight_record(
+        self, collection: str, key: str, json: dict[str, Any], *, email: str | None
+    ) -> bool:
+        """Create or replace one record (contact scope with `email`, else account scope).
+
+        Returns True when created (201), False when replaced (204).
+        """
+        path = _record_path(collection, key, email)
+        reply = await self._session.send("put_insight_record", "PUT", path, body=json, email=email)
+        return reply.status == 201
+
+    async def get_insight_record(
+        self, collection: str, key: str, *, email: str | None
+    ) -> dict[str, Any] | None:
+        """One record as Dotdigital returns it, or None when it (or its collection) is absent."""
+        path = _record_path(collection, key, email)
+        try:
+            reply = await self._session.send("get_insight_record", "GET", path, email=email)
+        except SkippableError as error:
+            if error.status == 404:
+                return None
+            raise
+        return reply.json_object("insight record")
+
+    async def list_contact_insight(self, email: str, collection: str) -> list[dict[str, Any]]:
+        """Every record of one contact in one collection: `[{key, json, created, updated}]`."""
+        path = f"/insightData/v3/contacts/email/{segment(email)}/{segment(collection)}"
+
+        async def fetch(marker: str | None) -> V3Page:
+            params: dict[str, str | int] | None = None if marker is None else {"marker": marker}
+            op = "list_contact_insight"
+            reply = await self._session.send(op, "GET", path, params=params, email=email)
+            return reply.json_object("insight records")
+
+        return [item async for items in marker_pages(fetch) for item in items]
+
+    # --- consent (v2) --------------------------------------------------------------------------
+
+    async def unsubscribe(self, email: str) -> dict[str, Any]:
+        """Globally unsubscribe an address: `{suppressedContact, dateRemoved, reason}`."""
+        body = {"email": email}
+        reply = await self._session.send(
+            "unsubscribe", "POST", "/v2/contacts/unsubscribe", body=body
+        )
+        return reply.json_object("unsubscribe")
+
+    async def resubscribe(self, email: str, data_fields: dict[str, Any] | None = None) -> str:
+        """Ask to resubscribe an address; suppressions (bounces, complaints) are never lifted.
+
+        Returns `ContactAdded`, `ContactChallenged` (confirmation email sent, still unsubscribed)
+        or `ContactCannotBeUnsuppressed`.
+        """
+        contact: dict[str, Any] = {"email": email}
+        if data_fields:
+            # v2 contacts carry data fields as a list of key/value pairs.
+            contact["dataFields"] = [{"key": k, "value": v} for k, v in data_fields.items()]
+        body = {"unsubscribedContact": contact}
+        reply = await self._session.send(
+            "resubscribe", "POST", "/v2/contacts/resubscribe", body=body
+        )
+        status = reply.json_object("resubscribe").get("status")
+        if not isinstance(status, str):
+            raise FatalError("resubscribe reply has no status")
+        return status
+
+    def unsubscribed_since(
+        self, since: datetime, select: int = 1000
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Unsubscribes since `since`: `{suppressedContact, dateRemoved, reason}` rows."""
+        return self._v2_feed("unsubscribed_since", "unsubscribed-since", since, select)
+
+    def suppressed_since(
+        self, since: datetime, select: int = 1000
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Suppressions (unsubscribes, bounces, complaints…) since `since`, same row shape."""
+        return self._v2_feed("suppressed_since", "suppressed-since", since, select)
+
+    async def _v2_feed(
+        self, operation: str, feed: str, since: datetime, select: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        if not 1 <= select <= 1000:
+            raise ValueError("select must be between 1 and 1000")
+        path = f"/v2/contacts/{feed}/{_iso(since)}"
+
+        async def fetch(skip: int) -> list[Any]:
+            params: dict[str, str | int] = {"select": select, "skip": skip}
+            reply = await self._session.send(operation, "GET", path, params=params)
+            return reply.json_rows(feed)
+
+        async for rows in skip_pages(fetch, select):
+            for row in rows:
+                yield row
+
+    # --- programs ------------------------------------------------------------------------------
+
+    async def enrol(self, program_id: int, contact_ids: list[int]) -> list[dict[str, Any]]:
+        """Enrol contacts in a program, 25 per call; returns each enrolment as created."""
+        enrolments = []
+        for start in range(0, len(contact_ids), ENROLMENT_BATCH):
+            body = {
+                "programId": program_id,
+                "contacts": contact_ids[start : start + ENROLMENT_BATCH],
+            }
+            reply = await self._session.send("enrol", "POST", "/v2/programs/enrolments", body=body)
+            enrolments.append(reply.json_object("enrolment"))
+        return enrolments
+
+
+def _iso(moment: datetime) -> str:
+    """UTC to the second with `Z`; truncation only widens a since-window, so nothing is missed."""
+    if moment.tzinfo is None:
+        raise ValueError("datetimes sent to Dotdigital must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _record_path(collection: str, key: str, email: str | None) -> str:
+    if email is None:
+        return f"/insightData/v3/account/{segment(collection)}/{segment(key)}"
+    return f"/insightData/v3/contacts/email/{segment(email)}/{segment(collection)}/{segment(key)}"
+
+
+def _import_id(reply: dict[str, Any]) -> str:
+    import_id = reply.get("importId")
+    if not isinstance(import_id, str) or not import_id:
+        raise FatalError("import reply has no importId")
+    return import_id

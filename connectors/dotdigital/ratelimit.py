@@ -1,0 +1,155 @@
+"""Dotdigital's per-tier call budgets: aiolimiter buckets plus holds learned from response headers.
+
+Which tier each client operation spends (`OPERATION_TIERS`). Dotdigital publishes only one
+figure (Low on the Basic package: 35 calls/minute); every budget is therefore configuration.
+
+| tier      | operations                                                                     |
+| --------- | ------------------------------------------------------------------------------ |
+| Low       | bulk imports (contacts, insight data) and the change/consent feeds             |
+| Medium    | single contact and insight-record reads and writes, import status polls,       |
+|           | unsubscribe/resubscribe, program enrolment                                     |
+| High      | account info (region discovery)                                                |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiolimiter import AsyncLimiter
+
+from connectors.dotdigital.clock import Clock, Sleep
+from connectors.errors import remaining_calls, reset_after
+
+logger = logging.getLogger(__name__)
+
+
+class Tier(StrEnum):
+    """Dotdigital's rate-limit tiers; every call belongs to exactly one."""
+
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+    UNLIMITED = "Unlimited"
+
+
+OPERATION_TIERS: Mapping[str, Tier] = {
+    "account_info": Tier.HIGH,
+    "upsert_contact": Tier.MEDIUM,
+    "get_contact": Tier.MEDIUM,
+    "put_insight_record": Tier.MEDIUM,
+    "get_insight_record": Tier.MEDIUM,
+    "list_contact_insight": Tier.MEDIUM,
+    # A status poll is a small single read; on Low it would starve the imports it is waiting for.
+    "insight_import_report": Tier.MEDIUM,
+    "contact_import_report": Tier.MEDIUM,
+    "unsubscribe": Tier.MEDIUM,
+    "resubscribe": Tier.MEDIUM,
+    "enrol": Tier.MEDIUM,
+    "start_insight_import": Tier.LOW,
+    "start_contact_import": Tier.LOW,
+    "modified_contacts": Tier.LOW,
+    "unsubscribed_since": Tier.LOW,
+    "suppressed_since": Tier.LOW,
+}
+
+# Program enrolments do not count towards the flat hourly limit of older accounts.
+FLAT_LIMIT_EXEMPT: frozenset[str] = frozenset({"enrol"})
+
+
+@dataclass(frozen=True)
+class TierBudgets:
+    """Calls per minute per tier (None: no client-side limit), and the optional flat hourly cap."""
+
+    low: float | None = 35.0
+    medium: float | None = 150.0
+    high: float | None = 500.0
+    unlimited: float | None = None
+    flat_hourly: float | None = None  # 2,000 on accounts still on the flat limit
+
+    def __post_init__(self) -> None:
+        for name in ("low", "medium", "high", "unlimited", "flat_hourly"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} budget must be at least 1 call (or None), got {value}")
+
+    def per_minute(self, tier: Tier) -> float | None:
+        return {
+            Tier.LOW: self.low,
+            Tier.MEDIUM: self.medium,
+            Tier.HIGH: self.high,
+            Tier.UNLIMITED: self.unlimited,
+        }[tier]
+
+
+class TierLimiter:
+    """Spends tier budgets before each call and holds a tier the server says is spent.
+
+    The steady per-minute rate is an `AsyncLimiter` per tier (it schedules on the event loop's
+    clock). Holds learned from `X-RateLimit-Remaining: 0` or a 429 use the injected `clock` and
+    `sleep`, because those waits are long (up to a minute) and tests must not really take them.
+    """
+
+    def __init__(
+        self,
+        budgets: TierBudgets | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.budgets = budgets or TierBudgets()
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._buckets: dict[Tier, AsyncLimiter] = {}
+        for tier in Tier:
+            rate = self.budgets.per_minute(tier)
+            if rate is not None:
+                self._buckets[tier] = AsyncLimiter(rate, 60.0)
+        self._hourly = (
+            AsyncLimiter(self.budgets.flat_hourly, 3600.0) if self.budgets.flat_hourly else None
+        )
+        self._held_until: dict[Tier, float] = dict.fromkeys(Tier, 0.0)
+
+    async def acquire(self, tier: Tier, *, hourly: bool = True) -> None:
+        """Wait until `tier` may make one more call, then spend it."""
+        # Re-check after each wait: another response may have extended the hold meanwhile.
+        while (wait := self.held_for(tier)) > 0:
+            logger.info("rate-limit tier held", extra={"tier": str(tier), "wait_s": wait})
+            await self._sleep(wait)
+        bucket = self._buckets.get(tier)
+        if bucket is not None:
+            await bucket.acquire()
+        if hourly and self._hourly is not None:
+            await self._hourly.acquire()
+
+    def has_capacity(self, tier: Tier, *, hourly: bool = True) -> bool:
+        """Whether a call on `tier` would go out now without waiting."""
+        if self.held_for(tier) > 0:
+            return False
+        if hourly and self._hourly is not None and not self._hourly.has_capacity():
+            return False
+        bucket = self._buckets.get(tier)
+        return bucket is None or bucket.has_capacity()
+
+    def held_for(self, tier: Tier) -> float:
+        """Seconds the tier stays held by what the server told us (0 when free)."""
+        return max(self._held_until[tier] - self._clock(), 0.0)
+
+    def hold(self, tier: Tier, seconds: float) -> None:
+        """Stop spending `tier` for `seconds` (never shortens an existing hold)."""
+        self._held_until[tier] = max(self._held_until[tier], self._clock() + max(seconds, 0.0))
+
+    def observe(self, tier: Tier, headers: Mapping[str, str]) -> None:
+        """Learn from a response's rate-limit headers: hold the tier when its budget is spent."""
+        remaining = remaining_calls(headers)
+        if remaining is None or remaining > 0:
+            return
+        reset = reset_after(headers, now=self._wall_clock())
+        if reset is not None:
+            self.hold(tier, reset)

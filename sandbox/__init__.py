@@ -1,0 +1,1 @@
+"""Local stand-ins for Dotdigital and Adobe Commerce, and the embedded broker launcher."""

@@ -1,0 +1,1 @@
+"""A local Adobe Commerce stand-in: signed event delivery and its public keys."""

@@ -1,0 +1,1 @@
+"""HTTP handlers for the Dotdigital surface (`contacts`, `insight`, `v2`) and the admin surface."""

@@ -1,0 +1,1 @@
+"""Pydantic models: Commerce payloads, the normalized contract, Dotdigital bodies; pure mappings."""

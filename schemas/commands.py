@@ -1,0 +1,51 @@
+"""Write commands for the Dotdigital sink (`dotdigital.writes.v1`), each on a lane."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.dotdigital import InsightRecord
+
+
+class Lane(StrEnum):
+    """Realtime writes never wait behind batch writes."""
+
+    REALTIME = "realtime"
+    BATCH = "batch"
+
+
+class ContactWrite(BaseModel):
+    """Create or update the contact behind an email with these data fields."""
+
+    kind: Literal["contact"] = "contact"
+    schema_version: int = 1
+    lane: Lane = Lane.BATCH
+    email: str
+    data_fields: dict[str, Any] = Field(default_factory=dict)
+    source_event_id: str
+    issued_at: datetime
+
+
+class InsightWrite(BaseModel):
+    """Upsert one record of an insight collection (by its deterministic key)."""
+
+    kind: Literal["insight"] = "insight"
+    schema_version: int = 1
+    lane: Lane = Lane.BATCH
+    email: str | None = None
+    collection: str
+    collection_type: str
+    record: InsightRecord
+    subject: str = Field(description="what an operator calls it, e.g. 'order 000000123'")
+    source_event_id: str
+    issued_at: datetime
+
+
+class WriteCommand(BaseModel):
+    """The envelope on the writes topic: one of the commands above."""
+
+    command: ContactWrite | InsightWrite = Field(discriminator="kind")

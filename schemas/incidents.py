@@ -1,0 +1,63 @@
+"""Dead letters and sync exceptions: what could not be processed or synced, named and explained."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Reason(StrEnum):
+    """Why a record was dead-lettered; stable codes an operator can filter on."""
+
+    MALFORMED_JSON = "malformed_json"
+    INVALID_ENVELOPE = "invalid_envelope"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    INVALID_PAYLOAD = "invalid_payload"
+    MISSING_EMAIL = "missing_email"
+    INVALID_EMAIL = "invalid_email"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    DOTDIGITAL_REJECTED = "dotdigital_rejected"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class DeadLetter(BaseModel):
+    """`cartwright.deadletter.v1`: the original bytes and where they came from, with the reason."""
+
+    schema_version: int = 1
+    reason: Reason
+    detail: str
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    original_b64: str = Field(description="the original message value, base64")
+    at: datetime
+
+    @staticmethod
+    def encode(original: bytes) -> str:
+        return base64.b64encode(original).decode("ascii")
+
+    def original(self) -> bytes:
+        return base64.b64decode(self.original_b64)
+
+
+class SyncException(BaseModel):
+    """`cartwright.exceptions.v1`: who, what, why and how much it matters to campaigns."""
+
+    schema_version: int = 1
+    subject: str = Field(description="the contact, order or SKU, as an operator names it")
+    email: str | None = None
+    reason: Reason
+    message: str
+    severity: Severity
+    campaign_impact: str
+    event_id: str | None = None
+    at: datetime

@@ -1,0 +1,93 @@
+"""Building the Faust app from Settings: topics, tables, agents and web views, wired, not started."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from connectors.commerce.signature import PublicKeyCache
+from connectors.dotdigital.client import DotdigitalClient
+from connectors.dotdigital.ratelimit import TierBudgets
+from streams import join, normalize, sink
+from streams.dedup import RecentIds
+from streams.incidents import Incidents
+from streams.metrics import Metrics
+from streams.ops import register_ops
+from streams.settings import Settings
+from streams.topics import faust_topics
+from streams.webhook import PATH, Ingest, webhook_view
+
+MAX_DELIVERY_BYTES = 4 * 1024 * 1024
+
+
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """The Faust settings that the embedded broker needs (see shared/specs/embedded-broker.md)."""
+    return {
+        "broker": f"kafka://{settings.kafka.bootstrap}",
+        "store": "memory://",
+        "topic_partitions": settings.kafka.partitions,
+        "topic_replication_factor": settings.kafka.replication_factor,
+        "broker_session_timeout": 6.0,
+        "broker_heartbeat_interval": 1.5,
+        "broker_rebalance_timeout": 6.0,
+        "consumer_auto_offset_reset": "earliest",
+        "processing_guarantee": "at_least_once",
+        "producer_acks": -1,
+        "producer_linger_ms": 10,
+        "web_host": settings.web.host,
+        "web_port": settings.web.port,
+        "web_application_options": {"client_max_size": MAX_DELIVERY_BYTES},
+        "web_in_thread": False,
+        "table_cleanup_interval": 30.0,
+    }
+
+
+def dotdigital_client(settings: Settings) -> DotdigitalClient:
+    dd = settings.dotdigital
+    return DotdigitalClient(
+        dd.base_url,
+        dd.username,
+        dd.password,
+        timeout=dd.timeout,
+        limits=TierBudgets(
+            low=dd.low_per_minute, medium=dd.medium_per_minute, high=dd.high_per_minute
+        ),
+    )
+
+
+def create_app(settings: Settings) -> Any:
+    """The Cartwright worker app; importing or building it connects to nothing."""
+    app = faust.App(settings.kafka.app_id, **faust_options(settings))
+    metrics = Metrics()
+    topics = faust_topics(app, settings.kafka.partitions)
+    incidents = Incidents(topics.deadletter, topics.exceptions)
+    partitions = settings.kafka.partitions
+    normalize.register(app, topics, incidents, partitions, metrics)
+    join.register(app, topics, incidents, partitions, settings.orders.collection)
+    sink.register(
+        app,
+        topics,
+        incidents,
+        lambda: dotdigital_client(settings),
+        batch_size=settings.orders.batch_size,
+        batch_interval=settings.orders.batch_interval,
+        discover_region=settings.dotdigital.discover_region,
+        metrics=metrics,
+    )
+    keys = (
+        PublicKeyCache(settings.adobe.public_key_host, ttl=settings.adobe.key_cache_seconds)
+        if settings.adobe.verify_signatures
+        else None
+    )
+    ingest = Ingest(
+        raw_topic=topics.raw,
+        incidents=incidents,
+        keys=keys,
+        client_id=settings.adobe.client_id,
+        seen=RecentIds(),
+        metrics=metrics,
+    )
+    app.page(PATH)(webhook_view(ingest))
+    register_ops(app, settings, metrics)
+    return app

@@ -1,0 +1,95 @@
+"""Publishing dead letters and sync exceptions: every failure names its record and its reason."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from connectors.privacy import mask_email
+from schemas.incidents import DeadLetter, Reason, Severity, SyncException
+
+log = logging.getLogger(__name__)
+
+# What an operator reads in the exception record, per reason.
+IMPACT = {
+    Reason.MALFORMED_JSON: "an event was lost in transit; the record it carried is not in Dotdigital",
+    Reason.INVALID_ENVELOPE: "an event was not understood; its record is not in Dotdigital",
+    Reason.UNKNOWN_EVENT_TYPE: "none: Cartwright does not use this event type yet",
+    Reason.INVALID_PAYLOAD: "this record is not in Dotdigital until the payload is fixed and replayed",
+    Reason.MISSING_EMAIL: "no contact to attach this record to; it is not in Dotdigital",
+    Reason.INVALID_EMAIL: "no contact to attach this record to; it is not in Dotdigital",
+    Reason.PAYLOAD_TOO_LARGE: "this record is not in Dotdigital",
+    Reason.DOTDIGITAL_REJECTED: "Dotdigital refused this record; segments and programs miss it",
+}
+SEVERITY = {Reason.UNKNOWN_EVENT_TYPE: Severity.INFO}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Incidents:
+    """Sends a dead letter and its exception record together."""
+
+    def __init__(self, deadletter_topic: Any, exceptions_topic: Any) -> None:
+        self._deadletter = deadletter_topic
+        self._exceptions = exceptions_topic
+
+    async def dead_letter(
+        self,
+        *,
+        reason: Reason,
+        detail: str,
+        original: bytes,
+        source_topic: str,
+        key: str | None,
+        subject: str,
+        email: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+        event_id: str | None = None,
+        wait: bool = False,
+    ) -> None:
+        """Dead-letter `original` and report it; `wait` blocks until the broker acknowledged both."""
+        at = _now()
+        letter = DeadLetter(
+            reason=reason,
+            detail=detail[:2000],
+            source_topic=source_topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            original_b64=DeadLetter.encode(original),
+            at=at,
+        )
+        exception = SyncException(
+            subject=subject,
+            email=email,
+            reason=reason,
+            message=detail[:500],
+            severity=SEVERITY.get(reason, Severity.ERROR),
+            campaign_impact=IMPACT[reason],
+            event_id=event_id,
+            at=at,
+        )
+        record_key = (email or key or subject).encode()
+        sent = [
+            await self._deadletter.send(
+                key=(key or subject).encode(), value=orjson.dumps(letter.model_dump(mode="json"))
+            ),
+            await self._exceptions.send(
+                key=record_key, value=orjson.dumps(exception.model_dump(mode="json"))
+            ),
+        ]
+        log.warning(
+            "dead-lettered %s: %s",
+            subject if email is None else subject.replace(email, mask_email(email)),
+            reason.value,
+            extra={"topic": source_topic, "partition": partition, "offset": offset},
+        )
+        if wait:
+            for future in sent:
+                await future

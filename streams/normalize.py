@@ -1,0 +1,149 @@
+"""The normalize agent: raw Adobe envelopes → `commerce.orders.v1` / `commerce.customers.v1` by email."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from schemas.commerce import (
+    CUSTOMER_SAVED,
+    ORDER_SAVED,
+    SHIPMENT_SAVED,
+    CloudEvent,
+    CommerceCustomer,
+)
+from schemas.customers import customer_updated
+from schemas.email import InvalidEmail
+from schemas.incidents import Reason
+from schemas.normalized import CustomerUpdated, OrderUpdated
+from schemas.order_facts import OrderFacts, fold_order, fold_shipment
+from streams.incidents import Incidents
+from streams.metrics import Metrics
+from streams.tables import bytes_table
+from streams.topics import RAW, TopicSet
+
+log = logging.getLogger(__name__)
+
+
+class Unprocessable(Exception):
+    """A raw event that cannot be normalized; it is dead-lettered with `reason`."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _validation_detail(exc: ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
+        for error in exc.errors()[:5]
+    ]
+    return "payload not understood: " + "; ".join(problems)
+
+
+def read_envelope(value: bytes) -> CloudEvent:
+    try:
+        return CloudEvent.model_validate_json(value)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise Unprocessable(Reason.MALFORMED_JSON, "not JSON") from exc
+        raise Unprocessable(Reason.INVALID_ENVELOPE, _validation_detail(exc)) from exc
+
+
+def subject_of(event: CloudEvent) -> str:
+    value = event.data.value
+    number = value.get("increment_id")
+    if event.type == ORDER_SAVED:
+        return f"order {number or value.get('entity_id')}"
+    if event.type == SHIPMENT_SAVED:
+        return f"shipment {number} of order entity {value.get('order_id')}"
+    if event.type == CUSTOMER_SAVED:
+        return f"customer {value.get('id') or value.get('entity_id')}"
+    return f"event {event.eventid} ({event.type})"
+
+
+class Normalizer:
+    """Folds one raw event into the order facts table and says what to publish."""
+
+    def __init__(self, order_facts: Any) -> None:
+        self._facts = order_facts
+
+    def _load(self, key: bytes) -> OrderFacts | None:
+        stored = self._facts.get(key)
+        return OrderFacts.model_validate_json(stored) if stored else None
+
+    def apply(self, key: bytes, event: CloudEvent) -> BaseModel | None:
+        """The normalized event to publish, if this raw event changed anything."""
+        occurred_at = event.time or datetime.now(UTC)
+        try:
+            if event.type == CUSTOMER_SAVED:
+                customer = CommerceCustomer.model_validate(event.data.value)
+                return customer_updated(customer, event_id=event.eventid, occurred_at=occurred_at)
+            if event.type == ORDER_SAVED:
+                fold = fold_order
+            elif event.type == SHIPMENT_SAVED:
+                fold = fold_shipment
+            else:
+                raise Unprocessable(
+                    Reason.UNKNOWN_EVENT_TYPE, f"event type {event.type!r} is not handled"
+                )
+            facts, emitted = fold(
+                self._load(key), event.data.value, event_id=event.eventid, occurred_at=occurred_at
+            )
+        except InvalidEmail as exc:
+            missing = exc.reason == "missing"
+            raise Unprocessable(
+                Reason.MISSING_EMAIL if missing else Reason.INVALID_EMAIL, f"customer email {exc}"
+            ) from exc
+        except ValidationError as exc:
+            raise Unprocessable(Reason.INVALID_PAYLOAD, _validation_detail(exc)) from exc
+        self._facts[key] = facts.model_dump_json().encode()
+        return emitted
+
+
+def register(
+    app: Any, topics: TopicSet, incidents: Incidents, partitions: int, metrics: Metrics
+) -> Any:
+    """Declare the order facts table and the normalize agent on `app`."""
+    order_facts = bytes_table(app, "order_facts", partitions)
+    normalizer = Normalizer(order_facts)
+
+    @app.agent(topics.raw, name="normalize")
+    async def normalize(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            key: bytes = event.key or b""
+            envelope: CloudEvent | None = None
+            try:
+                envelope = read_envelope(event.value)
+                emitted = normalizer.apply(key, envelope)
+            except Unprocessable as exc:
+                await incidents.dead_letter(
+                    reason=exc.reason,
+                    detail=exc.detail,
+                    original=event.value,
+                    source_topic=RAW,
+                    key=key.decode(errors="replace"),
+                    subject=subject_of(envelope) if envelope else f"raw record {message.offset}",
+                    partition=message.partition,
+                    offset=message.offset,
+                    event_id=envelope.eventid if envelope else None,
+                )
+                metrics.add("normalize.dead_lettered")
+                continue
+            metrics.add("normalize.events")
+            if isinstance(emitted, OrderUpdated):
+                await topics.orders.send(key=emitted.email.encode(), value=_encode(emitted))
+            elif isinstance(emitted, CustomerUpdated):
+                await topics.customers.send(key=emitted.email.encode(), value=_encode(emitted))
+
+    return normalize
+
+
+def _encode(event: BaseModel) -> bytes:
+    return orjson.dumps(event.model_dump(mode="json", by_alias=True))

@@ -1,0 +1,74 @@
+"""Cartwright's one Settings class: environment variables prefixed CARTWRIGHT_, nested with `__`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ADOBE_KEY_HOST = "https://static.adobeioevents.com"
+
+
+class KafkaSettings(BaseModel):
+    """The broker and how topics are laid out on it."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    partitions: int = Field(default=8, ge=1, description="for every email-keyed topic and table")
+    replication_factor: int = Field(default=1, ge=1)
+    app_id: str = "cartwright"
+
+
+class DotdigitalSettings(BaseModel):
+    """The Dotdigital API user and how hard we may call it."""
+
+    base_url: str = "https://r1-api.dotdigital.com"
+    username: str = "apiuser-cartwright@apiconnector.com"
+    password: SecretStr = SecretStr("change-me-please")
+    discover_region: bool = Field(
+        default=True, description="ask /v2/account-info for the account's ApiEndpoint at start"
+    )
+    timeout: float = Field(default=121.0, gt=0)
+    low_per_minute: int = Field(default=35, ge=1)
+    medium_per_minute: int = Field(default=300, ge=1)
+    high_per_minute: int = Field(default=1000, ge=1)
+
+
+class AdobeSettings(BaseModel):
+    """How Adobe I/O Events deliveries are authenticated."""
+
+    client_id: str = "cartwright-local"
+    public_key_host: str = ADOBE_KEY_HOST
+    verify_signatures: bool = True
+    key_cache_seconds: float = Field(default=24 * 3600, gt=0)
+
+
+class WebSettings(BaseModel):
+    """The worker's HTTP server: the webhook and the ops endpoints."""
+
+    host: str = "127.0.0.1"
+    port: int = 6066
+    ops_token: SecretStr | None = Field(
+        default=None, description="when set, ops endpoints need `Authorization: Bearer <token>`"
+    )
+
+
+class OrdersSettings(BaseModel):
+    """How purchase data is batched to Dotdigital."""
+
+    batch_interval: float = Field(default=60.0, gt=0, description="seconds between order batches")
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    collection: str = "Orders"
+
+
+class Settings(BaseSettings):
+    """Everything Cartwright reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CARTWRIGHT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    dotdigital: DotdigitalSettings = DotdigitalSettings()
+    adobe: AdobeSettings = AdobeSettings()
+    web: WebSettings = WebSettings()
+    orders: OrdersSettings = OrdersSettings()
+    log_level: str = "info"

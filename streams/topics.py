@@ -1,0 +1,78 @@
+"""Every Kafka topic Cartwright owns: names, keys, and creating them up front with final partitions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+RAW = "commerce.raw.v1"
+ORDERS = "commerce.orders.v1"
+CUSTOMERS = "commerce.customers.v1"
+WRITES = "dotdigital.writes.v1"
+EXCEPTIONS = "cartwright.exceptions.v1"
+DEADLETTER = "cartwright.deadletter.v1"
+
+# Email-keyed topics share one partition count so one agent sees all of a person's events.
+ALL_TOPICS = (RAW, ORDERS, CUSTOMERS, WRITES, EXCEPTIONS, DEADLETTER)
+
+
+@dataclass(frozen=True)
+class TopicSet:
+    """The Faust topic objects of one app: raw bytes in, raw bytes out; we own the encoding."""
+
+    raw: Any
+    orders: Any
+    customers: Any
+    writes: Any
+    exceptions: Any
+    deadletter: Any
+
+
+def faust_topics(app: Any, partitions: int) -> TopicSet:
+    """Declare the topics on a Faust app with bytes keys and values."""
+
+    def topic(name: str) -> Any:
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+        )
+
+    return TopicSet(
+        raw=topic(RAW),
+        orders=topic(ORDERS),
+        customers=topic(CUSTOMERS),
+        writes=topic(WRITES),
+        exceptions=topic(EXCEPTIONS),
+        deadletter=topic(DEADLETTER),
+    )
+
+
+async def create_topics(bootstrap: str, partitions: int, replication_factor: int = 1) -> list[str]:
+    """Create every topic with its final partition count (the embedded broker cannot grow them)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="cartwright-admin")
+    await admin.start()
+    created: list[str] = []
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in ALL_TOPICS if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(name, partitions, replication_factor) for name in missing]
+                )
+            except TopicAlreadyExistsError:
+                log.info("topics were created concurrently", extra={"topics": missing})
+            created = missing
+    finally:
+        await admin.close()
+    return created

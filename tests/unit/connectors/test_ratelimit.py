@@ -1,0 +1,160 @@
+"""Tier budgets and holds learned from rate-limit headers, on a fake clock that never sleeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.dotdigital.ratelimit import OPERATION_TIERS, Tier, TierBudgets, TierLimiter
+
+
+class FakeTime:
+    """A monotonic clock, a wall clock and a sleep that records and advances both."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+        self.wall = 1_700_000_000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def wall_clock(self) -> float:
+        return self.wall
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        self.wall += seconds
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+def limiter(time: FakeTime, budgets: TierBudgets | None = None) -> TierLimiter:
+    return TierLimiter(budgets, clock=time.clock, wall_clock=time.wall_clock, sleep=time.sleep)
+
+
+async def test_spent_tier_is_held_until_reset_seconds(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "12"})
+
+    await tiers.acquire(Tier.LOW)
+    await tiers.acquire(Tier.LOW)
+
+    assert time.sleeps == [12.0]
+
+
+async def test_epoch_reset_is_converted_with_the_wall_clock(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.observe(Tier.MEDIUM, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000045"})
+
+    await tiers.acquire(Tier.MEDIUM)
+
+    assert time.sleeps == [45.0]
+
+
+async def test_hold_only_affects_its_own_tier(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "30"})
+
+    await tiers.acquire(Tier.MEDIUM)
+    await tiers.acquire(Tier.HIGH)
+
+    assert time.sleeps == []
+    assert not tiers.has_capacity(Tier.LOW)
+    assert tiers.held_for(Tier.LOW) == 30.0
+
+
+async def test_remaining_budget_means_no_hold(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "30"})
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "0"})  # no reset: nothing to hold for
+    tiers.observe(Tier.LOW, {})
+
+    await tiers.acquire(Tier.LOW)
+
+    assert time.sleeps == []
+
+
+async def test_a_hold_is_never_shortened(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.hold(Tier.LOW, 40)
+    tiers.hold(Tier.LOW, 5)
+
+    await tiers.acquire(Tier.LOW)
+
+    assert time.sleeps == [40.0]
+
+
+async def test_hold_extended_while_waiting_is_waited_out(time: FakeTime) -> None:
+    async def sleep_and_extend(seconds: float) -> None:
+        await time.sleep(seconds)
+        if len(time.sleeps) == 1:
+            tiers.hold(Tier.LOW, 5)  # another response said the window moved on
+
+    tiers = TierLimiter(clock=time.clock, wall_clock=time.wall_clock, sleep=sleep_and_extend)
+    tiers.hold(Tier.LOW, 10)
+
+    await tiers.acquire(Tier.LOW)
+
+    assert time.sleeps == [10.0, 5.0]
+
+
+async def test_per_minute_budget_is_spent_per_tier(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(low=2, medium=5))
+
+    await tiers.acquire(Tier.LOW)
+    await tiers.acquire(Tier.LOW)
+
+    assert not tiers.has_capacity(Tier.LOW)
+    assert tiers.has_capacity(Tier.MEDIUM)
+    assert time.sleeps == []
+
+
+async def test_unlimited_tier_has_no_client_side_budget(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(unlimited=None))
+
+    for _ in range(1000):
+        await tiers.acquire(Tier.UNLIMITED)
+
+    assert tiers.has_capacity(Tier.UNLIMITED)
+
+
+async def test_flat_hourly_cap_spans_tiers_except_exempt_calls(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(flat_hourly=2))
+
+    await tiers.acquire(Tier.LOW)
+    await tiers.acquire(Tier.HIGH)
+
+    assert not tiers.has_capacity(Tier.MEDIUM)
+    assert tiers.has_capacity(Tier.MEDIUM, hourly=False)
+
+
+def test_budgets_below_one_call_are_rejected() -> None:
+    with pytest.raises(ValueError, match="low budget"):
+        TierBudgets(low=0)
+
+
+def test_default_budgets_use_the_published_low_figure() -> None:
+    assert TierBudgets().per_minute(Tier.LOW) == 35
+
+
+@pytest.mark.parametrize(
+    ("operation", "tier"),
+    [
+        ("start_contact_import", Tier.LOW),
+        ("start_insight_import", Tier.LOW),
+        ("modified_contacts", Tier.LOW),
+        ("unsubscribed_since", Tier.LOW),
+        ("suppressed_since", Tier.LOW),
+        ("upsert_contact", Tier.MEDIUM),
+        ("get_contact", Tier.MEDIUM),
+        ("put_insight_record", Tier.MEDIUM),
+        ("get_insight_record", Tier.MEDIUM),
+        ("account_info", Tier.HIGH),
+    ],
+)
+def test_operations_map_to_tiers(operation: str, tier: Tier) -> None:
+    assert OPERATION_TIERS[operation] is tier
