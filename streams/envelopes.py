@@ -11,6 +11,9 @@ from pydantic import ValidationError
 from schemas.commerce import CloudEvent, raw_key
 from schemas.incidents import Reason
 
+# Commerce never creates an event over 64 KB; anything far larger is not a Commerce event.
+MAX_EVENT_BYTES = 256 * 1024
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -41,6 +44,15 @@ class Delivery:
 
 
 def _envelope(item: Any, value: bytes, client_id: str, delivery: Delivery) -> None:
+    if len(value) > MAX_EVENT_BYTES:
+        delivery.unreadable.append(
+            Unreadable(
+                Reason.PAYLOAD_TOO_LARGE,
+                f"event of {len(value)} bytes; Commerce never sends over 64 KB",
+                value,
+            )
+        )
+        return
     if not isinstance(item, dict):
         delivery.unreadable.append(
             Unreadable(Reason.INVALID_ENVELOPE, "an event must be a JSON object", value)

@@ -25,6 +25,8 @@ IMPACT = {
     Reason.DOTDIGITAL_REJECTED: "Dotdigital refused this record; segments and programs miss it",
 }
 SEVERITY = {Reason.UNKNOWN_EVENT_TYPE: Severity.INFO}
+# Dead letters keep the original bytes, up to what a Kafka message comfortably holds.
+MAX_ORIGINAL_BYTES = 256 * 1024
 
 
 def _now() -> datetime:
@@ -55,6 +57,9 @@ class Incidents:
     ) -> None:
         """Dead-letter `original` and report it; `wait` blocks until the broker acknowledged both."""
         at = _now()
+        if len(original) > MAX_ORIGINAL_BYTES:
+            detail = f"{detail} (original truncated from {len(original)} bytes)"
+            original = original[:MAX_ORIGINAL_BYTES]
         letter = DeadLetter(
             reason=reason,
             detail=detail[:2000],

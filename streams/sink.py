@@ -189,66 +189,77 @@ def register(
 ) -> Any:
     """Declare the sink agent: offsets advance only once Dotdigital accepted or we dead-lettered."""
 
+    async def drain(stream: Any, client: DotdigitalClient) -> None:
+        if discover_region:
+            await with_retries(
+                client.discover_region,
+                attempts=RETRY_ATTEMPTS,
+                base_delay=RETRY_BASE_DELAY,
+                max_delay=RETRY_MAX_DELAY,
+                sleep=asyncio.sleep,
+            )
+        writer = Sink(client)
+        async for events in stream.noack_take(batch_size, within=batch_interval):
+            commands = await _commands(events, incidents)
+            rejections = await writer.write(commands)
+            for rejection in rejections:
+                await incidents.dead_letter(
+                    reason=Reason.DOTDIGITAL_REJECTED,
+                    detail=rejection.detail,
+                    original=rejection.origin.value,
+                    source_topic=WRITES,
+                    key=rejection.origin.key,
+                    subject=rejection.subject,
+                    email=rejection.email,
+                    partition=rejection.origin.partition,
+                    offset=rejection.origin.offset,
+                    event_id=rejection.origin.event_id,
+                )
+            metrics.add("sink.commands", len(commands))
+            metrics.add("sink.rejected", len(rejections))
+            for event in events:
+                await stream.ack(event)
+
     @app.agent(topics.writes, name="sink")
     async def sink(stream: Any) -> None:
         async with client_factory() as client:
-            if discover_region:
-                await with_retries(
-                    client.discover_region,
-                    attempts=RETRY_ATTEMPTS,
-                    base_delay=RETRY_BASE_DELAY,
-                    max_delay=RETRY_MAX_DELAY,
-                    sleep=asyncio.sleep,
-                )
-            writer = Sink(client)
-            async for events in stream.noack_take(batch_size, within=batch_interval):
-                commands = []
-                for event in events:
-                    key = (event.key or b"").decode(errors="replace")
-                    try:
-                        command = WriteCommand.model_validate_json(event.value)
-                    except ValidationError as exc:
-                        await incidents.dead_letter(
-                            reason=Reason.INVALID_PAYLOAD,
-                            detail=f"not a v1 write command: {exc.error_count()} problem(s)",
-                            original=event.value,
-                            source_topic=WRITES,
-                            key=key,
-                            subject=f"{WRITES} record {event.message.offset}",
-                            partition=event.message.partition,
-                            offset=event.message.offset,
-                        )
-                        continue
-                    origin = Consumed(
-                        event.value,
-                        key,
-                        event.message.partition,
-                        event.message.offset,
-                        command.command.source_event_id,
-                    )
-                    commands.append((command, origin))
-                try:
-                    rejections = await writer.write(commands)
-                except FatalError as exc:
-                    log.critical("Dotdigital refuses every call, stopping: %s", exc)
-                    await app.crash(exc)
-                    return
-                for rejection in rejections:
-                    await incidents.dead_letter(
-                        reason=Reason.DOTDIGITAL_REJECTED,
-                        detail=rejection.detail,
-                        original=rejection.origin.value,
-                        source_topic=WRITES,
-                        key=rejection.origin.key,
-                        subject=rejection.subject,
-                        email=rejection.email,
-                        partition=rejection.origin.partition,
-                        offset=rejection.origin.offset,
-                        event_id=rejection.origin.event_id,
-                    )
-                metrics.add("sink.commands", len(commands))
-                metrics.add("sink.rejected", len(rejections))
-                for event in events:
-                    await stream.ack(event)
+            try:
+                await drain(stream, client)
+            except FatalError as exc:
+                # Nothing of the batch in hand was acknowledged, so nothing is committed for it.
+                log.critical("Dotdigital refuses every call, stopping the worker: %s", exc)
+                await app.crash(exc)
 
     return sink
+
+
+async def _commands(
+    events: Sequence[Any], incidents: Incidents
+) -> list[tuple[WriteCommand, Consumed]]:
+    """Decode a batch; anything that is not a v1 write command is dead-lettered."""
+    commands: list[tuple[WriteCommand, Consumed]] = []
+    for event in events:
+        key = (event.key or b"").decode(errors="replace")
+        try:
+            command = WriteCommand.model_validate_json(event.value)
+        except ValidationError as exc:
+            await incidents.dead_letter(
+                reason=Reason.INVALID_PAYLOAD,
+                detail=f"not a v1 write command: {exc.error_count()} problem(s)",
+                original=event.value,
+                source_topic=WRITES,
+                key=key,
+                subject=f"{WRITES} record {event.message.offset}",
+                partition=event.message.partition,
+                offset=event.message.offset,
+            )
+            continue
+        origin = Consumed(
+            event.value,
+            key,
+            event.message.partition,
+            event.message.offset,
+            command.command.source_event_id,
+        )
+        commands.append((command, origin))
+    return commands

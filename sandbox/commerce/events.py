@@ -71,7 +71,7 @@ class Line:
     product_id: int
     qty: int
     price: Decimal
-    custom_options: list[tuple[int, str]] = field(default_factory=list)
+    custom_options: list[tuple[int, str, str]] = field(default_factory=list)  # id, label, value
     parent: tuple[int, str, str] | None = None  # configurable parent: (product id, sku, name)
     virtual: bool = False
 
@@ -115,7 +115,11 @@ class Order:
             item_id += 1
             options = [
                 {"option_id": str(option_id), "option_value": value}
-                for option_id, value in line.custom_options
+                for option_id, _, value in line.custom_options
+            ]
+            labelled = [
+                {"label": label, "value": value, "print_value": value, "option_id": str(option_id)}
+                for option_id, label, value in line.custom_options
             ]
             row: dict[str, Any] = {
                 "item_id": str(item_id),
@@ -136,6 +140,7 @@ class Order:
                 "product_option": {"extension_attributes": {"custom_options": options}}
                 if options
                 else {},
+                "product_options": {"options": labelled} if labelled else {},
             }
             rows.append(row)
             if line.parent:

@@ -60,9 +60,10 @@ class StoreTraffic:
 
     def _line(self) -> Line:
         sku, name, product_id, price, parent = self._random.choice(CATALOGUE)
-        options: list[tuple[int, str]] = []
+        options: list[tuple[int, str, str]] = []
         if self._random.random() < 0.3:
-            options.append((ENGRAVING_OPTION, self._random.choice(("A.L.", "For Mum", "❤ 2026"))))
+            engraving = self._random.choice(("A.L.", "For Mum", "❤ 2026"))
+            options.append((ENGRAVING_OPTION, "Engraving", engraving))
         return Line(sku, name, product_id, self._random.randint(1, 3), price, options, parent)
 
     def _shopper(self, number: int) -> tuple[str, str, str, int | None]:

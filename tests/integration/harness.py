@@ -1,0 +1,225 @@
+"""The real parts for end-to-end tests: broker, sandboxes and a worker as processes, and probes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from sandbox.commerce.delivery import Deliverer
+from sandbox.commerce.server import CommerceSandboxConfig, build_app
+from sandbox.commerce.signing import Signer
+
+T = TypeVar("T")
+
+CLIENT_ID = "cartwright-integration"
+DD_USER = "apiuser-integration@apiconnector.com"
+DD_PASSWORD = "integration-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def eventually(check: Callable[[], T | None], *, timeout: float = 60.0, what: str = "") -> T:
+    """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)  # polling an outside process with a deadline, not waiting on time
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or check}: {last!r}")
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+
+
+def start_cli(name: str, args: list[str], env: dict[str, str], logs: Path) -> Process:
+    log = logs / f"{name}.log"
+    popen = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "streams.cli", *args],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Process(name, popen, log)
+
+
+@contextmanager
+def key_host(signer: Signer) -> Iterator[str]:
+    """Adobe's public key host, in a thread of this process so tests can sign with its keys."""
+    loop = asyncio.new_event_loop()
+    port = free_port()
+    runner = web.AppRunner(build_app(CommerceSandboxConfig(client_id=CLIENT_ID), signer))
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+
+
+class Dotdigital:
+    """Reads the sandbox through the same API a real account has."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.api = httpx.Client(base_url=base_url, auth=(DD_USER, DD_PASSWORD), timeout=10)
+
+    def contact(self, email: str) -> dict[str, Any] | None:
+        response = self.api.get(f"/contacts/v3/email/{email}")
+        return response.json() if response.status_code == 200 else None
+
+    def record(self, email: str, collection: str, key: str) -> dict[str, Any] | None:
+        response = self.api.get(f"/insightData/v3/contacts/email/{email}/{collection}/{key}")
+        return response.json() if response.status_code == 200 else None
+
+    def records(self, email: str, collection: str) -> list[dict[str, Any]]:
+        response = self.api.get(f"/insightData/v3/contacts/email/{email}/{collection}")
+        if response.status_code != 200:
+            return []
+        items: list[dict[str, Any]] = response.json()["_items"]
+        return items
+
+    def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        url = f"/_sandbox/{path}"
+        response = self.api.post(url, json=body) if body is not None else self.api.get(url)
+        response.raise_for_status()
+        return response.json()
+
+
+@dataclass
+class Stack:
+    """Everything a test talks to."""
+
+    bootstrap: str
+    worker_url: str
+    webhook: str
+    dotdigital: Dotdigital
+    signer: Signer
+    processes: list[Process]
+
+    def deliver(self, payload: Any, *, forged: bool = False) -> httpx.Response:
+        """POST one delivery, signed as Adobe signs it (or with unpublished keys)."""
+        body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        first = payload[0] if isinstance(payload, list) else payload
+        event_id = str(first.get("eventid", "")) if isinstance(first, dict) else ""
+        headers = self.signer.headers(body, event_id, forged=forged)
+        return httpx.post(self.webhook, content=body, headers=headers, timeout=15)
+
+    def logs(self) -> str:
+        return "\n\n".join(f"--- {p.name} ---\n{p.tail()}" for p in self.processes)
+
+
+async def _read_topic(
+    bootstrap: str, topic: str, until: Callable[[list[dict[str, Any]]], bool], timeout: float
+) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    seen: list[dict[str, Any]] = []
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer.topics()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assignment)
+        await consumer.seek_to_beginning(*assignment)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    seen.append(
+                        {
+                            "key": record.key.decode() if record.key else None,
+                            "value": orjson.loads(record.value),
+                            "partition": record.partition,
+                            "offset": record.offset,
+                        }
+                    )
+            if until(seen):
+                return seen
+    finally:
+        await consumer.stop()
+    raise AssertionError(f"{topic}: condition not met in {timeout:.0f} s; read {len(seen)} records")
+
+
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 60.0,
+) -> list[dict[str, Any]]:
+    """Every record of `topic` from the beginning, read until `until(records)` holds."""
+    return asyncio.run(_read_topic(bootstrap, topic, until, timeout))
+
+
+def deliverer_for(stack: Stack) -> Deliverer:
+    return Deliverer(stack.webhook, stack.signer)
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARTWRIGHT_")}
+    env.update(
+        {
+            "CARTWRIGHT_DOTDIGITAL__USERNAME": DD_USER,
+            "CARTWRIGHT_DOTDIGITAL__PASSWORD": DD_PASSWORD,
+            "CARTWRIGHT_ADOBE__CLIENT_ID": CLIENT_ID,
+            "CARTWRIGHT_LOG_LEVEL": "info",
+        }
+    )
+    env.update(overrides)
+    return env
