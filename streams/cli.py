@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
 from streams.settings import Settings
+from streams.signals import interrupt
 
 log = logging.getLogger("cartwright")
 
@@ -46,6 +48,7 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
     from sandbox.broker import EmbeddedBroker
 
     broker = EmbeddedBroker(host=args.host, port=args.port)
+    signal.signal(signal.SIGTERM, interrupt)  # stop Tansu on SIGTERM too, not only Ctrl-C
     with broker:
         print(f"embedded Kafka-protocol broker (Tansu) on {broker.bootstrap}", flush=True)
         try:

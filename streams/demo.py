@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from streams.settings import Settings
+from streams.signals import interrupt
 
 BROKER_PORT = 9092
 DOTDIGITAL_PORT = 8025
@@ -56,10 +57,6 @@ def _stats(url: str) -> dict[str, object]:
     return answer if isinstance(answer, dict) else {}
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def run_demo(settings: Settings, *, orders: int) -> int:
     """Start everything, print where to look, report progress, stop it all on Ctrl-C."""
     for port in (BROKER_PORT, DOTDIGITAL_PORT, COMMERCE_PORT, settings.web.port):
@@ -81,7 +78,7 @@ def run_demo(settings: Settings, *, orders: int) -> int:
         ),
     }
     cli = [sys.executable, "-m", "streams.cli"]
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(name: str, *args: str) -> subprocess.Popen[bytes]:

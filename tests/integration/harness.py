@@ -73,7 +73,7 @@ class Process:
 
 def start_cli(name: str, args: list[str], env: dict[str, str], logs: Path) -> Process:
     log = logs / f"{name}.log"
-    popen = subprocess.Popen(  # noqa: S603
+    popen = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", *args],
         env=env,
         stdout=log.open("wb"),
@@ -162,7 +162,7 @@ class Stack:
 
 
 async def _read_topic(
-    bootstrap: str, topic: str, until: Callable[[list[dict[str, Any]]], bool], timeout: float
+    bootstrap: str, topic: str, until: Callable[[list[dict[str, Any]]], bool], seconds: float
 ) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
@@ -177,7 +177,7 @@ async def _read_topic(
         assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assignment)
         await consumer.seek_to_beginning(*assignment)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
@@ -194,7 +194,7 @@ async def _read_topic(
                 return seen
     finally:
         await consumer.stop()
-    raise AssertionError(f"{topic}: condition not met in {timeout:.0f} s; read {len(seen)} records")
+    raise AssertionError(f"{topic}: condition not met in {seconds:.0f} s; read {len(seen)} records")
 
 
 def read_topic(

@@ -232,8 +232,10 @@ def test_malformed_payloads_are_dead_lettered_and_later_events_still_arrive(stac
     letters = read_topic(
         stack.bootstrap,
         "cartwright.deadletter.v1",
-        lambda records: {"malformed_json", "invalid_email", "invalid_payload"}
-        <= {r["value"]["reason"] for r in records},
+        lambda records: (
+            {"malformed_json", "invalid_email", "invalid_payload"}
+            <= {r["value"]["reason"] for r in records}
+        ),
     )
     by_reason = {r["value"]["reason"]: r["value"] for r in letters}
     assert "grand_total" in by_reason["invalid_payload"]["detail"]
