@@ -23,6 +23,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy tests
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -29,6 +29,9 @@ _KEY_PATH = re.compile(
     r"^/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*/)*[A-Za-z0-9_~-][A-Za-z0-9._~-]*\.pem$"
 )
 _MAX_KEY_BYTES = 16 * 1024
+# A path the key host does not know is remembered for a while, so forged deliveries naming
+# made-up key paths cannot make us call the key host once per request.
+MISSING_KEY_TTL = 300.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class PublicKeyCache:
         self._ttl = ttl
         self._clock = clock
         self._keys: dict[str, tuple[float, rsa.RSAPublicKey]] = {}
+        self._missing: dict[str, float] = {}
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
 
     async def aclose(self) -> None:
@@ -68,8 +72,14 @@ class PublicKeyCache:
         now = self._clock()
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
+        missing_since = self._missing.get(path)
+        if missing_since is not None and now - missing_since < MISSING_KEY_TTL:
+            return None
         pem = await self._fetch(path)
         if pem is None:
+            if len(self._missing) > 1000:
+                self._missing.clear()
+            self._missing[path] = now
             return None
         try:
             key = load_pem_public_key(pem)
