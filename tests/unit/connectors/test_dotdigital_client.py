@@ -33,6 +33,7 @@ from schemas.dotdigital import (
     InsightRecord,
     MergeOption,
 )
+from tests.faketime import FakeTime
 
 USER = "apiuser-1a2b3c@apiconnector.com"
 PASSWORD = "correct-horse-battery-staple"
@@ -41,26 +42,6 @@ R1 = "r1-api.dotdigital.com"
 EMAIL = "jane+vip@example.com"
 EMAIL_SEGMENT = "jane%2Bvip%40example.com"
 NO_BODY = object()
-
-
-class FakeTime:
-    """Monotonic and wall clocks, and a sleep that records and advances them."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.wall = 1_700_000_000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def wall_clock(self) -> float:
-        return self.wall
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        self.wall += seconds
 
 
 @dataclass

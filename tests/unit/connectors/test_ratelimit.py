@@ -5,31 +5,12 @@ from __future__ import annotations
 import pytest
 
 from connectors.dotdigital.ratelimit import OPERATION_TIERS, Tier, TierBudgets, TierLimiter
-
-
-class FakeTime:
-    """A monotonic clock, a wall clock and a sleep that records and advances both."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.wall = 1_700_000_000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def wall_clock(self) -> float:
-        return self.wall
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        self.wall += seconds
+from tests.faketime import FakeTime
 
 
 @pytest.fixture
 def time() -> FakeTime:
-    return FakeTime()
+    return FakeTime(now=500.0)
 
 
 def limiter(time: FakeTime, budgets: TierBudgets | None = None) -> TierLimiter:
