@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
 
 from connectors.commerce.signature import PublicKeyCache
 from connectors.dotdigital.client import DotdigitalClient
-from connectors.dotdigital.ratelimit import TierBudgets
-from streams import join, normalize, sink
+from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
+from connectors.dotdigital.retry import with_retries
+from streams import join, lanes, normalize
 from streams.dedup import RecentIds
 from streams.incidents import Incidents
+from streams.lanes import LaneSettings
 from streams.metrics import Metrics
 from streams.ops import register_ops
 from streams.settings import Settings
-from streams.topics import faust_topics
+from streams.sink import RETRY_ATTEMPTS, RETRY_BASE_DELAY, RETRY_MAX_DELAY
+from streams.topics import WRITES, WRITES_REALTIME, faust_topics
 from streams.webhook import PATH, Ingest, webhook_view
 
 MAX_DELIVERY_BYTES = 4 * 1024 * 1024
@@ -43,17 +47,40 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def dotdigital_client(settings: Settings) -> DotdigitalClient:
-    dd = settings.dotdigital
-    return DotdigitalClient(
-        dd.base_url,
-        dd.username,
-        dd.password,
-        timeout=dd.timeout,
-        limits=TierBudgets(
-            low=dd.low_per_minute, medium=dd.medium_per_minute, high=dd.high_per_minute
-        ),
-    )
+class DotdigitalClients:
+    """Makes each lane's client; they share one limiter, since the budgets are the account's."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._limiter: TierLimiter | None = None
+
+    async def __call__(self, *, background: bool) -> DotdigitalClient:
+        dd = self._settings.dotdigital
+        budgets = TierBudgets(
+            low=dd.low_per_minute,
+            medium=dd.medium_per_minute,
+            high=dd.high_per_minute,
+            flat_hourly=dd.flat_hourly_limit,
+        )
+        if self._limiter is None:
+            self._limiter = TierLimiter(budgets, background_reserve=dd.realtime_reserve)
+        client = DotdigitalClient(
+            dd.base_url,
+            dd.username,
+            dd.password,
+            timeout=dd.timeout,
+            limiter=self._limiter,
+            background=background,
+        )
+        if dd.discover_region:
+            await with_retries(
+                client.discover_region,
+                attempts=RETRY_ATTEMPTS,
+                base_delay=RETRY_BASE_DELAY,
+                max_delay=RETRY_MAX_DELAY,
+                sleep=asyncio.sleep,
+            )
+        return client
 
 
 def create_app(settings: Settings) -> Any:
@@ -65,15 +92,28 @@ def create_app(settings: Settings) -> Any:
     partitions = settings.kafka.partitions
     normalize.register(app, topics, incidents, partitions, metrics)
     join.register(app, topics, incidents, partitions, settings.orders.collection)
-    sink.register(
+    sink = settings.sink
+    lanes.register(
         app,
         topics,
         incidents,
-        lambda: dotdigital_client(settings),
-        batch_size=settings.orders.batch_size,
-        batch_interval=settings.orders.batch_interval,
-        discover_region=settings.dotdigital.discover_region,
-        metrics=metrics,
+        metrics,
+        DotdigitalClients(settings),
+        batch=LaneSettings(
+            name="batch",
+            topic_name=WRITES,
+            take=settings.orders.batch_size,
+            within=settings.orders.batch_interval,
+            in_flight=sink.batches_in_flight,
+        ),
+        realtime=LaneSettings(
+            name="realtime",
+            topic_name=WRITES_REALTIME,
+            take=sink.realtime_take,
+            within=sink.realtime_within,
+            in_flight=sink.realtime_in_flight,
+        ),
+        poll_interval=sink.import_poll_interval,
     )
     keys = (
         PublicKeyCache(settings.adobe.public_key_host, ttl=settings.adobe.key_cache_seconds)

@@ -138,7 +138,10 @@ def register(
                 )
                 continue
             for write in writes:
-                await topics.writes.send(
+                lane = (
+                    topics.writes_realtime if write.command.lane is Lane.REALTIME else topics.writes
+                )
+                await lane.send(
                     key=event.key, value=orjson.dumps(write.model_dump(mode="json", by_alias=True))
                 )
 

@@ -30,6 +30,12 @@ class DotdigitalSettings(BaseModel):
     low_per_minute: int = Field(default=35, ge=1)
     medium_per_minute: int = Field(default=300, ge=1)
     high_per_minute: int = Field(default=1000, ge=1)
+    flat_hourly_limit: int | None = Field(
+        default=None, ge=1, description="older accounts: 2000 calls per rolling hour in all"
+    )
+    realtime_reserve: float = Field(
+        default=0.2, ge=0, lt=1, description="share of each tier the batch lane leaves to realtime"
+    )
 
 
 class AdobeSettings(BaseModel):
@@ -55,8 +61,18 @@ class OrdersSettings(BaseModel):
     """How purchase data is batched to Dotdigital."""
 
     batch_interval: float = Field(default=60.0, gt=0, description="seconds between order batches")
-    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_size: int = Field(default=1000, ge=1, le=10_000)
     collection: str = "Orders"
+
+
+class SinkSettings(BaseModel):
+    """How the sink's lanes take and write commands."""
+
+    batches_in_flight: int = Field(default=4, ge=1, le=5, description="insight imports at once")
+    import_poll_interval: float = Field(default=1.0, gt=0)
+    realtime_take: int = Field(default=200, ge=1)
+    realtime_within: float = Field(default=0.02, gt=0)
+    realtime_in_flight: int = Field(default=8, ge=1)
 
 
 class Settings(BaseSettings):
@@ -71,4 +87,5 @@ class Settings(BaseSettings):
     adobe: AdobeSettings = AdobeSettings()
     web: WebSettings = WebSettings()
     orders: OrdersSettings = OrdersSettings()
+    sink: SinkSettings = SinkSettings()
     log_level: str = "info"

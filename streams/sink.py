@@ -1,4 +1,4 @@
-"""The Dotdigital sink: a batch of write commands → contact upserts, then insight imports."""
+"""The batch lane's writer: a batch of write commands → contacts (bulk), then insight imports."""
 
 from __future__ import annotations
 
@@ -6,34 +6,36 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Generic, TypeVar
 
-from pydantic import ValidationError
+import orjson
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.retry import with_retries
-from connectors.errors import FatalError, SkippableError
+from connectors.errors import SkippableError
 from connectors.privacy import mask_email
 from schemas.commands import WriteCommand
 from schemas.dotdigital import (
     CollectionScope,
+    ContactImportReport,
     ContactUpsert,
     InsightImport,
     MergeOption,
 )
-from schemas.incidents import Reason
 from streams.batch import BatchPlan, PlannedRecord, plan_batch
-from streams.incidents import Incidents
-from streams.metrics import Metrics
-from streams.topics import WRITES, TopicSet
 
 log = logging.getLogger(__name__)
 
 Origin = TypeVar("Origin")
 T = TypeVar("T")
 
-RECORDS_PER_IMPORT = 1000
-CONCURRENT_UPSERTS = 4
+RECORDS_PER_IMPORT = 10_000
+CONTACTS_PER_IMPORT = 10_000
+# Dotdigital takes imports up to 50 MB; stay well under it.
+MAX_IMPORT_BYTES = 45 * 1024 * 1024
+# Up to this many contacts a batch upserts them one by one (Medium tier) instead of importing.
+SINGLE_UPSERTS_UP_TO = 3
 # Retriable failures are retried for as long as it takes: the partition waits, nothing is dropped.
 RETRY_ATTEMPTS = 1_000_000
 RETRY_BASE_DELAY = 1.0
@@ -89,28 +91,66 @@ class Sink:
                     )
                 )
             writable = [record for record in planned if record.write.email not in refused]
-            for start in range(0, len(writable), RECORDS_PER_IMPORT):
-                chunk = writable[start : start + RECORDS_PER_IMPORT]
+            for chunk in import_chunks(writable):
                 rejections.extend(await self._import(collection, collection_type, chunk))
         return rejections
 
     async def _upsert_contacts(self, plan: BatchPlan[Origin]) -> list[Rejection[Origin]]:
-        gate = asyncio.Semaphore(CONCURRENT_UPSERTS)
+        """A few contacts go one by one; more go as one bulk import (one Low-tier call)."""
+        if not plan.contacts:
+            return []
+        if len(plan.contacts) <= SINGLE_UPSERTS_UP_TO:
+            return await self._patch_contacts(plan)
+        rejections: list[Rejection[Origin]] = []
+        contacts = list(plan.contacts.values())
+        for start in range(0, len(contacts), CONTACTS_PER_IMPORT):
+            chunk = contacts[start : start + CONTACTS_PER_IMPORT]
+            upserts = [ContactUpsert(email=c.email, data_fields=c.data_fields) for c in chunk]
+            try:
+                report = await self._retrying(partial(self._import_contacts, upserts))
+            except SkippableError as exc:
+                rejections.extend(
+                    Rejection(origin, f"contact {c.email}", c.email, words(exc))
+                    for c in chunk
+                    for origin in c.origins
+                )
+                continue
+            by_email = {c.email: c for c in chunk}
+            for failure in report.failures:
+                email = str(failure.identifiers.get("email", "")).strip().lower()
+                contact = by_email.get(email)
+                if contact is None:
+                    continue
+                words = "; ".join(
+                    f"{f.get('failureCode', 'failed')}: {f.get('description', '')}".rstrip(": ")
+                    for f in failure.failures
+                )
+                detail = f"Dotdigital rejected the contact: {words or 'no reason given'}"
+                rejections.extend(
+                    Rejection(origin, f"contact {email}", email, detail)
+                    for origin in contact.origins
+                )
+        return rejections
+
+    async def _import_contacts(self, upserts: list[ContactUpsert]) -> ContactImportReport:
+        return await self._client.run_contact_import(
+            upserts, MergeOption.OVERWRITE, poll_interval=self._poll_interval
+        )
+
+    async def _patch_contacts(self, plan: BatchPlan[Origin]) -> list[Rejection[Origin]]:
         rejections: list[Rejection[Origin]] = []
 
         async def upsert(email: str, fields: dict[str, object], origins: list[Origin]) -> None:
             upsert = ContactUpsert(email=email, data_fields=fields)
-            async with gate:
-                try:
-                    await self._retrying(
-                        lambda: self._client.upsert_contact(upsert, MergeOption.OVERWRITE)
-                    )
-                except SkippableError as exc:
-                    log.warning("contact refused: %s", mask_email(email), extra={"code": exc.code})
-                    rejections.extend(
-                        Rejection(origin, f"contact {email}", email, _words(exc))
-                        for origin in origins
-                    )
+            try:
+                await self._retrying(
+                    lambda: self._client.upsert_contact(upsert, MergeOption.OVERWRITE)
+                )
+            except SkippableError as exc:
+                log.warning("contact refused: %s", mask_email(email), extra={"code": exc.code})
+                rejections.extend(
+                    Rejection(origin, f"contact {email}", email, words(exc)) for origin in origins
+                )
 
         async with asyncio.TaskGroup() as group:
             for contact in plan.contacts.values():
@@ -132,7 +172,7 @@ class Sink:
                 lambda: self._client.run_insight_import(batch, poll_interval=self._poll_interval)
             )
         except SkippableError as exc:
-            return [rejection for record in chunk for rejection in _reject(record, _words(exc))]
+            return [rejection for record in chunk for rejection in _reject(record, words(exc))]
         by_key = {record.write.record.key: record for record in chunk}
         rejections: list[Rejection[Origin]] = []
         for failure in report.failures:
@@ -156,7 +196,7 @@ def _reject(record: PlannedRecord[Origin], detail: str) -> list[Rejection[Origin
     ]
 
 
-def _words(exc: SkippableError) -> str:
+def words(exc: SkippableError) -> str:
     parts = [f"Dotdigital answered {exc.status}" if exc.status else "Dotdigital refused"]
     if exc.code:
         parts.append(exc.code)
@@ -165,101 +205,20 @@ def _words(exc: SkippableError) -> str:
     return ": ".join(parts)
 
 
-@dataclass(frozen=True)
-class Consumed:
-    """Where a write command came from, so a refusal can be dead-lettered with its bytes."""
-
-    value: bytes
-    key: str
-    partition: int
-    offset: int
-    event_id: str
-
-
-def register(
-    app: Any,
-    topics: TopicSet,
-    incidents: Incidents,
-    client_factory: Callable[[], DotdigitalClient],
-    *,
-    batch_size: int,
-    batch_interval: float,
-    discover_region: bool,
-    metrics: Metrics,
-) -> Any:
-    """Declare the sink agent: offsets advance only once Dotdigital accepted or we dead-lettered."""
-
-    async def drain(stream: Any, client: DotdigitalClient) -> None:
-        if discover_region:
-            await with_retries(
-                client.discover_region,
-                attempts=RETRY_ATTEMPTS,
-                base_delay=RETRY_BASE_DELAY,
-                max_delay=RETRY_MAX_DELAY,
-                sleep=asyncio.sleep,
-            )
-        writer = Sink(client)
-        async for events in stream.noack_take(batch_size, within=batch_interval):
-            commands = await _commands(events, incidents)
-            rejections = await writer.write(commands)
-            for rejection in rejections:
-                await incidents.dead_letter(
-                    reason=Reason.DOTDIGITAL_REJECTED,
-                    detail=rejection.detail,
-                    original=rejection.origin.value,
-                    source_topic=WRITES,
-                    key=rejection.origin.key,
-                    subject=rejection.subject,
-                    email=rejection.email,
-                    partition=rejection.origin.partition,
-                    offset=rejection.origin.offset,
-                    event_id=rejection.origin.event_id,
-                )
-            metrics.add("sink.commands", len(commands))
-            metrics.add("sink.rejected", len(rejections))
-            for event in events:
-                await stream.ack(event)
-
-    @app.agent(topics.writes, name="sink")
-    async def sink(stream: Any) -> None:
-        async with client_factory() as client:
-            try:
-                await drain(stream, client)
-            except FatalError as exc:
-                # Nothing of the batch in hand was acknowledged, so nothing is committed for it.
-                log.critical("Dotdigital refuses every call, stopping the worker: %s", exc)
-                await app.crash(exc)
-
-    return sink
-
-
-async def _commands(
-    events: Sequence[Any], incidents: Incidents
-) -> list[tuple[WriteCommand, Consumed]]:
-    """Decode a batch; anything that is not a v1 write command is dead-lettered."""
-    commands: list[tuple[WriteCommand, Consumed]] = []
-    for event in events:
-        key = (event.key or b"").decode(errors="replace")
-        try:
-            command = WriteCommand.model_validate_json(event.value)
-        except ValidationError as exc:
-            await incidents.dead_letter(
-                reason=Reason.INVALID_PAYLOAD,
-                detail=f"not a v1 write command: {exc.error_count()} problem(s)",
-                original=event.value,
-                source_topic=WRITES,
-                key=key,
-                subject=f"{WRITES} record {event.message.offset}",
-                partition=event.message.partition,
-                offset=event.message.offset,
-            )
-            continue
-        origin = Consumed(
-            event.value,
-            key,
-            event.message.partition,
-            event.message.offset,
-            command.command.source_event_id,
-        )
-        commands.append((command, origin))
-    return commands
+def import_chunks(records: Sequence[PlannedRecord[Origin]]) -> list[list[PlannedRecord[Origin]]]:
+    """Split records into imports under the record count and the byte cap."""
+    chunks: list[list[PlannedRecord[Origin]]] = []
+    current: list[PlannedRecord[Origin]] = []
+    size = 0
+    for record in records:
+        record_size = len(orjson.dumps(record.write.record.wire())) + 1
+        if current and (
+            len(current) >= RECORDS_PER_IMPORT or size + record_size > MAX_IMPORT_BYTES
+        ):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(record)
+        size += record_size
+    if current:
+        chunks.append(current)
+    return chunks

@@ -15,11 +15,13 @@ RAW = "commerce.raw.v1"
 ORDERS = "commerce.orders.v1"
 CUSTOMERS = "commerce.customers.v1"
 WRITES = "dotdigital.writes.v1"
+# Realtime writes have their own topic: in one partition they would queue behind a batch backlog.
+WRITES_REALTIME = "dotdigital.writes.realtime.v1"
 EXCEPTIONS = "cartwright.exceptions.v1"
 DEADLETTER = "cartwright.deadletter.v1"
 
 # Email-keyed topics share one partition count so one agent sees all of a person's events.
-ALL_TOPICS = (RAW, ORDERS, CUSTOMERS, WRITES, EXCEPTIONS, DEADLETTER)
+ALL_TOPICS = (RAW, ORDERS, CUSTOMERS, WRITES, WRITES_REALTIME, EXCEPTIONS, DEADLETTER)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class TopicSet:
     orders: Any
     customers: Any
     writes: Any
+    writes_realtime: Any
     exceptions: Any
     deadletter: Any
 
@@ -52,6 +55,7 @@ def faust_topics(app: Any, partitions: int) -> TopicSet:
         orders=topic(ORDERS),
         customers=topic(CUSTOMERS),
         writes=topic(WRITES),
+        writes_realtime=topic(WRITES_REALTIME),
         exceptions=topic(EXCEPTIONS),
         deadletter=topic(DEADLETTER),
     )

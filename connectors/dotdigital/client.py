@@ -62,11 +62,16 @@ class DotdigitalClient:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         wall_clock: Clock = time.time,
+        limiter: TierLimiter | None = None,
+        background: bool = False,
     ) -> None:
         self._username = username
         self._clock = clock
         self._sleep = sleep
-        self.limiter = TierLimiter(limits, clock=clock, wall_clock=wall_clock, sleep=sleep)
+        # Clients of one account share a limiter: the budgets are the account's, not the client's.
+        self.limiter = limiter or TierLimiter(
+            limits, clock=clock, wall_clock=wall_clock, sleep=sleep
+        )
         self._session = ApiSession(
             base_url,
             username,
@@ -74,6 +79,7 @@ class DotdigitalClient:
             transport=transport,
             timeout=timeout,
             limiter=self.limiter,
+            background=background,
             clock=clock,
             wall_clock=wall_clock,
         )

@@ -101,8 +101,10 @@ class TierLimiter:
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
+        background_reserve: float = 0.2,
     ) -> None:
         self.budgets = budgets or TierBudgets()
+        self._reserve_fraction = background_reserve
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
@@ -115,18 +117,52 @@ class TierLimiter:
             AsyncLimiter(self.budgets.flat_hourly, 3600.0) if self.budgets.flat_hourly else None
         )
         self._held_until: dict[Tier, float] = dict.fromkeys(Tier, 0.0)
+        # What the server last said is left in its current window, and calls sent since.
+        self._remaining: dict[Tier, int | None] = dict.fromkeys(Tier)
+        self._window_ends: dict[Tier, float] = dict.fromkeys(Tier, 0.0)
+        self._in_flight: dict[Tier, int] = dict.fromkeys(Tier, 0)
 
-    async def acquire(self, tier: Tier, *, hourly: bool = True) -> None:
-        """Wait until `tier` may make one more call, then spend it."""
+    async def acquire(
+        self, tier: Tier, *, hourly: bool = True, background: bool = False
+    ) -> None:
+        """Wait until `tier` may make one more call, then spend it; pair with `release`.
+
+        Background callers (the batch lane) leave a reserve of each tier's budget untouched, so
+        realtime calls never queue behind them.
+        """
         # Re-check after each wait: another response may have extended the hold meanwhile.
-        while (wait := self.held_for(tier)) > 0:
+        while (wait := max(self.held_for(tier), self._window_wait(tier, background))) > 0:
             logger.info("rate-limit tier held", extra={"tier": str(tier), "wait_s": wait})
             await self._sleep(wait)
         bucket = self._buckets.get(tier)
         if bucket is not None:
+            if background:
+                reserve = 1 + self._reserve(tier)
+                while not bucket.has_capacity(reserve):
+                    await self._sleep(60.0 / bucket.max_rate)
             await bucket.acquire()
         if hourly and self._hourly is not None:
             await self._hourly.acquire()
+        self._in_flight[tier] += 1
+
+    def release(self, tier: Tier, headers: Mapping[str, str] | None = None) -> None:
+        """One call of `tier` came back (with these headers, when it got an answer)."""
+        self._in_flight[tier] = max(self._in_flight[tier] - 1, 0)
+        if headers is not None:
+            self.observe(tier, headers)
+
+    def _reserve(self, tier: Tier) -> int:
+        rate = self.budgets.per_minute(tier)
+        return int(rate * self._reserve_fraction) if rate else 0
+
+    def _window_wait(self, tier: Tier, background: bool) -> float:
+        """Seconds until the server's window resets, when what it said is left is spoken for."""
+        remaining = self._remaining[tier]
+        left_in_window = self._window_ends[tier] - self._clock()
+        if remaining is None or left_in_window <= 0:
+            return 0.0
+        spoken_for = self._in_flight[tier] + (self._reserve(tier) if background else 0)
+        return left_in_window if remaining - spoken_for <= 0 else 0.0
 
     def has_capacity(self, tier: Tier, *, hourly: bool = True) -> bool:
         """Whether a call on `tier` would go out now without waiting."""
@@ -146,10 +182,15 @@ class TierLimiter:
         self._held_until[tier] = max(self._held_until[tier], self._clock() + max(seconds, 0.0))
 
     def observe(self, tier: Tier, headers: Mapping[str, str]) -> None:
-        """Learn from a response's rate-limit headers: hold the tier when its budget is spent."""
+        """Learn from a response's rate-limit headers: what is left in this window, and when the
+        window resets; hold the tier when its budget is spent."""
         remaining = remaining_calls(headers)
-        if remaining is None or remaining > 0:
+        if remaining is None:
             return
         reset = reset_after(headers, now=self._wall_clock())
-        if reset is not None:
+        if reset is None:
+            return
+        self._remaining[tier] = remaining
+        self._window_ends[tier] = self._clock() + reset
+        if remaining <= 0:
             self.hold(tier, reset)

@@ -72,10 +72,12 @@ class ApiSession:
         transport: httpx.AsyncBaseTransport | None,
         timeout: float,
         limiter: TierLimiter,
+        background: bool = False,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
     ) -> None:
         self._limiter = limiter
+        self._background = background
         self._clock = clock
         self._wall_clock = wall_clock
         self._http = httpx.AsyncClient(
@@ -114,7 +116,9 @@ class ApiSession:
         tier = OPERATION_TIERS[operation]
         shown = path.replace(segment(email), mask_email(email)) if email else path
         where = f"{method} {shown}"
-        await self._limiter.acquire(tier, hourly=operation not in FLAT_LIMIT_EXEMPT)
+        await self._limiter.acquire(
+            tier, hourly=operation not in FLAT_LIMIT_EXEMPT, background=self._background
+        )
         content = None if body is None else orjson.dumps(body)
         headers = None if content is None else {"Content-Type": "application/json"}
         started = self._clock()
@@ -127,6 +131,7 @@ class ApiSession:
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             failure = from_transport(exc, where=where)
+            self._limiter.release(tier)
         fields: dict[str, Any] = {
             "operation": operation,
             "method": method,
@@ -139,7 +144,7 @@ class ApiSession:
             raise failure
         fields["status"] = response.status_code
         fields["request_id"] = response.headers.get("X-Request-Id")
-        self._limiter.observe(tier, response.headers)
+        self._limiter.release(tier, response.headers)
         error = classify(
             response.status_code, response.content, response.headers, now=self._wall_clock
         )

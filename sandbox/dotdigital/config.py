@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RateMode = Literal["tiered", "flat"]
 ResetFormat = Literal["seconds", "epoch"]
+# The spec's terminal insight-import status is `Complete`; accounts are seen answering `Finished`.
+InsightFinishedStatus = Literal["Finished", "Complete"]
 
 # Per-minute budgets. Only Low = 35 on the Basic package is published; the rest are guesses.
 DEFAULT_TIER_BUDGETS: dict[str, int | None] = {
@@ -30,7 +32,10 @@ class SandboxConfig(BaseModel):
     # Off by default because tests and `make run` call 127.0.0.1.
     region_host: str = "r1-api.dotdigital.com"
     check_region_host: bool = False
-    # What account-info advertises as ApiEndpoint; None means the server's own base URL.
+    # account-info answers on this host for accounts of every region (how clients find theirs).
+    discovery_host: str = "r1-api.dotdigital.com"
+    # What account-info advertises as ApiEndpoint; None means the server's own base URL, on
+    # region_host when the region is checked.
     api_endpoint: str | None = None
 
     # The account described by account-info.
@@ -53,6 +58,7 @@ class SandboxConfig(BaseModel):
     import_seconds_before_finished: float | None = Field(default=None, ge=0)
     max_active_contact_imports: int = Field(default=25, ge=1)
     max_active_insight_imports: int = Field(default=5, ge=1)
+    insight_finished_status: InsightFinishedStatus = "Finished"
 
     # Insight data limits. The longest string value is not published: 1000 is our choice.
     max_insight_string_length: int = Field(default=1000, ge=1)

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ErrorBody = Literal["empty", "html", "json"]
+# How a failing contact import ends (insight imports only ever end `Failed`).
+ContactImportFailure = Literal["Failed", "RejectedByWatchdog", "ExceedsAllowedContactLimit"]
 
 HTML_ERROR_PAGE = (
     "<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
@@ -28,6 +30,7 @@ class FaultSettings(BaseModel):
     delay_seconds: float = Field(default=0.0, ge=0.0, le=300.0)
     drop_connection_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fail_imports: bool = False
+    contact_import_failure: ContactImportFailure = "Failed"
     burst_429: int = Field(default=0, ge=0)
     seed: int | None = None
 

@@ -31,7 +31,16 @@ class JobKind(StrEnum):
 class JobStatus(StrEnum):
     NOT_FINISHED = "NotFinished"
     FINISHED = "Finished"
+    COMPLETE = "Complete"  # the insight spec's word for Finished
     FAILED = "Failed"
+    # Contact imports only: the batch was refused, or the account's contact allowance is spent.
+    REJECTED_BY_WATCHDOG = "RejectedByWatchdog"
+    EXCEEDS_ALLOWED_CONTACT_LIMIT = "ExceedsAllowedContactLimit"
+
+
+FAILURE_STATUSES = frozenset(
+    {JobStatus.FAILED, JobStatus.REJECTED_BY_WATCHDOG, JobStatus.EXCEEDS_ALLOWED_CONTACT_LIMIT}
+)
 
 
 class TooManyActiveImports(RuntimeError):
@@ -62,7 +71,11 @@ class ImportJob:
 
 
 class ImportBoard:
-    """Running and finished imports of both kinds, with the per-kind concurrency caps."""
+    """Running and finished imports of both kinds, with the per-kind concurrency caps.
+
+    A job ends with `failure` when one is given (`Failed` for insight imports, which know no
+    other failure), else with its kind's finished status (`Finished` unless told `Complete`).
+    """
 
     def __init__(
         self,
@@ -71,11 +84,18 @@ class ImportBoard:
         polls_before_finished: int,
         seconds_before_finished: float | None,
         max_active: Mapping[JobKind, int],
+        finished_status: Mapping[JobKind, JobStatus] | None = None,
     ) -> None:
         self._clock = clock
         self._polls = polls_before_finished
         self._seconds = seconds_before_finished
         self._max_active = dict(max_active)
+        self._finished = {kind: JobStatus.FINISHED for kind in JobKind} | dict(
+            finished_status or {}
+        )
+        for kind, status in self._finished.items():
+            if status not in {JobStatus.FINISHED, JobStatus.COMPLETE}:
+                raise ValueError(f"{kind.value} imports cannot finish as {status.value}")
         self._jobs: dict[str, ImportJob] = {}
         self._running: dict[str, ImportJob] = {}
         self._count = 0
@@ -98,30 +118,30 @@ class ImportBoard:
         self._running[import_id] = job
         return job
 
-    def poll(self, kind: JobKind, import_id: str, *, fail: bool) -> ImportJob | None:
+    def poll(self, kind: JobKind, import_id: str, *, failure: JobStatus | None) -> ImportJob | None:
         """The job as a status call sees it; each NotFinished answer counts as one poll."""
         job = self._jobs.get(import_id)
         if job is None or job.kind is not kind:
             return None
         if job.import_id in self._running:
             if self._due(job):
-                self._end(job, fail=fail)
+                self._end(job, failure=failure)
             else:
                 job.polls += 1
         return job
 
-    def tick(self, *, fail: bool) -> None:
+    def tick(self, *, failure: JobStatus | None) -> None:
         """Finish every job whose time has come (time-based mode only)."""
         if self._seconds is None:
             return
         for job in [j for j in self._running.values() if self._due(j)]:
-            self._end(job, fail=fail)
+            self._end(job, failure=failure)
 
-    def finish_all(self, *, fail: bool) -> int:
+    def finish_all(self, *, failure: JobStatus | None) -> int:
         """Finish every running job now; returns how many."""
         running = list(self._running.values())
         for job in running:
-            self._end(job, fail=fail)
+            self._end(job, failure=failure)
         return len(running)
 
     def _due(self, job: ImportJob) -> bool:
@@ -129,13 +149,15 @@ class ImportBoard:
             return self._clock() - job.submitted >= self._seconds
         return job.polls >= self._polls
 
-    def _end(self, job: ImportJob, *, fail: bool) -> None:
+    def _end(self, job: ImportJob, *, failure: JobStatus | None) -> None:
         del self._running[job.import_id]
-        if fail:
-            job.status = JobStatus.FAILED
-        else:
+        if failure is None:
             job.report = job.finish()
-            job.status = JobStatus.FINISHED
+            job.status = self._finished[job.kind]
+        elif failure not in FAILURE_STATUSES:
+            raise ValueError(f"{failure.value} is not a failure status")
+        else:
+            job.status = failure if job.kind is JobKind.CONTACTS else JobStatus.FAILED
 
 
 def contact_import(store: ContactStore, rows: Sequence[object], option: MergeOption) -> Report:

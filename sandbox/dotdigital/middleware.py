@@ -1,9 +1,10 @@
 """The gate every Dotdigital call passes: faults, region check, Basic auth, rate limits, errors.
 
 Order for a Dotdigital path: injected faults (delay, dropped connection, 5xx, forced 429) →
-region Host check (403) → Basic auth (401) → rate limit (429, or the flat cap's v2 error) →
-handler. Responses that passed the limiter carry the four X-RateLimit headers; faults, 403 and
-401 answers do not (the account is not known yet). `/_sandbox/` paths skip the gate entirely.
+region Host check (403; account-info also answers on the discovery host) → Basic auth (401) →
+rate limit (429, or the flat cap's v2 error) → handler. Responses that passed the limiter carry
+the four X-RateLimit headers; faults, 403 and 401 answers do not (the account is not known yet).
+`/_sandbox/` paths skip the gate entirely.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sandbox.dotdigital.errors import UNAUTHORIZED_MESSAGE, ApiError, for_path, 
 from sandbox.dotdigital.faults import HTML_ERROR_PAGE, JSON_ERROR_BODY, FaultDecision
 from sandbox.dotdigital.ratelimit import Tier
 from sandbox.dotdigital.routes.admin import PREFIX as ADMIN_PREFIX
-from sandbox.dotdigital.routes.v2 import ENROLMENTS_PATH
+from sandbox.dotdigital.routes.v2 import ACCOUNT_INFO_PATH, ENROLMENTS_PATH
 from sandbox.dotdigital.routes.wire import STATE, TIERS, Handler, json_response
 from sandbox.dotdigital.state import Sandbox
 
@@ -67,9 +68,13 @@ def _authorised(request: web.Request, sandbox: Sandbox) -> bool:
 
 
 def _right_region(request: web.Request, sandbox: Sandbox) -> bool:
-    if not sandbox.config.check_region_host:
+    config = sandbox.config
+    if not config.check_region_host:
         return True
-    return (request.url.host or "").lower() == sandbox.config.region_host.lower()
+    host = (request.url.host or "").lower()
+    if request.path == ACCOUNT_INFO_PATH and host == config.discovery_host.lower():
+        return True  # region discovery works on r1 for accounts of every region
+    return host == config.region_host.lower()
 
 
 def _error_response(error: ApiError, headers: dict[str, str] | None = None) -> web.Response:
@@ -109,7 +114,7 @@ async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not _authorised(request, sandbox):
         return _error_response(v2_error(401, UNAUTHORIZED_MESSAGE))
 
-    sandbox.imports.tick(fail=sandbox.faults.settings.fail_imports)
+    sandbox.imports.tick(failure=sandbox.import_failure())
     verdict = sandbox.limiter.charge(tier, hourly=request.path != ENROLMENTS_PATH)
     if verdict.hourly_cap:
         return _error_response(

@@ -8,7 +8,7 @@ from typing import Any
 from sandbox.dotdigital.config import SandboxConfig
 from sandbox.dotdigital.faults import FaultInjector
 from sandbox.dotdigital.insight import InsightStore
-from sandbox.dotdigital.jobs import ImportBoard, JobKind
+from sandbox.dotdigital.jobs import ImportBoard, JobKind, JobStatus
 from sandbox.dotdigital.programs import ProgramBook
 from sandbox.dotdigital.ratelimit import RateLimiter
 from sandbox.dotdigital.store import ContactStore
@@ -42,6 +42,7 @@ class Sandbox:
                 JobKind.CONTACTS: config.max_active_contact_imports,
                 JobKind.INSIGHT: config.max_active_insight_imports,
             },
+            finished_status={JobKind.INSIGHT: JobStatus(config.insight_finished_status)},
         )
         self.programs = ProgramBook(
             config.programs, max_contacts=config.max_enrolment_contacts, clock=clock
@@ -54,6 +55,11 @@ class Sandbox:
             hourly_limit=config.flat_hourly_limit,
         )
         self.faults = FaultInjector(config.fault_seed)
+
+    def import_failure(self) -> JobStatus | None:
+        """How imports ending now end under the current faults (None: they succeed)."""
+        settings = self.faults.settings
+        return JobStatus(settings.contact_import_failure) if settings.fail_imports else None
 
     def stats(self) -> dict[str, Any]:
         """What `GET /_sandbox/stats` shows."""

@@ -140,7 +140,7 @@ async def enrolments(request: web.Request) -> web.StreamResponse:
 
 async def finish_imports(request: web.Request) -> web.StreamResponse:
     sandbox = sandbox_of(request)
-    finished = sandbox.imports.finish_all(fail=sandbox.faults.settings.fail_imports)
+    finished = sandbox.imports.finish_all(failure=sandbox.import_failure())
     return json_response({"finished": finished})
 
 

@@ -97,9 +97,7 @@ async def submit_import(request: web.Request) -> web.StreamResponse:
 async def import_status(request: web.Request) -> web.StreamResponse:
     sandbox = sandbox_of(request)
     import_id = request.match_info["importId"]
-    job = sandbox.imports.poll(
-        JobKind.CONTACTS, import_id, fail=sandbox.faults.settings.fail_imports
-    )
+    job = sandbox.imports.poll(JobKind.CONTACTS, import_id, failure=sandbox.import_failure())
     if job is None:
         raise v3_error(
             404,

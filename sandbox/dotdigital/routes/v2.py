@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
+from sandbox.dotdigital.config import SandboxConfig
 from sandbox.dotdigital.contact import ContactRejected
 from sandbox.dotdigital.errors import ApiError, v2_error
 from sandbox.dotdigital.programs import EnrolmentRejected
@@ -23,10 +25,17 @@ def _invalid(what: str) -> ApiError:
     return v2_error(400, f"{what} ERROR_PARAMETER_INVALID")
 
 
+def _own_origin(request: web.Request, config: SandboxConfig) -> URL:
+    """This server's origin as the caller reached it, on the account's region host when the
+    region is checked (discovery may have come in through another host)."""
+    origin = request.url.origin()
+    return origin.with_host(config.region_host) if config.check_region_host else origin
+
+
 async def account_info(request: web.Request) -> web.StreamResponse:
     sandbox = sandbox_of(request)
     config = sandbox.config
-    endpoint = config.api_endpoint or f"{request.scheme}://{request.host}"
+    endpoint = config.api_endpoint or str(_own_origin(request, config))
     used = sandbox.limiter.calls_in_last_hour()
     # Values are strings, as Dotdigital sends them, whatever the declared type.
     properties = [
@@ -124,10 +133,11 @@ async def enrol(request: web.Request) -> web.StreamResponse:
     return json_response(enrolment_v2(enrolment), status=201)
 
 
+ACCOUNT_INFO_PATH = "/v2/account-info"
 ENROLMENTS_PATH = "/v2/programs/enrolments"
 
 ENDPOINTS = (
-    Endpoint("GET", "/v2/account-info", account_info, Tier.HIGH),
+    Endpoint("GET", ACCOUNT_INFO_PATH, account_info, Tier.HIGH),
     Endpoint("POST", "/v2/contacts/unsubscribe", unsubscribe, Tier.MEDIUM),
     Endpoint("POST", "/v2/contacts/resubscribe", resubscribe, Tier.MEDIUM),
     Endpoint(

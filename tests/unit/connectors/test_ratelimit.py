@@ -139,3 +139,47 @@ def test_default_budgets_use_the_published_low_figure() -> None:
 )
 def test_operations_map_to_tiers(operation: str, tier: Tier) -> None:
     assert OPERATION_TIERS[operation] is tier
+
+
+async def test_calls_in_flight_count_against_what_the_server_said_is_left(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "40"})
+
+    await tiers.acquire(Tier.LOW)
+    await tiers.acquire(Tier.LOW)
+    assert time.sleeps == []
+    await tiers.acquire(Tier.LOW)  # both answers still out: the window is spoken for
+
+    assert time.sleeps == [40.0]
+
+
+async def test_an_answer_frees_its_place_in_the_window(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "40"})
+
+    await tiers.acquire(Tier.LOW)
+    tiers.release(Tier.LOW, {"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "39"})
+    await tiers.acquire(Tier.LOW)
+
+    assert time.sleeps == []
+
+
+async def test_background_calls_leave_the_reserve_to_realtime_calls(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(medium=100))
+    tiers.observe(Tier.MEDIUM, {"X-RateLimit-Remaining": "20", "X-RateLimit-Reset": "30"})
+
+    await tiers.acquire(Tier.MEDIUM)  # realtime may take the reserve
+    await tiers.acquire(Tier.MEDIUM, background=True)  # 19 left, 1 in flight, 20 reserved
+
+    assert time.sleeps == [30.0]
+
+
+async def test_a_window_that_has_reset_forgets_what_was_left(time: FakeTime) -> None:
+    tiers = limiter(time)
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "10"})
+    await tiers.acquire(Tier.LOW)
+    time.now += 11
+
+    await tiers.acquire(Tier.LOW)
+
+    assert time.sleeps == []

@@ -172,6 +172,24 @@ async def test_failing_imports_fault_ends_the_job_failed(dd: Running) -> None:
     assert (await dd.api.get(ADA)).status_code == 404
 
 
+@pytest.mark.parametrize("status", ["RejectedByWatchdog", "ExceedsAllowedContactLimit"])
+async def test_failing_contact_imports_can_end_in_the_other_failure_statuses(
+    dd: Running, status: str
+) -> None:
+    await dd.admin("faults", {"fail_imports": True, "contact_import_failure": status})
+    submitted = await dd.api.put("/contacts/v3/import", json={"contacts": [upsert()]})
+    answers = await dd.poll_import(f"/contacts/v3/import/{submitted.json()['importId']}")
+    assert answers[-1] == {"importId": submitted.json()["importId"], "status": status}
+    assert (await dd.api.get(ADA)).status_code == 404
+
+
+async def test_an_unknown_contact_import_failure_status_is_refused(dd: Running) -> None:
+    response = await dd.anonymous.post(
+        "/_sandbox/faults", json={"fail_imports": True, "contact_import_failure": "Complete"}
+    )
+    assert response.status_code == 400
+
+
 async def test_time_based_imports_finish_when_the_clock_says_so() -> None:
     async with running_sandbox(SandboxConfig(import_seconds_before_finished=30)) as dd:
         import_id = (await dd.api.put("/contacts/v3/import", json={"contacts": [upsert()]})).json()[

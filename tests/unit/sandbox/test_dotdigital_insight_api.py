@@ -98,6 +98,26 @@ async def test_more_than_the_insight_import_cap_is_429() -> None:
     assert second.json()["errorCode"] == "insightData:tooManyActiveImports"
 
 
+async def test_imports_can_finish_as_complete_the_spec_s_word() -> None:
+    async with running_sandbox(SandboxConfig(insight_finished_status="Complete")) as dd:
+        await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
+        import_id = await submit(dd, orders_import(record("100000001", ADA, {"orderTotal": 1})))
+        answers = await dd.poll_import(f"/insightData/v3/import/{import_id}")
+        stored = await dd.api.get(ORDER)
+    assert [a["status"] for a in answers] == ["NotFinished", "Complete"]
+    assert answers[-1]["summary"]["totalImported"] == 1
+    assert stored.status_code == 200
+
+
+async def test_failing_insight_imports_end_failed_whatever_the_contact_failure(
+    dd: Running,
+) -> None:
+    await dd.admin("faults", {"fail_imports": True, "contact_import_failure": "RejectedByWatchdog"})
+    import_id = await submit(dd, orders_import(record("100000001", ADA, {"orderTotal": 1})))
+    answers = await dd.poll_import(f"/insightData/v3/import/{import_id}")
+    assert answers[-1]["status"] == "Failed"
+
+
 async def test_unknown_insight_import_is_404(dd: Running) -> None:
     response = await dd.api.get("/insightData/v3/import/unknown")
     assert response.status_code == 404

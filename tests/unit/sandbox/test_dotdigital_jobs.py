@@ -48,7 +48,7 @@ def test_job_answers_not_finished_for_the_configured_polls_then_applies_once() -
     job = jobs.submit(JobKind.INSIGHT, applied, {"collectionName": "Orders"})
     statuses = []
     for _ in range(4):
-        polled = jobs.poll(JobKind.INSIGHT, job.import_id, fail=False)
+        polled = jobs.poll(JobKind.INSIGHT, job.import_id, failure=None)
         assert polled is job
         statuses.append(job.status)
     assert statuses == [
@@ -71,9 +71,9 @@ def test_time_based_jobs_finish_on_tick_without_polls() -> None:
     jobs = board(clock, seconds=30)
     applied = Applied()
     jobs.submit(JobKind.CONTACTS, applied, {})
-    jobs.tick(fail=False)
+    jobs.tick(failure=None)
     clock.advance(30)
-    jobs.tick(fail=False)
+    jobs.tick(failure=None)
     assert applied.times == 1
     assert jobs.active(JobKind.CONTACTS) == 0
 
@@ -84,7 +84,7 @@ def test_the_cap_counts_only_running_jobs_of_one_kind() -> None:
     jobs.submit(JobKind.INSIGHT, Applied(), {})
     with pytest.raises(TooManyActiveImports):
         jobs.submit(JobKind.CONTACTS, Applied(), {})
-    jobs.poll(JobKind.CONTACTS, first.import_id, fail=False)
+    jobs.poll(JobKind.CONTACTS, first.import_id, failure=None)
     assert jobs.has_room(JobKind.CONTACTS)
 
 
@@ -92,24 +92,69 @@ def test_failing_imports_end_failed_without_applying() -> None:
     jobs = board(FakeClock(), polls=0)
     applied = Applied()
     job = jobs.submit(JobKind.INSIGHT, applied, {})
-    polled = jobs.poll(JobKind.INSIGHT, job.import_id, fail=True)
+    polled = jobs.poll(JobKind.INSIGHT, job.import_id, failure=JobStatus.FAILED)
     assert polled is not None
     assert polled.status is JobStatus.FAILED
     assert applied.times == 0
 
 
+@pytest.mark.parametrize(
+    "failure", [JobStatus.REJECTED_BY_WATCHDOG, JobStatus.EXCEEDS_ALLOWED_CONTACT_LIMIT]
+)
+def test_contact_imports_can_end_in_each_failure_status_insight_ones_only_failed(
+    failure: JobStatus,
+) -> None:
+    jobs = board(FakeClock(), polls=0)
+    applied = Applied()
+    contacts = jobs.submit(JobKind.CONTACTS, applied, {})
+    insight = jobs.submit(JobKind.INSIGHT, applied, {})
+    assert jobs.finish_all(failure=failure) == 2
+    assert (contacts.status, insight.status) == (failure, JobStatus.FAILED)
+    assert contacts.body() == {"importId": contacts.import_id, "status": failure.value}
+    assert applied.times == 0
+
+
+def test_insight_imports_can_be_told_to_finish_as_complete() -> None:
+    jobs = ImportBoard(
+        FakeClock(),
+        polls_before_finished=0,
+        seconds_before_finished=None,
+        max_active={JobKind.CONTACTS: 1, JobKind.INSIGHT: 1},
+        finished_status={JobKind.INSIGHT: JobStatus.COMPLETE},
+    )
+    insight = jobs.submit(JobKind.INSIGHT, Applied(), {})
+    contacts = jobs.submit(JobKind.CONTACTS, Applied(), {})
+    jobs.finish_all(failure=None)
+    assert (insight.status, contacts.status) == (JobStatus.COMPLETE, JobStatus.FINISHED)
+
+
+def test_a_job_cannot_finish_or_fail_in_a_status_of_the_wrong_kind() -> None:
+    with pytest.raises(ValueError, match="cannot finish as Failed"):
+        ImportBoard(
+            FakeClock(),
+            polls_before_finished=0,
+            seconds_before_finished=None,
+            max_active={JobKind.CONTACTS: 1, JobKind.INSIGHT: 1},
+            finished_status={JobKind.CONTACTS: JobStatus.FAILED},
+        )
+    jobs = board(FakeClock(), polls=0)
+    jobs.submit(JobKind.CONTACTS, Applied(), {})
+    with pytest.raises(ValueError, match="not a failure status"):
+        jobs.finish_all(failure=JobStatus.FINISHED)
+
+
 def test_unknown_or_other_kind_ids_are_not_found() -> None:
     jobs = board(FakeClock())
     job = jobs.submit(JobKind.INSIGHT, Applied(), {})
-    assert jobs.poll(JobKind.CONTACTS, job.import_id, fail=False) is None
-    assert jobs.poll(JobKind.INSIGHT, "nope", fail=False) is None
+    assert jobs.poll(JobKind.CONTACTS, job.import_id, failure=None) is None
+    assert jobs.poll(JobKind.INSIGHT, "nope", failure=None) is None
 
 
 def test_finish_all_ends_every_running_job() -> None:
     jobs = board(FakeClock(), polls=100)
     for _ in range(2):
         jobs.submit(JobKind.INSIGHT, Applied(), {})
-    assert jobs.finish_all(fail=False) == 2
+    assert jobs.finish_all(failure=None) == 2
     assert jobs.active(JobKind.INSIGHT) == 0
 
 

@@ -122,6 +122,29 @@ async def test_wrong_region_host_is_forbidden_when_checked() -> None:
     assert right.status_code == 200
 
 
+async def test_account_info_answers_on_the_discovery_host_and_points_at_the_region() -> None:
+    config = SandboxConfig(check_region_host=True, region_host="r2-api.dotdigital.com")
+    async with running_sandbox(config) as dd:
+        discovery = {"Host": "r1-api.dotdigital.com"}
+        info = await dd.api.get("/v2/account-info", headers=discovery)
+        other_call = await dd.api.get(CONTACT, headers=discovery)
+        region_call = await dd.api.get(CONTACT, headers={"Host": "r2-api.dotdigital.com"})
+    assert info.status_code == 200
+    properties = {p["name"]: p["value"] for p in info.json()["properties"]}
+    assert properties["ApiEndpoint"] == "http://r2-api.dotdigital.com/"
+    assert other_call.status_code == 403
+    assert other_call.json()["errorCode"] == "forbidden"
+    assert region_call.status_code == 404  # past the region check: the contact is unknown
+
+
+async def test_advertised_region_endpoint_keeps_the_port_the_caller_used() -> None:
+    config = SandboxConfig(check_region_host=True, region_host="r2-api.dotdigital.com")
+    async with running_sandbox(config) as dd:
+        info = await dd.api.get("/v2/account-info", headers={"Host": "r1-api.dotdigital.com:8025"})
+    properties = {p["name"]: p["value"] for p in info.json()["properties"]}
+    assert properties["ApiEndpoint"] == "http://r2-api.dotdigital.com:8025/"
+
+
 async def test_injected_503_has_an_empty_body(dd: Running) -> None:
     await dd.admin("faults", {"error_rate": 1.0, "error_status": 503, "error_body": "empty"})
     response = await dd.api.get("/v2/account-info")

@@ -1,0 +1,182 @@
+"""The sink's two lanes as Faust agents: batch (size or interval) and realtime (at once).
+
+Offsets advance only once Dotdigital accepted a command or it was dead-lettered: each lane takes
+events without acknowledging them and acknowledges a batch when its write has finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from connectors.dotdigital.client import DotdigitalClient
+from connectors.errors import FatalError
+from schemas.commands import WriteCommand
+from schemas.incidents import Reason
+from streams.incidents import Incidents
+from streams.metrics import Metrics
+from streams.pipeline import Pipeline
+from streams.realtime import RealtimeWriter, lane_keys
+from streams.sink import Rejection, Sink
+from streams.topics import TopicSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """Where a write command came from, so a refusal can be dead-lettered with its bytes."""
+
+    value: bytes
+    key: str
+    partition: int
+    offset: int
+    event_id: str
+
+
+class Writer(Protocol):
+    async def write(
+        self, commands: Sequence[tuple[WriteCommand, Consumed]]
+    ) -> list[Rejection[Consumed]]: ...
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """How one lane takes and writes its commands."""
+
+    name: str
+    topic_name: str
+    take: int
+    within: float
+    in_flight: int
+
+
+async def decode(
+    events: Sequence[Any], incidents: Incidents, topic: str
+) -> list[tuple[WriteCommand, Consumed]]:
+    """A taken batch as commands; anything that is not a v1 write command is dead-lettered."""
+    commands: list[tuple[WriteCommand, Consumed]] = []
+    for event in events:
+        key = (event.key or b"").decode(errors="replace")
+        try:
+            command = WriteCommand.model_validate_json(event.value)
+        except ValidationError as exc:
+            await incidents.dead_letter(
+                reason=Reason.INVALID_PAYLOAD,
+                detail=f"not a v1 write command: {exc.error_count()} problem(s)",
+                original=event.value,
+                source_topic=topic,
+                key=key,
+                subject=f"{topic} record {event.message.offset}",
+                partition=event.message.partition,
+                offset=event.message.offset,
+            )
+            continue
+        origin = Consumed(
+            event.value,
+            key,
+            event.message.partition,
+            event.message.offset,
+            command.command.source_event_id,
+        )
+        commands.append((command, origin))
+    return commands
+
+
+async def report(rejections: list[Rejection[Consumed]], incidents: Incidents, topic: str) -> None:
+    for rejection in rejections:
+        await incidents.dead_letter(
+            reason=Reason.DOTDIGITAL_REJECTED,
+            detail=rejection.detail,
+            original=rejection.origin.value,
+            source_topic=topic,
+            key=rejection.origin.key,
+            subject=rejection.subject,
+            email=rejection.email,
+            partition=rejection.origin.partition,
+            offset=rejection.origin.offset,
+            event_id=rejection.origin.event_id,
+        )
+
+
+def register_lane(
+    app: Any,
+    topic: Any,
+    lane: LaneSettings,
+    incidents: Incidents,
+    metrics: Metrics,
+    writer_factory: Callable[[DotdigitalClient], Writer],
+    client: Callable[[], Awaitable[DotdigitalClient]],
+) -> Any:
+    """One lane: take events, write them through a pipeline, acknowledge what is settled."""
+
+    async def crash(exc: BaseException) -> None:
+        if isinstance(exc, FatalError):
+            log.critical("Dotdigital refuses every call, stopping the worker: %s", exc)
+        await app.crash(exc)
+
+    async def run(stream: Any, dotdigital: DotdigitalClient) -> None:
+        writer = writer_factory(dotdigital)
+        pipeline = Pipeline(lane.in_flight, on_failure=crash)
+        async for events in stream.noack_take(lane.take, within=lane.within):
+            commands = await decode(events, incidents, lane.topic_name)
+
+            async def job(events: Sequence[Any] = events, commands: Any = commands) -> None:
+                rejections = await writer.write(commands) if commands else []
+                await report(rejections, incidents, lane.topic_name)
+                metrics.add(f"{lane.name}.commands", len(commands))
+                metrics.add(f"{lane.name}.rejected", len(rejections))
+                for event in events:
+                    await stream.ack(event)
+
+            await pipeline.submit(lane_keys(commands), job)
+
+    async def agent(stream: Any) -> None:
+        try:
+            dotdigital = await client()
+            try:
+                await run(stream, dotdigital)
+            finally:
+                await dotdigital.aclose()
+        except FatalError as exc:
+            # Nothing of the batch in hand was acknowledged, so nothing is committed for it.
+            await crash(exc)
+
+    return app.agent(topic, name=f"sink_{lane.name}")(agent)
+
+
+def register(
+    app: Any,
+    topics: TopicSet,
+    incidents: Incidents,
+    metrics: Metrics,
+    client: Callable[..., Awaitable[DotdigitalClient]],
+    *,
+    batch: LaneSettings,
+    realtime: LaneSettings,
+    poll_interval: float,
+) -> None:
+    """Declare both lanes on `app`; `client(background=…)` makes each lane's client."""
+
+    async def batch_client() -> DotdigitalClient:
+        return await client(background=True)
+
+    async def realtime_client() -> DotdigitalClient:
+        return await client(background=False)
+
+    register_lane(
+        app,
+        topics.writes,
+        batch,
+        incidents,
+        metrics,
+        lambda dotdigital: Sink(dotdigital, poll_interval=poll_interval),
+        batch_client,
+    )
+    register_lane(
+        app, topics.writes_realtime, realtime, incidents, metrics, RealtimeWriter, realtime_client
+    )

@@ -1,0 +1,95 @@
+"""The realtime lane's writer: single upserts, one call each, in order per contact."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from connectors.dotdigital.client import DotdigitalClient
+from connectors.dotdigital.retry import with_retries
+from connectors.errors import SkippableError
+from schemas.commands import ContactWrite, WriteCommand
+from schemas.dotdigital import ContactUpsert, MergeOption
+from streams.sink import (
+    RETRY_ATTEMPTS,
+    RETRY_BASE_DELAY,
+    RETRY_MAX_DELAY,
+    Rejection,
+    words,
+)
+
+log = logging.getLogger(__name__)
+
+Origin = TypeVar("Origin")
+
+
+class RealtimeWriter:
+    """Writes each command as soon as it comes: a contact PATCH or a single record PUT."""
+
+    def __init__(
+        self,
+        client: DotdigitalClient,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._sleep = sleep
+
+    async def write(
+        self, commands: Sequence[tuple[WriteCommand, Origin]]
+    ) -> list[Rejection[Origin]]:
+        """Commands for one email go in order; different emails go at once."""
+        by_email: dict[str, list[tuple[WriteCommand, Origin]]] = {}
+        for command, origin in commands:
+            by_email.setdefault(_key(command), []).append((command, origin))
+        rejections: list[Rejection[Origin]] = []
+
+        async def in_order(sequence: list[tuple[WriteCommand, Origin]]) -> None:
+            for command, origin in sequence:
+                rejection = await self._one(command, origin)
+                if rejection is not None:
+                    rejections.append(rejection)
+
+        async with asyncio.TaskGroup() as group:
+            for sequence in by_email.values():
+                group.create_task(in_order(sequence))
+        return rejections
+
+    async def _one(self, envelope: WriteCommand, origin: Origin) -> Rejection[Origin] | None:
+        command = envelope.command
+
+        async def call() -> object:
+            if isinstance(command, ContactWrite):
+                upsert = ContactUpsert(email=command.email, data_fields=command.data_fields)
+                return await self._client.upsert_contact(upsert, MergeOption.OVERWRITE)
+            return await self._client.put_insight_record(
+                command.collection, command.record.key, command.record.json_, email=command.email
+            )
+
+        try:
+            await with_retries(
+                call,
+                attempts=RETRY_ATTEMPTS,
+                base_delay=RETRY_BASE_DELAY,
+                max_delay=RETRY_MAX_DELAY,
+                sleep=self._sleep,
+            )
+        except SkippableError as exc:
+            if isinstance(command, ContactWrite):
+                return Rejection(origin, f"contact {command.email}", command.email, words(exc))
+            return Rejection(origin, command.subject, command.email, words(exc))
+        return None
+
+
+def _key(envelope: WriteCommand) -> str:
+    command = envelope.command
+    if isinstance(command, ContactWrite) or command.email:
+        return command.email or ""
+    return f"{command.collection}/{command.record.key}"
+
+
+def lane_keys(commands: Sequence[tuple[WriteCommand, object]]) -> set[str]:
+    """What a batch writes to, for ordering batches that share a contact or an account record."""
+    return {_key(command) for command, _ in commands}
