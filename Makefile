@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration install clean
+.PHONY: run test lint typecheck unit integration install clean bench-sink
 
 install: $(STAMP)
 
@@ -18,12 +18,12 @@ run: $(STAMP)
 	$(BIN)/cartwright demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check schemas connectors streams sandbox tests
-	$(BIN)/ruff format --check schemas connectors streams sandbox tests
+	$(BIN)/ruff check schemas connectors streams sandbox tests bench
+	$(BIN)/ruff format --check schemas connectors streams sandbox tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/mypy tests
+	$(BIN)/mypy tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
@@ -36,3 +36,6 @@ test: $(STAMP) lint typecheck
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+bench-sink: $(STAMP)
+	$(BIN)/python -m bench.sink --out bench/results/sink.json

@@ -39,6 +39,10 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "processing_guarantee": "at_least_once",
         "producer_acks": -1,
         "producer_linger_ms": 10,
+        # One poll never brings more than a stream buffer can take above its high-water mark, so
+        # a backed-up batch lane pauses its own partitions and never blocks realtime delivery.
+        "broker_max_poll_records": 500,
+        "stream_buffer_maxsize": 8192,
         "web_host": settings.web.host,
         "web_port": settings.web.port,
         "web_application_options": {"client_max_size": MAX_DELIVERY_BYTES},

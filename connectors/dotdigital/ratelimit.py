@@ -25,6 +25,15 @@ from aiolimiter import AsyncLimiter
 from connectors.dotdigital.clock import Clock, Sleep
 from connectors.errors import remaining_calls, reset_after
 
+FLAT_LIMIT_CODE = "ERROR_APIUSAGE_EXCEEDED"
+
+
+def is_hourly_scope(headers: Mapping[str, str]) -> bool:
+    """Whether rate-limit headers speak of the flat hourly cap rather than a tier."""
+    scope = next((v for k, v in headers.items() if k.lower() == "x-ratelimit-scope"), "")
+    return scope.strip().lower() == "hourly"
+
+
 logger = logging.getLogger(__name__)
 
 
@@ -117,21 +126,21 @@ class TierLimiter:
             AsyncLimiter(self.budgets.flat_hourly, 3600.0) if self.budgets.flat_hourly else None
         )
         self._held_until: dict[Tier, float] = dict.fromkeys(Tier, 0.0)
+        # The flat hourly cap is the account's, across tiers; enrolments are exempt from it.
+        self._hourly_held_until = 0.0
         # What the server last said is left in its current window, and calls sent since.
         self._remaining: dict[Tier, int | None] = dict.fromkeys(Tier)
         self._window_ends: dict[Tier, float] = dict.fromkeys(Tier, 0.0)
         self._in_flight: dict[Tier, int] = dict.fromkeys(Tier, 0)
 
-    async def acquire(
-        self, tier: Tier, *, hourly: bool = True, background: bool = False
-    ) -> None:
+    async def acquire(self, tier: Tier, *, hourly: bool = True, background: bool = False) -> None:
         """Wait until `tier` may make one more call, then spend it; pair with `release`.
 
         Background callers (the batch lane) leave a reserve of each tier's budget untouched, so
         realtime calls never queue behind them.
         """
         # Re-check after each wait: another response may have extended the hold meanwhile.
-        while (wait := max(self.held_for(tier), self._window_wait(tier, background))) > 0:
+        while (wait := self._wait_before(tier, hourly=hourly, background=background)) > 0:
             logger.info("rate-limit tier held", extra={"tier": str(tier), "wait_s": wait})
             await self._sleep(wait)
         bucket = self._buckets.get(tier)
@@ -150,6 +159,18 @@ class TierLimiter:
         self._in_flight[tier] = max(self._in_flight[tier] - 1, 0)
         if headers is not None:
             self.observe(tier, headers)
+
+    def _wait_before(self, tier: Tier, *, hourly: bool, background: bool) -> float:
+        hourly_hold = self.hourly_held_for() if hourly else 0.0
+        return max(self.held_for(tier), hourly_hold, self._window_wait(tier, background))
+
+    def hourly_held_for(self) -> float:
+        """Seconds the flat hourly cap stays held (0 when free)."""
+        return max(self._hourly_held_until - self._clock(), 0.0)
+
+    def hold_hourly(self, seconds: float) -> None:
+        """Stop every call the flat hourly cap counts for `seconds` (enrolments still go)."""
+        self._hourly_held_until = max(self._hourly_held_until, self._clock() + max(seconds, 0.0))
 
     def _reserve(self, tier: Tier) -> int:
         rate = self.budgets.per_minute(tier)
@@ -189,6 +210,10 @@ class TierLimiter:
             return
         reset = reset_after(headers, now=self._wall_clock())
         if reset is None:
+            return
+        if is_hourly_scope(headers):
+            if remaining <= 0:
+                self.hold_hourly(reset)
             return
         self._remaining[tier] = remaining
         self._window_ends[tier] = self._clock() + reset

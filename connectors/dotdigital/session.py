@@ -14,7 +14,13 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from connectors.dotdigital.auth import ApiUserAuth
 from connectors.dotdigital.clock import Clock
-from connectors.dotdigital.ratelimit import FLAT_LIMIT_EXEMPT, OPERATION_TIERS, TierLimiter
+from connectors.dotdigital.ratelimit import (
+    FLAT_LIMIT_CODE,
+    FLAT_LIMIT_EXEMPT,
+    OPERATION_TIERS,
+    TierLimiter,
+    is_hourly_scope,
+)
 from connectors.errors import (
     ConnectorError,
     FatalError,
@@ -150,7 +156,10 @@ class ApiSession:
         )
         if error is not None:
             if isinstance(error, RateLimited) and error.retry_after is not None:
-                self._limiter.hold(tier, error.retry_after)
+                if error.code == FLAT_LIMIT_CODE or is_hourly_scope(response.headers):
+                    self._limiter.hold_hourly(error.retry_after)
+                else:
+                    self._limiter.hold(tier, error.retry_after)
             fields["code"] = error.code
             logger.warning("dotdigital %s -> %s", where, response.status_code, extra=fields)
             error.add_note(f"while calling {where} ({operation})")

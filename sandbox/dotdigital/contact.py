@@ -20,6 +20,7 @@ SUPPRESSED_STATUSES = frozenset(
 ALL_STATUSES = frozenset(
     {"subscribed", "softBounced", "pendingOptIn", "deleted", "unsubscribed"} | SUPPRESSED_STATUSES
 )
+BINNED_STATUS = "deleted"  # in the recycle bin: an upsert restores the contact
 EMAIL_TYPES = frozenset({"plainText", "html"})
 OPT_IN_TYPES = frozenset({"unknown", "single", "double", "verifiedDouble"})
 # Status -> the `reason` the v2 feeds give for it. A status not listed is not a suppression.
@@ -137,8 +138,14 @@ def merge_fields(
     return merged
 
 
-def next_status(current: str | None, requested: str) -> str:
-    """The email status after a request asks for `requested`: suppressions are never lifted."""
+def next_status(current: str | None, requested: str | None) -> str | None:
+    """The email status after an upsert asking for `requested` (None: no change asked for).
+
+    Suppressions are never lifted; a binned contact is restored, subscribed unless asked
+    otherwise. None means the status stays as it is.
+    """
+    if requested is None:
+        return "subscribed" if current == BINNED_STATUS else None
     if current in SUPPRESSED_STATUSES:
         return current
     return requested

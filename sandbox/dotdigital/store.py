@@ -78,8 +78,9 @@ class ContactStore:
             contact.opt_in_type = change.opt_in_type
         if change.lists is not None:
             contact.lists.extend(i for i in change.lists if i not in contact.lists)
-        if change.status is not None:
-            self._set_status(contact, next_status(contact.status, change.status))
+        status = next_status(contact.status, change.status)
+        if status is not None:
+            self._set_status(contact, status)
         contact.updated = self._clock()
         return contact, created
 

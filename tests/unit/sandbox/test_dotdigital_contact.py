@@ -76,6 +76,22 @@ def test_a_requested_status_never_lifts_a_suppression(
 
 
 @pytest.mark.parametrize(
+    ("current", "requested", "expected"),
+    [
+        ("deleted", None, "subscribed"),
+        ("deleted", "unsubscribed", "unsubscribed"),
+        ("unsubscribed", None, None),
+        ("hardBounced", None, None),
+        (None, None, None),
+    ],
+)
+def test_an_upsert_restores_a_binned_contact_and_otherwise_keeps_the_status(
+    current: str | None, requested: str | None, expected: str | None
+) -> None:
+    assert next_status(current, requested) == expected
+
+
+@pytest.mark.parametrize(
     ("current", "challenge", "expected"),
     [
         (None, False, ResubscribeOutcome.ADDED),

@@ -69,6 +69,23 @@ def test_lists_are_added_not_replaced(store: ContactStore) -> None:
     assert contact.lists == [1, 2, 3]
 
 
+def test_an_upsert_restores_a_binned_contact(store: ContactStore) -> None:
+    binned = store.force_status("ada@example.com", "deleted")
+    restored, created = store.upsert("ada@example.com", ContactChange(), OVERWRITE)
+    assert (restored.contact_id, created, restored.status) == (
+        binned.contact_id,
+        False,
+        "subscribed",
+    )
+
+
+def test_a_status_less_upsert_keeps_an_unsubscribe(store: ContactStore) -> None:
+    store.unsubscribe("ada@example.com")
+    contact, _ = store.upsert("ada@example.com", ContactChange(data_fields={"A": 1}), OVERWRITE)
+    assert contact.status == "unsubscribed"
+    assert store.suppression(contact.contact_id) is not None
+
+
 def test_unsubscribe_is_logged_once_with_its_date(store: ContactStore, clock: FakeClock) -> None:
     store.upsert("a@example.com", ContactChange(), OVERWRITE)
     clock.advance(10)
