@@ -145,10 +145,11 @@ async def _produce(bootstrap: str, orders: int, realtime: int, spread: float) ->
         linger_ms=20,
         max_batch_size=256 * 1024,
     )
+    messages = _batch_commands(orders)
     await producer.start()
     try:
         started = time.time()
-        for key, value in _batch_commands(orders):
+        for key, value in messages:
             await producer.send(WRITES, value=value, key=key)
         await producer.flush()
         batch_produced = time.time()
@@ -228,7 +229,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "CARTWRIGHT_ORDERS__BATCH_SIZE": str(2 * args.records_per_call),
             "CARTWRIGHT_ORDERS__BATCH_INTERVAL": "1",
             "CARTWRIGHT_WEB__PORT": str(web_port),
-            "CARTWRIGHT_LOG_LEVEL": "warning",
+            "CARTWRIGHT_LOG_LEVEL": args.log_level,
         }
     )
     logs = Path(args.logs)
@@ -364,6 +365,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1200.0)
     parser.add_argument("--out", default="bench/results/sink.json")
     parser.add_argument("--logs", default=".run/bench")
+    parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
     report = run(args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import faust
 
 from connectors.commerce.signature import PublicKeyCache
 from connectors.dotdigital.client import DotdigitalClient
-from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
+from connectors.dotdigital.ratelimit import Tier, TierBudgets, TierLimiter
 from connectors.dotdigital.retry import with_retries
 from streams import join, lanes, normalize
 from streams.dedup import RecentIds
@@ -39,10 +39,12 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "processing_guarantee": "at_least_once",
         "producer_acks": -1,
         "producer_linger_ms": 10,
-        # One poll never brings more than a stream buffer can take above its high-water mark, so
-        # a backed-up batch lane pauses its own partitions and never blocks realtime delivery.
-        "broker_max_poll_records": 500,
-        "stream_buffer_maxsize": 8192,
+        # Faust pauses a partition once its stream buffer passes 80 % full, but what polls
+        # already brought is still delivered, and a full buffer blocks delivery to every agent.
+        # Small polls and a large buffer keep that overshoot (at most one poll per partition)
+        # inside the last 20 %, so a backed-up batch lane never holds up the realtime lane.
+        "broker_max_poll_records": 100,
+        "stream_buffer_maxsize": 16384,
         "web_host": settings.web.host,
         "web_port": settings.web.port,
         "web_application_options": {"client_max_size": MAX_DELIVERY_BYTES},
@@ -67,7 +69,9 @@ class DotdigitalClients:
             flat_hourly=dd.flat_hourly_limit,
         )
         if self._limiter is None:
-            self._limiter = TierLimiter(budgets, background_reserve=dd.realtime_reserve)
+            self._limiter = TierLimiter(
+                budgets, background_reserve={Tier.MEDIUM: dd.realtime_reserve}
+            )
         client = DotdigitalClient(
             dd.base_url,
             dd.username,

@@ -7,6 +7,7 @@ events without acknowledging them and acknowledges a batch when its write has fi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,6 +26,8 @@ from streams.sink import Rejection, Sink
 from streams.topics import TopicSet
 
 log = logging.getLogger(__name__)
+
+SLOW_WRITE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,17 @@ def register_lane(
             commands = await decode(events, incidents, lane.topic_name)
 
             async def job(events: Sequence[Any] = events, commands: Any = commands) -> None:
+                started = time.monotonic()
                 rejections = await writer.write(commands) if commands else []
+                took = time.monotonic() - started
+                if took > SLOW_WRITE_SECONDS:
+                    log.info(
+                        "%s lane: %d commands took %.1f s",
+                        lane.name,
+                        len(commands),
+                        took,
+                        extra={"lane": lane.name, "seconds": took},
+                    )
                 await report(rejections, incidents, lane.topic_name)
                 metrics.add(f"{lane.name}.commands", len(commands))
                 metrics.add(f"{lane.name}.rejected", len(rejections))

@@ -34,7 +34,10 @@ class DotdigitalSettings(BaseModel):
         default=None, ge=1, description="older accounts: 2000 calls per rolling hour in all"
     )
     realtime_reserve: float = Field(
-        default=0.2, ge=0, lt=1, description="share of each tier the batch lane leaves to realtime"
+        default=0.2,
+        ge=0,
+        lt=1,
+        description="share of the Medium tier (single writes) the batch lane leaves to realtime",
     )
 
 

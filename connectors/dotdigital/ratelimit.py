@@ -110,10 +110,13 @@ class TierLimiter:
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
-        background_reserve: float = 0.2,
+        background_reserve: Mapping[Tier, float] | None = None,
     ) -> None:
         self.budgets = budgets or TierBudgets()
-        self._reserve_fraction = background_reserve
+        # Only tiers that realtime calls spend need a reserve (single writes are Medium).
+        self._reserve_fraction = (
+            {Tier.MEDIUM: 0.2} if background_reserve is None else dict(background_reserve)
+        )
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
@@ -141,7 +144,12 @@ class TierLimiter:
         """
         # Re-check after each wait: another response may have extended the hold meanwhile.
         while (wait := self._wait_before(tier, hourly=hourly, background=background)) > 0:
-            logger.info("rate-limit tier held", extra={"tier": str(tier), "wait_s": wait})
+            logger.info(
+                "rate-limit tier %s held for %.1f s",
+                tier,
+                wait,
+                extra={"tier": str(tier), "wait_s": wait, "background": background},
+            )
             await self._sleep(wait)
         bucket = self._buckets.get(tier)
         if bucket is not None:
@@ -174,7 +182,7 @@ class TierLimiter:
 
     def _reserve(self, tier: Tier) -> int:
         rate = self.budgets.per_minute(tier)
-        return int(rate * self._reserve_fraction) if rate else 0
+        return int(rate * self._reserve_fraction.get(tier, 0.0)) if rate else 0
 
     def _window_wait(self, tier: Tier, background: bool) -> float:
         """Seconds until the server's window resets, when what it said is left is spoken for."""

@@ -28,6 +28,7 @@ class FaultSettings(BaseModel):
     error_status: int = Field(default=500, ge=500, le=599)
     error_body: ErrorBody = "empty"
     delay_seconds: float = Field(default=0.0, ge=0.0, le=300.0)
+    delay_rate: float = Field(default=1.0, ge=0.0, le=1.0, description="share of calls delayed")
     drop_connection_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fail_imports: bool = False
     contact_import_failure: ContactImportFailure = "Failed"
@@ -70,12 +71,15 @@ class FaultInjector:
             self._burst_left -= 1
             self.injected += 1
             return FaultDecision(delay_seconds=s.delay_seconds, rate_limited=True)
+        delay = s.delay_seconds
+        if delay and s.delay_rate < 1.0 and self._random.random() >= s.delay_rate:
+            delay = 0.0
         drop = s.drop_connection_rate > 0 and self._random.random() < s.drop_connection_rate
         error = not drop and s.error_rate > 0 and self._random.random() < s.error_rate
         if drop or error:
             self.injected += 1
         return FaultDecision(
-            delay_seconds=s.delay_seconds,
+            delay_seconds=delay,
             drop_connection=drop,
             error_status=s.error_status if error else None,
             error_body=s.error_body,

@@ -53,6 +53,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST=keys,
             CARTWRIGHT_WEB__PORT=str(web_port),
             CARTWRIGHT_ORDERS__BATCH_INTERVAL="0.5",
+            # Short enough that the fault tests' slow answers become client timeouts.
+            CARTWRIGHT_DOTDIGITAL__TIMEOUT="3",
         )
         try:
             sandbox = start_cli(

@@ -162,7 +162,11 @@ class Stack:
 
 
 async def _read_topic(
-    bootstrap: str, topic: str, until: Callable[[list[dict[str, Any]]], bool], seconds: float
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[dict[str, Any]]], bool],
+    seconds: float,
+    quiet: float | None = None,
 ) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
@@ -178,8 +182,13 @@ async def _read_topic(
         consumer.assign(assignment)
         await consumer.seek_to_beginning(*assignment)
         deadline = time.monotonic() + seconds
+        last_news = time.monotonic()
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
+            if any(batches.values()):
+                last_news = time.monotonic()
+            elif quiet is not None and time.monotonic() - last_news >= quiet:
+                return seen
             for records in batches.values():
                 for record in records:
                     seen.append(
@@ -205,6 +214,14 @@ def read_topic(
 ) -> list[dict[str, Any]]:
     """Every record of `topic` from the beginning, read until `until(records)` holds."""
     return asyncio.run(_read_topic(bootstrap, topic, until, timeout))
+
+
+def read_all(bootstrap: str, topic: str, quiet: float = 2.0) -> list[dict[str, Any]]:
+    """Every record of `topic` from the beginning, until nothing new came for `quiet` seconds.
+
+    (Tansu's end offsets are unreliable, so "everything" means "until the topic goes quiet".)
+    """
+    return asyncio.run(_read_topic(bootstrap, topic, lambda _: False, 60.0, quiet))
 
 
 def deliverer_for(stack: Stack) -> Deliverer:

@@ -54,3 +54,13 @@ def test_reconfiguring_replaces_every_fault() -> None:
     faults.configure(FaultSettings())
     assert faults.decide().error_status is None
     assert not faults.settings.fail_imports
+
+
+def test_delay_rate_slows_only_a_share_of_calls() -> None:
+    injector = FaultInjector()
+    injector.configure(FaultSettings(delay_seconds=3.0, delay_rate=0.25, seed=4))
+
+    delays = [injector.decide().delay_seconds for _ in range(400)]
+
+    assert set(delays) == {0.0, 3.0}
+    assert 60 < delays.count(3.0) < 140

@@ -21,6 +21,7 @@ from schemas.commerce import CommerceOrder
 from schemas.dotdigital import ContactIdentity, InsightRecord
 from schemas.normalized import OrderUpdated
 from schemas.orders import ORDERS_COLLECTION, order_updated, orders_record
+from streams.realtime import RealtimeWriter
 from streams.sink import Sink
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the start of a rate-limit minute
@@ -357,3 +358,80 @@ async def test_records_of_a_refused_contact_are_rejected_with_it(world: World) -
     assert by_origin["o-orphan"].subject == "order 000000302"
     assert "contact was refused" in by_origin["o-orphan"].detail
     assert list(await world.orders_of(fine)) == ["000000301"]
+
+
+async def test_many_contacts_go_as_one_bulk_import_before_their_records(world: World) -> None:
+    emails = [f"bulk-{n}@example.com" for n in range(6)]
+    commands: Commands = []
+    for n, email in enumerate(emails):
+        commands.append((contact_write(email, FIRSTNAME=f"Bulk {n}"), f"contact-{n}"))
+        commands.append((order_write(updated(900 + n, email)), f"order-{n}"))
+
+    rejections = await world.sink.write(commands)
+
+    assert rejections == []
+    writes = world.transport.writes()
+    assert writes[0] == ("PUT", "/contacts/v3/import")
+    assert not [w for w in writes if w[0] == "PATCH"]
+    assert writes.index(("PUT", "/contacts/v3/import")) < writes.index(
+        ("PUT", "/insightData/v3/import")
+    )
+    for n, email in enumerate(emails):
+        contact = await world.client.get_contact(email)
+        assert contact is not None and contact.data_fields["FIRSTNAME"] == f"Bulk {n}"
+        assert list(await world.orders_of(email)) == [f"{900 + n:09d}"]
+
+
+async def test_a_contact_the_bulk_import_refuses_takes_its_records_with_it(world: World) -> None:
+    good = [f"fine-{n}@example.com" for n in range(4)]
+    commands: Commands = [(contact_write(email), email) for email in good]
+    commands.append((contact_write("not-an-email"), "bad-contact"))
+
+    rejections = await world.sink.write(commands)
+
+    assert [r.origin for r in rejections] == ["bad-contact"]
+    assert "rejected the contact" in rejections[0].detail
+    for email in good:
+        assert await world.client.get_contact(email) is not None
+
+
+async def test_realtime_writes_are_single_calls_in_order_per_contact(world: World) -> None:
+    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    email = "now@example.com"
+    commands: Commands = [
+        (contact_write(email, FIRSTNAME="First"), "1"),
+        (contact_write(email, FIRSTNAME="Second"), "2"),
+        (contact_write("other@example.com", FIRSTNAME="Other"), "3"),
+    ]
+
+    rejections = await writer.write(commands)
+
+    assert rejections == []
+    assert [m for m, _ in world.transport.writes()] == ["PATCH", "PATCH", "PATCH"]
+    contact = await world.client.get_contact(email)
+    assert contact is not None and contact.data_fields["FIRSTNAME"] == "Second"
+
+
+async def test_realtime_record_for_an_unknown_contact_is_rejected_by_name(world: World) -> None:
+    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    record = orders_record(updated(950, "ghost@example.com"))
+
+    rejections = await writer.write([(insight_write(record, "ghost@example.com"), "ghost")])
+
+    assert [(r.origin, r.subject) for r in rejections] == [("ghost", "order 000000950")]
+    assert "contactNotFound" in rejections[0].detail
+
+
+async def test_realtime_writes_retry_through_server_errors(world: World) -> None:
+    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    await world.faults(error_rate=0.5, error_status=503, seed=3)
+    commands: Commands = [(contact_write(f"rt-{n}@example.com", N=n), str(n)) for n in range(10)]
+
+    rejections = await writer.write(commands)
+
+    assert rejections == []
+    assert world.time.retry_sleeps
+    await world.faults()
+    for n in range(10):
+        contact = await world.client.get_contact(f"rt-{n}@example.com")
+        assert contact is not None and contact.data_fields["N"] == n
