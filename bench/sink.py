@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import os
 import platform
@@ -24,49 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from sandbox.broker import EmbeddedBroker
-from schemas.commands import ContactWrite, InsightWrite, Lane, WriteCommand
-from schemas.dotdigital import ContactIdentity, InsightRecord
+from sandbox.load import batch_commands, realtime_command
 from streams.topics import WRITES, WRITES_REALTIME, create_topics
 
 USER = "apiuser-bench@apiconnector.com"
 PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account
 PARTITIONS = 8
-ORDER_TEMPLATE: dict[str, Any] = {
-    "quoteId": 501,
-    "storeName": "Default Store View",
-    "purchaseDate": "2026-11-26 09:00:00",
-    "deliveryAddress": {"delivery_address_1": "1 Loom Lane", "delivery_city": "Leeds"},
-    "billingAddress": {"billing_address_1": "1 Loom Lane", "billing_city": "Leeds"},
-    "products": [
-        {
-            "product_id": 1401,
-            "parent_id": 1400,
-            "name": "Beaumont Summit Kit",
-            "sku": "MJ01-S-Red",
-            "qty": 2,
-            "price": 42.0,
-            "price_inc_tax": 50.4,
-            "custom-options": [{"Engraving": "For Mum"}],
-        },
-        {"product_id": 1, "name": "Joust Duffle Bag", "sku": "24-MB01", "qty": 1, "price": 34.0},
-    ],
-    "orderSubtotal": 118.0,
-    "discountAmount": -10.0,
-    "orderTotal": 133.59,
-    "payment": "checkmo",
-    "deliveryMethod": "Flat Rate - Fixed",
-    "deliveryTotal": 4.99,
-    "currency": "GBP",
-    "orderStatus": "pending",
-    "orderState": "new",
-    "fulfilled": False,
-    "refundedAmount": 0.0,
-    "netTotal": 133.59,
-}
 
 
 def _port() -> int:
@@ -88,55 +53,6 @@ def _wait(check: Any, what: str, timeout: float = 90) -> None:
     raise RuntimeError(f"{what} did not come up")
 
 
-def _batch_commands(orders: int) -> list[tuple[bytes, bytes]]:
-    """What the join emits for a new order: the contact's fields, then the Orders record."""
-    now = datetime.now(UTC)
-    messages: list[tuple[bytes, bytes]] = []
-    for number in range(orders):
-        email = f"buyer-{number}@bench.example.com"
-        increment = f"9{number:08d}"
-        contact = ContactWrite(
-            email=email,
-            data_fields={"FIRSTNAME": "Bench", "ORDER_COUNT": 1, "LAST_ORDER_ID": increment},
-            source_event_id=f"bench-{number}",
-            issued_at=now,
-        )
-        document = copy.copy(ORDER_TEMPLATE)
-        document.update({"id": increment, "email": email})
-        record = InsightWrite(
-            email=email,
-            collection="Orders",
-            collection_type="orders",
-            record=InsightRecord(
-                key=increment,
-                contact_identity=ContactIdentity(value=email),
-                json_=document,
-            ),
-            subject=f"order {increment}",
-            source_event_id=f"bench-{number}",
-            issued_at=now,
-        )
-        for command in (contact, record):
-            value = orjson.dumps(
-                WriteCommand(command=command).model_dump(mode="json", by_alias=True)
-            )
-            messages.append((email.encode(), value))
-    return messages
-
-
-def _realtime_command(number: int) -> tuple[bytes, bytes]:
-    email = f"rt-{number}@bench.example.com"
-    command = ContactWrite(
-        lane=Lane.REALTIME,
-        email=email,
-        data_fields={"RT_SENT_AT": time.time()},
-        source_event_id=f"rt-{number}",
-        issued_at=datetime.now(UTC),
-    )
-    value = orjson.dumps(WriteCommand(command=command).model_dump(mode="json", by_alias=True))
-    return email.encode(), value
-
-
 async def _produce(bootstrap: str, orders: int, realtime: int, spread: float) -> dict[str, float]:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -145,7 +61,7 @@ async def _produce(bootstrap: str, orders: int, realtime: int, spread: float) ->
         linger_ms=20,
         max_batch_size=256 * 1024,
     )
-    messages = _batch_commands(orders)
+    messages = batch_commands(orders)
     await producer.start()
     try:
         started = time.time()
@@ -155,7 +71,7 @@ async def _produce(bootstrap: str, orders: int, realtime: int, spread: float) ->
         batch_produced = time.time()
         gap = spread / max(realtime, 1)
         for number in range(realtime):
-            key, value = _realtime_command(number)
+            key, value = realtime_command(number)
             await producer.send(WRITES_REALTIME, value=value, key=key)
             await producer.flush()
             await asyncio.sleep(gap)  # a steady realtime trickle while the batch drains

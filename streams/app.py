@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import faust
-
 from connectors.commerce.signature import PublicKeyCache
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import Tier, TierBudgets, TierLimiter
@@ -20,6 +18,7 @@ from streams.ops import register_ops
 from streams.settings import Settings
 from streams.sink import RETRY_ATTEMPTS, RETRY_BASE_DELAY, RETRY_MAX_DELAY
 from streams.topics import WRITES, WRITES_REALTIME, faust_topics
+from streams.transport import CartwrightApp
 from streams.webhook import PATH, Ingest, webhook_view
 
 MAX_DELIVERY_BYTES = 4 * 1024 * 1024
@@ -93,7 +92,11 @@ class DotdigitalClients:
 
 def create_app(settings: Settings) -> Any:
     """The Cartwright worker app; importing or building it connects to nothing."""
-    app = faust.App(settings.kafka.app_id, **faust_options(settings))
+    app = CartwrightApp(
+        settings.kafka.app_id,
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        **faust_options(settings),
+    )
     metrics = Metrics()
     topics = faust_topics(app, settings.kafka.partitions)
     incidents = Incidents(topics.deadletter, topics.exceptions)

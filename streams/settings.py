@@ -15,6 +15,9 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(default=8, ge=1, description="for every email-keyed topic and table")
     replication_factor: int = Field(default=1, ge=1)
     app_id: str = "cartwright"
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=1, le=5000, description="longest a fetch waits for data (Tansu: latency)"
+    )
 
 
 class DotdigitalSettings(BaseModel):

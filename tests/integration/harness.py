@@ -21,6 +21,7 @@ import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from sandbox.broker import EmbeddedBroker
 from sandbox.commerce.delivery import Deliverer
 from sandbox.commerce.server import CommerceSandboxConfig, build_app
 from sandbox.commerce.signing import Signer
@@ -240,3 +241,59 @@ def base_env(**overrides: str) -> dict[str, str]:
     )
     env.update(overrides)
     return env
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _assigned(url: str) -> bool:
+    try:
+        status = httpx.get(url, timeout=1).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return bool(status.get("assigned"))
+
+
+@contextmanager
+def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
+    """A fresh broker, key host, Dotdigital sandbox and worker; `settings` are CARTWRIGHT_ vars."""
+    signer = Signer()
+    dd_port, web_port = free_port(), free_port()
+    processes: list[Process] = []
+    with EmbeddedBroker(port=free_port()) as broker, key_host(signer) as keys:
+        dotdigital_url = f"http://127.0.0.1:{dd_port}"
+        env = base_env(
+            CARTWRIGHT_KAFKA__BOOTSTRAP=broker.bootstrap,
+            CARTWRIGHT_KAFKA__PARTITIONS="4",
+            CARTWRIGHT_DOTDIGITAL__BASE_URL=dotdigital_url,
+            CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST=keys,
+            CARTWRIGHT_WEB__PORT=str(web_port),
+            **settings,
+        )
+        try:
+            sandbox = start_cli(
+                "dotdigital", ["sandbox", "dotdigital", "--port", str(dd_port)], env, logs
+            )
+            processes.append(sandbox)
+            eventually(lambda: _healthy(f"{dotdigital_url}/_sandbox/stats"), what="sandbox")
+            worker = start_cli("worker", ["worker"], env, logs)
+            processes.append(worker)
+            worker_url = f"http://127.0.0.1:{web_port}"
+            eventually(lambda: _assigned(f"{worker_url}/ops/status"), what="worker", timeout=90)
+            yield Stack(
+                bootstrap=broker.bootstrap,
+                worker_url=worker_url,
+                webhook=f"{worker_url}/webhooks/adobe-commerce",
+                dotdigital=Dotdigital(dotdigital_url),
+                signer=signer,
+                processes=processes,
+            )
+        finally:
+            for process in reversed(processes):
+                process.stop()
+            for process in processes:
+                print(f"--- {process.name} log: {process.log} ---\n{process.tail(30)}")

@@ -1,0 +1,95 @@
+"""Synthetic sink load: the write commands the join emits for new orders, and realtime writes."""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from schemas.commands import ContactWrite, InsightWrite, Lane, WriteCommand
+from schemas.dotdigital import ContactIdentity, InsightRecord
+
+ORDER_TEMPLATE: dict[str, Any] = {
+    "quoteId": 501,
+    "storeName": "Default Store View",
+    "purchaseDate": "2026-11-26 09:00:00",
+    "deliveryAddress": {"delivery_address_1": "1 Loom Lane", "delivery_city": "Leeds"},
+    "billingAddress": {"billing_address_1": "1 Loom Lane", "billing_city": "Leeds"},
+    "products": [
+        {
+            "product_id": 1401,
+            "parent_id": 1400,
+            "name": "Beaumont Summit Kit",
+            "sku": "MJ01-S-Red",
+            "qty": 2,
+            "price": 42.0,
+            "price_inc_tax": 50.4,
+            "custom-options": [{"Engraving": "For Mum"}],
+        },
+        {"product_id": 1, "name": "Joust Duffle Bag", "sku": "24-MB01", "qty": 1, "price": 34.0},
+    ],
+    "orderSubtotal": 118.0,
+    "discountAmount": -10.0,
+    "orderTotal": 133.59,
+    "payment": "checkmo",
+    "deliveryMethod": "Flat Rate - Fixed",
+    "deliveryTotal": 4.99,
+    "currency": "GBP",
+    "orderStatus": "pending",
+    "orderState": "new",
+    "fulfilled": False,
+    "refundedAmount": 0.0,
+    "netTotal": 133.59,
+}
+
+
+def batch_commands(orders: int, prefix: str = "buyer") -> list[tuple[bytes, bytes]]:
+    """What the join emits for a new order: the contact's fields, then the Orders record."""
+    now = datetime.now(UTC)
+    messages: list[tuple[bytes, bytes]] = []
+    for number in range(orders):
+        email = f"{prefix}-{number}@bench.example.com"
+        increment = f"9{number:08d}"
+        contact = ContactWrite(
+            email=email,
+            data_fields={"FIRSTNAME": "Bench", "ORDER_COUNT": 1, "LAST_ORDER_ID": increment},
+            source_event_id=f"bench-{number}",
+            issued_at=now,
+        )
+        document = copy.copy(ORDER_TEMPLATE)
+        document.update({"id": increment, "email": email})
+        record = InsightWrite(
+            email=email,
+            collection="Orders",
+            collection_type="orders",
+            record=InsightRecord(
+                key=increment,
+                contact_identity=ContactIdentity(value=email),
+                json_=document,
+            ),
+            subject=f"order {increment}",
+            source_event_id=f"bench-{number}",
+            issued_at=now,
+        )
+        for command in (contact, record):
+            value = orjson.dumps(
+                WriteCommand(command=command).model_dump(mode="json", by_alias=True)
+            )
+            messages.append((email.encode(), value))
+    return messages
+
+
+def realtime_command(number: int, prefix: str = "rt") -> tuple[bytes, bytes]:
+    email = f"{prefix}-{number}@bench.example.com"
+    command = ContactWrite(
+        lane=Lane.REALTIME,
+        email=email,
+        data_fields={"RT_SENT_AT": time.time()},
+        source_event_id=f"rt-{number}",
+        issued_at=datetime.now(UTC),
+    )
+    value = orjson.dumps(WriteCommand(command=command).model_dump(mode="json", by_alias=True))
+    return email.encode(), value
