@@ -243,6 +243,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "order_records_per_minute": round(final["orders"] / minutes),
             "ceiling_rows_per_minute": ceiling,
             "share_of_ceiling": round(rows / minutes / ceiling, 3),
+            # Dotdigital counts per fixed minute: a run that touches N windows may spend N budgets.
+            "low_calls_per_minute_spent": round(final["calls"].get("low", 0) / minutes, 1),
         },
         "calls": {
             "by_tier": final["calls"],
