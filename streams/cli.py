@@ -21,6 +21,8 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # One line per HTTP request drowns what matters; our clients log their own calls.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

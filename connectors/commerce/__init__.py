@@ -1,1 +1,1 @@
-"""Adobe Commerce: event signatures and (later) the REST client."""
+"""Adobe Commerce: event signatures and the REST client (auth, search, paging, deltas, labels)."""

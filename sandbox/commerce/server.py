@@ -1,36 +1,28 @@
-"""The Commerce sandbox server: Adobe's public key host, and a store that sends traffic to a webhook."""
+"""The Commerce sandbox server: Adobe's key host, the store's REST API, journal and admin, traffic."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httpx
 from aiohttp import web
 
-from sandbox.commerce.delivery import Deliverer
+from sandbox.commerce import admin, rest
+from sandbox.commerce.config import CommerceSandboxConfig
+from sandbox.commerce.journal import JOURNALS, journal_view
 from sandbox.commerce.signing import Signer
-from sandbox.commerce.traffic import StoreTraffic
+from sandbox.commerce.state import STATE, CommerceSandbox
+from sandbox.commerce.store import Store
+
+__all__ = ["CommerceSandboxConfig", "build_app", "run", "sandbox_of", "serve"]
 
 log = logging.getLogger(__name__)
 
 SIGNER_KEY = web.AppKey("signer", Signer)
-DELIVERER_KEY = web.AppKey("deliverer", Deliverer)
-
-
-@dataclass(frozen=True)
-class CommerceSandboxConfig:
-    """What the store sends, where, and how fast."""
-
-    client_id: str
-    webhook_url: str | None = None
-    seed: int = 7
-    orders: int = 50
-    orders_per_minute: float = 30.0
-    ship_after_seconds: float = 20.0
-    retry_time_scale: float = 1.0 / 60.0
 
 
 async def _public_key(request: web.Request) -> web.Response:
@@ -40,65 +32,62 @@ async def _public_key(request: web.Request) -> web.Response:
     return web.Response(body=pem, content_type="application/x-pem-file")
 
 
-async def _status(request: web.Request) -> web.Response:
-    deliverer = request.app.get(DELIVERER_KEY)
-    stats = deliverer.stats if deliverer else None
-    return web.json_response(
-        {
-            "delivered": stats.delivered if stats else 0,
-            "retried": stats.retried if stats else 0,
-            "dropped": stats.dropped if stats else 0,
-            "statuses": {str(k): v for k, v in (stats.statuses if stats else {}).items()},
-        }
-    )
-
-
-async def _send_traffic(config: CommerceSandboxConfig, deliverer: Deliverer) -> None:
-    traffic = StoreTraffic(
-        client_id=config.client_id,
-        seed=config.seed,
-        orders_per_minute=config.orders_per_minute,
-        ship_after_seconds=config.ship_after_seconds,
-    )
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    in_flight: set[asyncio.Task[bool]] = set()
-    for delivery in traffic.deliveries(config.orders):
-        wait = started + delivery.at - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        # Adobe delivers concurrently; a retried event must not hold up the rest.
-        task = loop.create_task(deliverer.deliver(delivery.event))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-    if in_flight:
-        await asyncio.gather(*in_flight)
-    log.info("store traffic sent", extra={"orders": config.orders})
-
-
-def build_app(config: CommerceSandboxConfig, signer: Signer | None = None) -> web.Application:
-    """The key host (PEMs at the signer's paths) plus `/_sandbox/status`; traffic if a webhook is set."""
-    app = web.Application()
+def build_app(
+    config: CommerceSandboxConfig,
+    signer: Signer | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    transport: httpx.AsyncBaseTransport | None = None,
+    background: bool = True,
+) -> web.Application:
+    """The key host (PEMs at the signer's paths), REST under `/rest/<store>/V1/`, the journals,
+    and `/_sandbox/`; with `background`, delivery and (if configured) traffic run while served.
+    Without it a test drives delivery itself (`sandbox_of(app).outbox.drain()`)."""
+    app = web.Application(middlewares=[rest.rest_gate])
     app[SIGNER_KEY] = signer or Signer()
+    sandbox = CommerceSandbox(
+        config, app[SIGNER_KEY], store=store, clock=clock, sleep=sleep, transport=transport
+    )
+    app[STATE] = sandbox
+    app[JOURNALS] = {config.journal_name: sandbox.journal, "storefront": sandbox.storefront}
+    app[admin.TASKS] = set()
     for path in app[SIGNER_KEY].paths:
         app.router.add_get(path, _public_key)
-    app.router.add_get("/_sandbox/status", _status)
-    if config.webhook_url:
-        deliverer = Deliverer(
-            config.webhook_url, app[SIGNER_KEY], time_scale=config.retry_time_scale
-        )
-        app[DELIVERER_KEY] = deliverer
+    for method, path, handler in admin.ROUTES:
+        app.router.add_route(method, path, handler)
+    app.router.add_get("/_journal/{name}", journal_view)
+    rest.add_routes(app)
 
-        async def traffic_context(app: web.Application) -> AsyncIterator[None]:
-            task = asyncio.create_task(_send_traffic(config, deliverer))
-            yield
+    async def running(app: web.Application) -> AsyncIterator[None]:
+        tasks = []
+        if background and sandbox.deliverer is not None:
+            tasks.append(asyncio.create_task(sandbox.outbox.run()))
+        if background and config.traffic:
+            tasks.append(asyncio.create_task(_traffic(sandbox, config.orders)))
+        yield
+        for task in [*tasks, *app[admin.TASKS]]:
             task.cancel()
+        for task in [*tasks, *app[admin.TASKS]]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await deliverer.aclose()
+        await sandbox.outbox.aclose()
+        if sandbox.deliverer is not None:
+            await sandbox.deliverer.aclose()
 
-        app.cleanup_ctx.append(traffic_context)
+    app.cleanup_ctx.append(running)
     return app
+
+
+async def _traffic(sandbox: CommerceSandbox, orders: int) -> None:
+    await sandbox.send_traffic(orders)
+    log.info("store traffic sent", extra={"orders": orders})
+
+
+def sandbox_of(app: web.Application) -> CommerceSandbox:
+    """The live sandbox behind an app from `build_app` (for in-process tests)."""
+    return app[STATE]
 
 
 async def serve(
@@ -106,9 +95,16 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 8026,
     signer: Signer | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    background: bool = True,
 ) -> web.AppRunner:
-    """Start the server in the running loop; the caller cleans the runner up."""
-    runner = web.AppRunner(build_app(config, signer))
+    """Start the server in the running loop (port 0 picks a free one: `runner.addresses`); the
+    caller cleans the runner up."""
+    app = build_app(config, signer, store=store, clock=clock, sleep=sleep, background=background)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

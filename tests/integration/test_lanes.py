@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -65,9 +66,8 @@ def test_realtime_write_lands_within_two_seconds_while_a_big_batch_drains(
         key, value = realtime_command(number, "lane-test")
         sent[key.decode()] = time.time()
         asyncio.run(_produce(loaded.bootstrap, [(WRITES_REALTIME, key, value)]))
-        eventually(
-            lambda key=key: loaded.dotdigital.contact(key.decode()), timeout=60, what="realtime"
-        )
+        email = key.decode()
+        eventually(partial(loaded.dotdigital.contact, email), timeout=60, what="realtime")
 
     still_draining = orders_landed(loaded)
     api = httpx.Client(base_url=loaded.dotdigital.base_url, auth=(DD_USER, DD_PASSWORD))

@@ -1,0 +1,253 @@
+"""The Adobe Commerce REST client: searches, single reads, the customer write-back, and retries."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from connectors.commerce.delta import (
+    DEFAULT_OVERLAP,
+    DeltaCheckpoint,
+    DeltaPage,
+    EntityKey,
+    delta_pages,
+    entity_key,
+)
+from connectors.commerce.labels import LabelResolver, parse_attribute_options
+from connectors.commerce.pagination import Item, SearchResult, search_pages
+from connectors.commerce.search import Direction, SearchCriteria
+from connectors.commerce.session import RestSession, RetryPolicy, segment
+from connectors.dotdigital.clock import Clock, Sleep
+from connectors.errors import FatalError, SkippableError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 100  # Commerce's input limits cap pageSize at 300 by default
+
+
+class CommerceClient:
+    """Async Commerce REST client; every failure surfaces as a `ConnectorError`, never httpx's.
+
+    Requests go to `{base_url}/rest/{store_code}/V1/…`. 429 (Fastly) and 5xx are retried up
+    to `attempts` times, waiting the server's `Retry-After` when given, else jittered backoff;
+    401/403 raise `FatalError`; other 4xx `SkippableError` (single reads turn 404 into None).
+    `clock` (monotonic) drives timings and the label cache, `wall_clock` (epoch) reads
+    epoch-style reset headers, `sleep` every wait.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth,
+        store_code: str = "default",
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        attempts: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 60.0,
+        jitter: Callable[[], float] = random.random,
+        label_ttl: float = 3600.0,
+    ) -> None:
+        self._auth = auth
+        self._session = RestSession(
+            base_url,
+            auth=auth,
+            store_code=store_code,
+            transport=transport,
+            timeout=timeout,
+            retry=RetryPolicy(attempts, base_delay, max_delay, jitter),
+            clock=clock,
+            wall_clock=wall_clock,
+            sleep=sleep,
+        )
+        self.labels = LabelResolver(
+            self.attribute_options, self.product_options, ttl=label_ttl, clock=clock
+        )
+
+    def __repr__(self) -> str:
+        prefix = self._session.prefix
+        return f"CommerceClient(base_url={self.base_url!r}, prefix={prefix!r}, auth={self._auth!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._session.base_url
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._session.aclose()
+
+    # --- searches ------------------------------------------------------------------------------
+
+    async def search(self, path: str, criteria: SearchCriteria) -> SearchResult:
+        """One page of any search endpoint (`/V1/orders`, `/V1/customers/search`, …)."""
+        data = await self._session.send("search", "GET", path, params=criteria.params())
+        return SearchResult.from_reply(data, f"GET {path}")
+
+    async def orders(self, criteria: SearchCriteria) -> SearchResult:
+        return await self.search("/V1/orders", criteria)
+
+    async def creditmemos(self, criteria: SearchCriteria) -> SearchResult:
+        return await self.search("/V1/creditmemos", criteria)
+
+    async def shipments(self, criteria: SearchCriteria) -> SearchResult:
+        return await self.search("/V1/shipments", criteria)
+
+    async def search_customers(self, criteria: SearchCriteria) -> SearchResult:
+        return await self.search("/V1/customers/search", criteria)
+
+    async def search_carts(self, criteria: SearchCriteria) -> SearchResult:
+        return await self.search("/V1/carts/search", criteria)
+
+    async def products(self, criteria: SearchCriteria) -> SearchResult:
+        return await self.search("/V1/products", criteria)
+
+    async def iter_search(
+        self,
+        path: str,
+        criteria: SearchCriteria | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[Item]:
+        """Every item a search matches, page by page (criteria's own paging is replaced).
+
+        Without a sort order, a known endpoint is sorted by its id ASC so pages are stable.
+        """
+        base = criteria or SearchCriteria()
+        sort_field = entity_key(path).sort_field
+        if not base.sort_orders and sort_field is not None:
+            base = base.sort(sort_field, Direction.ASC)
+
+        async def fetch(page: int) -> SearchResult:
+            return await self.search(path, base.page(page_size, page))
+
+        async for result in search_pages(fetch, page_size, where=f"GET {path}"):
+            for item in result.items:
+                yield item
+
+    async def iter_delta(
+        self,
+        path: str,
+        since: datetime | DeltaCheckpoint,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        *,
+        criteria: SearchCriteria | None = None,
+        key: EntityKey | None = None,
+    ) -> AsyncIterator[DeltaPage]:
+        """Pages of entities updated at or after `since`, each version once.
+
+        `since` is a time, or a stored checkpoint (resumed from its watermark less `overlap`).
+        Store each page's checkpoint once its items are handled, to resume there.
+
+        `criteria` adds filters (no sort or paging); `key` overrides the endpoint's id field
+        and tie-breaker (see `delta.ENTITY_KEYS`).
+        """
+
+        async def fetch(page_criteria: SearchCriteria) -> SearchResult:
+            return await self.search(path, page_criteria)
+
+        async for page in delta_pages(
+            fetch,
+            since,
+            overlap=overlap,
+            page_size=page_size,
+            key=key or entity_key(path),
+            base=criteria,
+            where=f"GET {path}",
+        ):
+            yield page
+
+    # --- single reads --------------------------------------------------------------------------
+
+    async def order(self, order_id: int | str) -> dict[str, Any] | None:
+        """`GET /V1/orders/{id}`, or None when the order does not exist."""
+        return await self._read("order", f"/V1/orders/{segment(order_id)}")
+
+    async def customer(self, customer_id: int | str) -> dict[str, Any] | None:
+        """`GET /V1/customers/{id}`, or None when the customer does not exist."""
+        return await self._read("customer", f"/V1/customers/{segment(customer_id)}")
+
+    async def cart_totals(self, cart_id: int | str) -> dict[str, Any] | None:
+        """`GET /V1/carts/{id}/totals`, or None when the cart does not exist."""
+        return await self._read("cart_totals", f"/V1/carts/{segment(cart_id)}/totals")
+
+    async def product(self, sku: str) -> dict[str, Any] | None:
+        """`GET /V1/products/{sku}`, or None when no product has this SKU."""
+        return await self._read("product", f"/V1/products/{segment(sku)}")
+
+    async def attribute_options(self, code: str) -> dict[str, str]:
+        """Option value id → label of a select attribute (404 raises `SkippableError`)."""
+        path = f"/V1/products/attributes/{segment(code)}/options"
+        data = await self._session.send("attribute_options", "GET", path)
+        if not isinstance(data, list):
+            raise FatalError(f"GET {path}: attribute options reply is not a list")
+        return parse_attribute_options(data)
+
+    async def product_options(self, sku: str) -> list[dict[str, Any]]:
+        """The product's custom options as Commerce lists them (404 raises `SkippableError`)."""
+        path = f"/V1/products/{segment(sku)}/options"
+        data = await self._session.send("product_options", "GET", path)
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise FatalError(f"GET {path}: product options reply is not a list of objects")
+        return data
+
+    # --- write-back ----------------------------------------------------------------------------
+
+    async def unsubscribe_customer(self, customer_id: int | str) -> dict[str, Any]:
+        """Unsubscribe a registered customer from the newsletter; returns the saved customer.
+
+        Commerce's PUT replaces the customer, so the body is the customer just read with
+        only `extension_attributes.is_subscribed` changed.
+        """
+        current = await self.customer(customer_id)
+        path = f"/V1/customers/{segment(customer_id)}"
+        if current is None:
+            raise SkippableError(f"PUT {path}: customer not found", status=404)
+        body = copy.deepcopy(current)
+        extension = body.get("extension_attributes")
+        body["extension_attributes"] = {
+            **(extension if isinstance(extension, dict) else {}),
+            "is_subscribed": False,
+        }
+        data = await self._session.send(
+            "unsubscribe_customer", "PUT", path, body={"customer": body}
+        )
+        if not isinstance(data, dict):
+            raise FatalError(f"PUT {path}: customer reply is not a JSON object")
+        logger.info("commerce customer unsubscribed", extra={"customer_id": str(customer_id)})
+        return data
+
+    # --- shared -------------------------------------------------------------------------------------
+
+    async def _read(self, operation: str, path: str) -> dict[str, Any] | None:
+        try:
+            data = await self._session.send(operation, "GET", path)
+        except SkippableError as error:
+            if error.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict):
+            raise FatalError(f"GET {path}: reply is not a JSON object")
+        return data

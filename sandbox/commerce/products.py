@@ -1,0 +1,138 @@
+"""Products as Commerce models them: select attributes hold option ids, so do select custom options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A select attribute: products hold one of its option ids, `/options` gives the labels."""
+
+    attribute_id: int
+    code: str
+    label: str
+    options: tuple[tuple[int, str], ...]
+
+    def label_of(self, option_id: int) -> str:
+        return dict(self.options)[option_id]
+
+
+@dataclass(frozen=True)
+class CustomOption:
+    """A product custom option; `values` (option_type_id, title, price) only for select types."""
+
+    option_id: int
+    title: str
+    type: str  # field, area, drop_down, radio, multiple
+    values: tuple[tuple[int, str, Decimal], ...] = ()
+    is_require: bool = False
+    price: Decimal = Decimal("0")
+
+    @property
+    def selects(self) -> bool:
+        return bool(self.values)
+
+
+@dataclass
+class Product:
+    """One catalogue product; `attributes` maps select attribute codes to option ids."""
+
+    entity_id: int
+    sku: str
+    name: str
+    type_id: str
+    price: Decimal
+    created_at: datetime
+    updated_at: datetime
+    attributes: dict[str, int] = field(default_factory=dict)
+    options: tuple[CustomOption, ...] = ()
+    children: tuple[str, ...] = ()  # configurable: child skus; bundle: part skus
+    parent: str | None = None  # a configurable child's parent sku
+    status: int = 1  # 1 enabled, 2 disabled
+    visibility: int = 4  # 1 not visible individually ... 4 catalog and search
+    categories: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        """The product save event's value (select attributes hold option ids)."""
+        return {
+            "entity_id": self.entity_id,
+            "sku": self.sku,
+            "name": self.name,
+            "price": self.price,
+            "status": self.status,
+            "visibility": self.visibility,
+            "type_id": self.type_id,
+            "attribute_set_id": 4,
+            "has_options": bool(self.options),
+            "required_options": any(option.is_require for option in self.options),
+            **dict(self.attributes.items()),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+    def rest(self, links: dict[str, int]) -> dict[str, Any]:
+        """`GET /V1/products/{sku}`: EAV values under `custom_attributes`."""
+        custom = [
+            {"attribute_code": code, "value": str(value)} for code, value in self.attributes.items()
+        ]
+        custom.append({"attribute_code": "url_key", "value": self.sku.lower()})
+        extension: dict[str, Any] = {"website_ids": [1]}
+        if self.type_id == "configurable":
+            extension["configurable_product_links"] = [links[sku] for sku in self.children]
+        if self.type_id == "bundle":
+            extension["bundle_product_options"] = [
+                {
+                    "option_id": index + 1,
+                    "title": sku,
+                    "type": "select",
+                    "product_links": [{"sku": sku, "qty": 1, "is_default": True}],
+                }
+                for index, sku in enumerate(self.children)
+            ]
+        return {
+            "id": self.entity_id,
+            "sku": self.sku,
+            "name": self.name,
+            "attribute_set_id": 4,
+            "price": self.price,
+            "status": self.status,
+            "visibility": self.visibility,
+            "type_id": self.type_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "extension_attributes": extension,
+            "options": self.rest_options(),
+            "custom_attributes": custom,
+        }
+
+    def rest_options(self) -> list[dict[str, Any]]:
+        """`GET /V1/products/{sku}/options`: titles and, for selects, the value ids' titles."""
+        rows = []
+        for sort, option in enumerate(self.options, start=1):
+            row: dict[str, Any] = {
+                "product_sku": self.sku,
+                "option_id": option.option_id,
+                "title": option.title,
+                "type": option.type,
+                "sort_order": sort,
+                "is_require": option.is_require,
+            }
+            if option.selects:
+                row["values"] = [
+                    {
+                        "title": title,
+                        "sort_order": index,
+                        "price": price,
+                        "price_type": "fixed",
+                        "option_type_id": type_id,
+                    }
+                    for index, (type_id, title, price) in enumerate(option.values, start=1)
+                ]
+            else:
+                row.update({"price": option.price, "price_type": "fixed", "max_characters": 20})
+            rows.append(row)
+        return rows
