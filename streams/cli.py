@@ -80,6 +80,10 @@ def _sandbox_commerce(args: argparse.Namespace, settings: Settings) -> int:
         orders=args.orders,
         orders_per_minute=args.orders_per_minute,
         ship_after_seconds=args.ship_after,
+        time_scale=args.time_scale,
+        retry_time_scale=args.retry_time_scale,
+        run_traffic=False if args.no_traffic else None,
+        history_orders=args.history_orders,
     )
     run(config, host=args.host, port=args.port)
     return 0
@@ -132,6 +136,18 @@ def parser() -> argparse.ArgumentParser:
     commerce.add_argument("--orders", type=int, default=50)
     commerce.add_argument("--orders-per-minute", type=float, default=30.0)
     commerce.add_argument("--ship-after", type=float, default=20.0, help="seconds")
+    commerce.add_argument(
+        "--time-scale", type=float, default=1.0, help="real seconds per simulated second"
+    )
+    commerce.add_argument(
+        "--retry-time-scale", type=float, default=1.0 / 60.0, help="scale of Adobe's retry delays"
+    )
+    commerce.add_argument(
+        "--no-traffic", action="store_true", help="serve only (start traffic via the admin API)"
+    )
+    commerce.add_argument(
+        "--history-orders", type=int, default=0, help="back-dated orders for backfills"
+    )
     commerce.set_defaults(handler=_sandbox_commerce)
 
     topics = commands.add_parser("topics", help="create every topic with its partitions")
