@@ -10,11 +10,11 @@ from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import Tier, TierBudgets, TierLimiter
 from connectors.dotdigital.retry import with_retries
 from streams import join, lanes, normalize
-from streams.dedup import RecentIds
 from streams.incidents import Incidents
 from streams.lanes import LaneSettings
 from streams.metrics import Metrics
 from streams.ops import register_ops
+from streams.raw import RawPublisher
 from streams.settings import Settings
 from streams.sink import RETRY_ATTEMPTS, RETRY_BASE_DELAY, RETRY_MAX_DELAY
 from streams.topics import WRITES, WRITES_REALTIME, faust_topics
@@ -132,11 +132,9 @@ def create_app(settings: Settings) -> Any:
         else None
     )
     ingest = Ingest(
-        raw_topic=topics.raw,
-        incidents=incidents,
+        publisher=RawPublisher(topics.raw, incidents, metrics),
         keys=keys,
         client_id=settings.adobe.client_id,
-        seen=RecentIds(),
         metrics=metrics,
     )
     app.page(PATH)(webhook_view(ingest))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from streams.settings import Settings
 from streams.signals import interrupt
@@ -101,6 +104,50 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.backfill import run_backfill
+    from streams.topics import create_topics
+
+    entities = [name.strip() for name in args.entities.split(",") if name.strip()]
+    since = datetime.fromisoformat(args.since)
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    asyncio.run(create_topics(settings.kafka.bootstrap, settings.kafka.partitions))
+    counts = asyncio.run(
+        run_backfill(
+            settings,
+            since=since,
+            entities=entities,
+            checkpoint=Path(args.checkpoint),
+            restart=args.restart,
+        )
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("backfilled: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"peak RSS: {peak:.0f} MB")
+    return 0
+
+
+def _journal(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.journal import pull_journal
+    from streams.topics import create_topics
+
+    asyncio.run(create_topics(settings.kafka.bootstrap, settings.kafka.partitions))
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        count = asyncio.run(
+            pull_journal(
+                settings,
+                url=args.url or settings.commerce.journal_url,
+                checkpoint=Path(args.checkpoint),
+                once=args.once,
+            )
+        )
+    except KeyboardInterrupt:
+        return 0
+    print(f"journal: {count} events published")
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from streams.demo import run_demo
 
@@ -149,6 +196,25 @@ def parser() -> argparse.ArgumentParser:
         "--history-orders", type=int, default=0, help="back-dated orders for backfills"
     )
     commerce.set_defaults(handler=_sandbox_commerce)
+
+    backfill = commands.add_parser("backfill", help="read history through REST onto the raw topic")
+    backfill.add_argument("--since", required=True, help="ISO date or date-time (UTC if no zone)")
+    backfill.add_argument(
+        "--entities",
+        default="orders,shipments,creditmemos,customers,products",
+        help="comma-separated: orders, shipments, creditmemos, customers, products",
+    )
+    backfill.add_argument("--checkpoint", default=".cartwright/backfill.json")
+    backfill.add_argument("--restart", action="store_true", help="ignore the checkpoint")
+    backfill.set_defaults(handler=_backfill)
+
+    ingest = commands.add_parser("ingest", help="pull events instead of receiving them")
+    sources = ingest.add_subparsers(dest="source", required=True)
+    journal = sources.add_parser("journal", help="consume the Adobe I/O Events journal")
+    journal.add_argument("--url", default=None, help="default CARTWRIGHT_COMMERCE__JOURNAL_URL")
+    journal.add_argument("--checkpoint", default=".cartwright/journal.json")
+    journal.add_argument("--once", action="store_true", help="stop when the journal is drained")
+    journal.set_defaults(handler=_journal)
 
     topics = commands.add_parser("topics", help="create every topic with its partitions")
     topics.set_defaults(handler=_topics)

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 IMPACT = {
     Reason.MALFORMED_JSON: "an event was lost in transit; the record it carried is not in Dotdigital",
     Reason.INVALID_ENVELOPE: "an event was not understood; its record is not in Dotdigital",
-    Reason.UNKNOWN_EVENT_TYPE: "none: Cartwright does not use this event type yet",
+    Reason.UNKNOWN_EVENT_TYPE: "none: the event is kept on the raw topic for when it is used",
     Reason.INVALID_PAYLOAD: "this record is not in Dotdigital until the payload is fixed and replayed",
     Reason.MISSING_EMAIL: "no contact to attach this record to; it is not in Dotdigital",
     Reason.INVALID_EMAIL: "no contact to attach this record to; it is not in Dotdigital",
@@ -98,3 +98,20 @@ class Incidents:
         if wait:
             for future in sent:
                 await future
+
+    async def report(
+        self, *, reason: Reason, message: str, subject: str, event_id: str | None = None
+    ) -> None:
+        """An exception record alone, for what is worth knowing but lost nothing."""
+        exception = SyncException(
+            subject=subject,
+            reason=reason,
+            message=message[:500],
+            severity=SEVERITY.get(reason, Severity.ERROR),
+            campaign_impact=IMPACT[reason],
+            event_id=event_id,
+            at=_now(),
+        )
+        await self._exceptions.send(
+            key=subject.encode(), value=orjson.dumps(exception.model_dump(mode="json"))
+        )

@@ -38,6 +38,10 @@ class Unprocessable(Exception):
         self.detail = detail
 
 
+class NotUsed(Exception):
+    """An event type Cartwright does not use (yet): it stays on the raw topic, nothing is lost."""
+
+
 def _validation_detail(exc: ValidationError) -> str:
     problems = [
         f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
@@ -89,9 +93,7 @@ class Normalizer:
             elif event.type == SHIPMENT_SAVED:
                 fold = fold_shipment
             else:
-                raise Unprocessable(
-                    Reason.UNKNOWN_EVENT_TYPE, f"event type {event.type!r} is not handled"
-                )
+                raise NotUsed(event.type)
             facts, emitted = fold(
                 self._load(key), event.data.value, event_id=event.eventid, occurred_at=occurred_at
             )
@@ -112,6 +114,7 @@ def register(
     """Declare the order facts table and the normalize agent on `app`."""
     order_facts = bytes_table(app, "order_facts", partitions)
     normalizer = Normalizer(order_facts)
+    reported: set[str] = set()
 
     @app.agent(topics.raw, name="normalize")
     async def normalize(stream: Any) -> None:
@@ -122,6 +125,18 @@ def register(
             try:
                 envelope = read_envelope(event.value)
                 emitted = normalizer.apply(key, envelope)
+            except NotUsed as exc:
+                metrics.add("normalize.not_used")
+                if str(exc) not in reported:
+                    # Once per type and worker: the raw topic keeps every one of them.
+                    reported.add(str(exc))
+                    await incidents.report(
+                        reason=Reason.UNKNOWN_EVENT_TYPE,
+                        message=f"event type {exc} is kept on {RAW} but not used",
+                        subject=f"event type {exc}",
+                        event_id=envelope.eventid if envelope else None,
+                    )
+                continue
             except Unprocessable as exc:
                 await incidents.dead_letter(
                     reason=exc.reason,

@@ -53,6 +53,23 @@ class AdobeSettings(BaseModel):
     key_cache_seconds: float = Field(default=24 * 3600, gt=0)
 
 
+class CommerceSettings(BaseModel):
+    """The Adobe Commerce REST API, for backfills and the consent write-back."""
+
+    base_url: str = "http://127.0.0.1:8026"
+    store_code: str = "default"
+    token: SecretStr | None = Field(
+        default=SecretStr("cartwright-access-token"),
+        description="integration access token, sent as Bearer (when OAuth keys are not set)",
+    )
+    consumer_key: str | None = None
+    consumer_secret: SecretStr | None = None
+    access_token: str | None = None
+    access_token_secret: SecretStr | None = None
+    page_size: int = Field(default=500, ge=1, le=5000)
+    journal_url: str = "http://127.0.0.1:8026/_journal/commerce"
+
+
 class WebSettings(BaseModel):
     """The worker's HTTP server: the webhook and the ops endpoints."""
 
@@ -91,6 +108,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     dotdigital: DotdigitalSettings = DotdigitalSettings()
     adobe: AdobeSettings = AdobeSettings()
+    commerce: CommerceSettings = CommerceSettings()
     web: WebSettings = WebSettings()
     orders: OrdersSettings = OrdersSettings()
     sink: SinkSettings = SinkSettings()
