@@ -71,6 +71,11 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The broker process, while it runs (tests pause it to play a slow broker)."""
+        return self._process.pid if self._process is not None else None
+
     def command(self) -> list[str]:
         url = f"tcp://{self.host}:{self.port}"
         return [

@@ -153,6 +153,7 @@ class Stack:
     dotdigital: Dotdigital
     signer: Signer
     processes: list[Process]
+    broker_pid: int | None = None
 
     def deliver(self, payload: Any, *, forged: bool = False) -> httpx.Response:
         """POST one delivery, signed as Adobe signs it (or with unpublished keys)."""
@@ -264,20 +265,22 @@ def _assigned(url: str) -> bool:
 
 @contextmanager
 def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
-    """A fresh broker, key host, Dotdigital sandbox and worker; `settings` are CARTWRIGHT_ vars."""
+    """A fresh broker, key host, Dotdigital sandbox and worker; `settings` are CARTWRIGHT_ vars
+    and override the stack's own (e.g. `CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST`)."""
     signer = Signer()
     dd_port, web_port = free_port(), free_port()
     processes: list[Process] = []
     with EmbeddedBroker(port=free_port()) as broker, key_host(signer) as keys:
         dotdigital_url = f"http://127.0.0.1:{dd_port}"
-        env = base_env(
-            CARTWRIGHT_KAFKA__BOOTSTRAP=broker.bootstrap,
-            CARTWRIGHT_KAFKA__PARTITIONS="4",
-            CARTWRIGHT_DOTDIGITAL__BASE_URL=dotdigital_url,
-            CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST=keys,
-            CARTWRIGHT_WEB__PORT=str(web_port),
-            **settings,
-        )
+        # `settings` win over these (a test may point the worker at another key host).
+        defaults = {
+            "CARTWRIGHT_KAFKA__BOOTSTRAP": broker.bootstrap,
+            "CARTWRIGHT_KAFKA__PARTITIONS": "4",
+            "CARTWRIGHT_DOTDIGITAL__BASE_URL": dotdigital_url,
+            "CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST": keys,
+            "CARTWRIGHT_WEB__PORT": str(web_port),
+        }
+        env = base_env(**{**defaults, **settings})
         try:
             sandbox = start_cli(
                 "dotdigital", ["sandbox", "dotdigital", "--port", str(dd_port)], env, logs
@@ -295,6 +298,7 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
                 dotdigital=Dotdigital(dotdigital_url),
                 signer=signer,
                 processes=processes,
+                broker_pid=broker.pid,
             )
         finally:
             for process in reversed(processes):
