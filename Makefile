@@ -39,3 +39,8 @@ clean:
 
 bench-sink: $(STAMP)
 	$(BIN)/python -m bench.sink --out bench/results/sink.json
+
+.PHONY: contract
+# The published contract: JSON Schemas and the AsyncAPI document under contract/, from the models.
+contract: $(STAMP)
+	$(BIN)/python -m schemas.publish

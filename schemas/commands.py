@@ -45,7 +45,21 @@ class InsightWrite(BaseModel):
     issued_at: datetime
 
 
+class EnrolmentWrite(BaseModel):
+    """Enrol the contact behind an email into a program (a post-purchase journey), once."""
+
+    kind: Literal["enrolment"] = "enrolment"
+    schema_version: int = 1
+    lane: Lane = Lane.BATCH
+    email: str
+    program_id: int
+    trigger: str = Field(description="why: order_fulfilled, first_order, …")
+    subject: str
+    source_event_id: str
+    issued_at: datetime
+
+
 class WriteCommand(BaseModel):
     """The envelope on the writes topic: one of the commands above."""
 
-    command: ContactWrite | InsightWrite = Field(discriminator="kind")
+    command: ContactWrite | InsightWrite | EnrolmentWrite = Field(discriminator="kind")

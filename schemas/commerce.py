@@ -234,6 +234,8 @@ class CommerceOrderItem(CommercePayload):
     product_type: str = "simple"
     qty_ordered: Amount = Decimal(0)
     qty_shipped: Amount = Decimal(0)
+    qty_refunded: Amount = Decimal(0)
+    qty_canceled: Amount = Decimal(0)
     price: Amount = Decimal(0)
     price_incl_tax: Amount = Decimal(0)
     row_total: Amount = Decimal(0)

@@ -36,6 +36,7 @@ class ContactState(BaseModel):
     synced_fields: str | None = Field(
         default=None, description="fingerprint of the data fields last sent to Dotdigital"
     )
+    first_order_enrolled: bool = False
 
 
 class OrderState(BaseModel):
@@ -44,6 +45,7 @@ class OrderState(BaseModel):
     email: str
     order: OrderUpdated
     synced_record: str | None = None
+    enrolled: list[str] = Field(default_factory=list, description="post-purchase triggers done")
 
 
 def fingerprint(document: Any) -> str:

@@ -57,6 +57,8 @@ class NormalizedLine(ContractModel):
     product_type: str
     qty: Decimal
     qty_shipped: Decimal = Decimal(0)
+    qty_refunded: Decimal = Decimal(0)
+    qty_canceled: Decimal = Decimal(0)
     price: Decimal = Decimal(0)
     price_incl_tax: Decimal = Decimal(0)
     row_total: Decimal = Decimal(0)
@@ -66,9 +68,14 @@ class NormalizedLine(ContractModel):
     children: list[NormalizedLine] = Field(default_factory=list)
 
     @property
+    def anything_shipped(self) -> bool:
+        return self.qty_shipped > 0 or any(child.anything_shipped for child in self.children)
+
+    @property
     def fully_shipped(self) -> bool:
         """Shipped in full itself, or (a bundle shipped separately) through every physical child."""
-        if self.qty_shipped >= self.qty:
+        # What was refunded or cancelled before it shipped no longer needs shipping.
+        if self.qty_shipped >= self.qty - self.qty_refunded - self.qty_canceled:
             return True
         physical = [child for child in self.children if not child.is_virtual]
         return bool(physical) and all(child.fully_shipped for child in physical)

@@ -200,6 +200,8 @@ def _line(
         product_type=item.product_type,
         qty=item.qty_ordered,
         qty_shipped=shipped.get(item.item_id, Decimal(0)),
+        qty_refunded=item.qty_refunded,
+        qty_canceled=item.qty_canceled,
         price=item.price,
         price_incl_tax=item.price_incl_tax,
         row_total=item.row_total,
@@ -250,7 +252,12 @@ def _fulfilled(state: str | None, lines: list[NormalizedLine]) -> bool:
     if state == "complete":
         return True
     physical = [line for line in lines if not line.is_virtual]
-    return bool(physical) and all(line.fully_shipped for line in physical)
+    # Shipped is fulfilled; refunded before shipping is not (nothing reached the customer).
+    return (
+        bool(physical)
+        and any(line.anything_shipped for line in physical)
+        and all(line.fully_shipped for line in physical)
+    )
 
 
 def _recency(order: OrderUpdated) -> tuple[datetime, int, Decimal, Decimal]:

@@ -102,7 +102,15 @@ def create_app(settings: Settings) -> Any:
     incidents = Incidents(topics.deadletter, topics.exceptions)
     partitions = settings.kafka.partitions
     normalize.register(app, topics, incidents, partitions, metrics)
-    join.register(app, topics, incidents, partitions, settings.orders.collection)
+    join.register(
+        app,
+        topics,
+        incidents,
+        partitions,
+        settings.orders.collection,
+        refunds_collection=settings.orders.refunds_collection,
+        programs=settings.programs.by_trigger(),
+    )
     sink = settings.sink
     lanes.register(
         app,

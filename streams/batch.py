@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from schemas.commands import ContactWrite, InsightWrite, WriteCommand
+from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
 
 Origin = TypeVar("Origin")
 
@@ -29,11 +29,20 @@ class PlannedRecord(Generic[Origin]):
 
 
 @dataclass
+class PlannedEnrolment(Generic[Origin]):
+    """One contact to enrol into one program, and the commands that asked for it."""
+
+    write: EnrolmentWrite
+    origins: list[Origin] = field(default_factory=list)
+
+
+@dataclass
 class BatchPlan(Generic[Origin]):
     """Contacts first (a contact must exist before its insight data), then records per collection."""
 
     contacts: dict[str, PlannedContact[Origin]] = field(default_factory=dict)
     records: dict[tuple[str, str, str | None], PlannedRecord[Origin]] = field(default_factory=dict)
+    enrolments: dict[tuple[int, str], PlannedEnrolment[Origin]] = field(default_factory=dict)
 
     def collections(self) -> dict[tuple[str, str], list[PlannedRecord[Origin]]]:
         grouped: dict[tuple[str, str], list[PlannedRecord[Origin]]] = {}
@@ -52,6 +61,11 @@ def plan_batch(commands: Sequence[tuple[WriteCommand, Origin]]) -> BatchPlan[Ori
             contact = plan.contacts.setdefault(command.email, PlannedContact(command.email, {}))
             contact.data_fields.update(command.data_fields)
             contact.origins.append(origin)
+        elif isinstance(command, EnrolmentWrite):
+            planned = plan.enrolments.setdefault(
+                (command.program_id, command.email), PlannedEnrolment(command)
+            )
+            planned.origins.append(origin)
         else:
             key = (command.collection, command.record.key, command.email)
             existing = plan.records.get(key)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from schemas.commands import ContactWrite, InsightWrite, Lane, WriteCommand
+from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, Lane, WriteCommand
 from schemas.contacts import (
     ContactState,
     OrderState,
@@ -18,12 +19,15 @@ from schemas.contacts import (
     fold_customer,
     fold_order,
 )
+from schemas.dotdigital import InsightRecord
+from schemas.fulfilment import FIRST_ORDER, enrolments_due
 from schemas.incidents import Reason
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.orders import ORDERS_COLLECTION, is_newer, orders_record
+from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded, refunds_record
 from streams.incidents import Incidents
 from streams.tables import bytes_table
-from streams.topics import CUSTOMERS, ORDERS, TopicSet
+from streams.topics import CUSTOMERS, ORDERS, REFUNDS, TopicSet
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +35,20 @@ log = logging.getLogger(__name__)
 class Joiner:
     """Folds normalized events into the per-email tables and returns the writes they call for."""
 
-    def __init__(self, contacts: Any, orders: Any, *, collection: str = ORDERS_COLLECTION) -> None:
+    def __init__(
+        self,
+        contacts: Any,
+        orders: Any,
+        *,
+        collection: str = ORDERS_COLLECTION,
+        refunds_collection: str = REFUNDS_COLLECTION,
+        programs: Mapping[str, int] | None = None,
+    ) -> None:
         self._contacts = contacts
         self._orders = orders
         self._collection = collection
+        self._refunds_collection = refunds_collection
+        self._programs = dict(programs or {})
 
     def _contact(self, email: str) -> ContactState | None:
         stored = self._contacts.get(email.encode())
@@ -67,27 +81,55 @@ class Joiner:
         record = orders_record(order)
         digest = fingerprint(record.json_)
         if previous is None or previous.synced_record != digest:
+            writes.append(_insight(order.email, self._collection, "orders", record, order, "order"))
+        done = frozenset(previous.enrolled if previous else ())
+        due = enrolments_due(
+            order,
+            programs=self._programs,
+            done_for_order=done,
+            contact_had_first_order=state.first_order_enrolled,
+        )
+        for trigger in due:
             writes.append(
                 WriteCommand(
-                    command=InsightWrite(
-                        lane=Lane.BATCH,
+                    command=EnrolmentWrite(
                         email=order.email,
-                        collection=self._collection,
-                        collection_type="orders",
-                        record=record,
-                        subject=f"order {order.increment_id}",
+                        program_id=self._programs[trigger],
+                        trigger=trigger,
+                        subject=f"order {order.increment_id} ({trigger})",
                         source_event_id=order.event_id,
                         issued_at=datetime.now(UTC),
                     )
                 )
             )
+        if FIRST_ORDER in due:
+            state = state.model_copy(update={"first_order_enrolled": True})
         self._orders[key] = (
-            OrderState(email=order.email, order=order, synced_record=digest)
+            OrderState(
+                email=order.email,
+                order=order,
+                synced_record=digest,
+                enrolled=sorted(done | set(due)),
+            )
             .model_dump_json()
             .encode()
         )
         self._contacts[order.email.encode()] = state.model_dump_json().encode()
         return writes
+
+    def on_refund(self, refund: RefundRecorded) -> list[WriteCommand]:
+        """A credit memo is a record of its own; the order's totals follow with its snapshot."""
+        record = refunds_record(refund)
+        return [
+            _insight(
+                refund.email,
+                self._refunds_collection,
+                "custom",
+                record,
+                refund,
+                f"refund {refund.increment_id} of order",
+            )
+        ]
 
     def on_customer(self, customer: CustomerUpdated) -> list[WriteCommand]:
         state, writes = self._contact_write(
@@ -97,8 +139,40 @@ class Joiner:
         return writes
 
 
+def _insight(
+    email: str,
+    collection: str,
+    collection_type: str,
+    record: InsightRecord,
+    source: OrderUpdated | RefundRecorded,
+    what: str,
+) -> WriteCommand:
+    number = (
+        source.order_increment_id if isinstance(source, RefundRecorded) else source.increment_id
+    )
+    return WriteCommand(
+        command=InsightWrite(
+            lane=Lane.BATCH,
+            email=email,
+            collection=collection,
+            collection_type=collection_type,
+            record=record,
+            subject=f"{what} {number}",
+            source_event_id=source.event_id,
+            issued_at=datetime.now(UTC),
+        )
+    )
+
+
 def register(
-    app: Any, topics: TopicSet, incidents: Incidents, partitions: int, collection: str
+    app: Any,
+    topics: TopicSet,
+    incidents: Incidents,
+    partitions: int,
+    collection: str,
+    *,
+    refunds_collection: str = REFUNDS_COLLECTION,
+    programs: Mapping[str, int] | None = None,
 ) -> Any:
     """Declare the contacts and orders tables and the join agent on `app`."""
 
@@ -106,10 +180,13 @@ def register(
         bytes_table(app, "contacts", partitions),
         bytes_table(app, "orders", partitions),
         collection=collection,
+        refunds_collection=refunds_collection,
+        programs=programs,
     )
     source = app.topic(
         ORDERS,
         CUSTOMERS,
+        REFUNDS,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -123,6 +200,8 @@ def register(
             try:
                 if topic == ORDERS:
                     writes = joiner.on_order(OrderUpdated.model_validate_json(event.value))
+                elif topic == REFUNDS:
+                    writes = joiner.on_refund(RefundRecorded.model_validate_json(event.value))
                 else:
                     writes = joiner.on_customer(CustomerUpdated.model_validate_json(event.value))
             except ValidationError as exc:

@@ -10,6 +10,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from schemas.commerce import (
+    CREDITMEMO_SAVED,
     CUSTOMER_SAVED,
     ORDER_SAVED,
     SHIPMENT_SAVED,
@@ -19,8 +20,9 @@ from schemas.commerce import (
 from schemas.customers import customer_updated
 from schemas.email import InvalidEmail
 from schemas.incidents import Reason
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.order_facts import OrderFacts, fold_order, fold_shipment
+from schemas.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
+from schemas.order_facts import OrderFacts, fold_creditmemo, fold_order, fold_shipment
+from schemas.refunds import RefundRecorded
 from streams.incidents import Incidents
 from streams.metrics import Metrics
 from streams.tables import bytes_table
@@ -66,6 +68,8 @@ def subject_of(event: CloudEvent) -> str:
         return f"order {number or value.get('entity_id')}"
     if event.type == SHIPMENT_SAVED:
         return f"shipment {number} of order entity {value.get('order_id')}"
+    if event.type == CREDITMEMO_SAVED:
+        return f"credit memo {number} of order entity {value.get('order_id')}"
     if event.type == CUSTOMER_SAVED:
         return f"customer {value.get('id') or value.get('entity_id')}"
     return f"event {event.eventid} ({event.type})"
@@ -81,20 +85,22 @@ class Normalizer:
         stored = self._facts.get(key)
         return OrderFacts.model_validate_json(stored) if stored else None
 
-    def apply(self, key: bytes, event: CloudEvent) -> BaseModel | None:
-        """The normalized event to publish, if this raw event changed anything."""
+    def apply(self, key: bytes, event: CloudEvent) -> list[NormalizedEvent]:
+        """The normalized events to publish, if this raw event changed anything."""
         occurred_at = event.time or datetime.now(UTC)
         try:
             if event.type == CUSTOMER_SAVED:
                 customer = CommerceCustomer.model_validate(event.data.value)
-                return customer_updated(customer, event_id=event.eventid, occurred_at=occurred_at)
+                return [customer_updated(customer, event_id=event.eventid, occurred_at=occurred_at)]
             if event.type == ORDER_SAVED:
                 fold = fold_order
             elif event.type == SHIPMENT_SAVED:
                 fold = fold_shipment
+            elif event.type == CREDITMEMO_SAVED:
+                fold = fold_creditmemo
             else:
                 raise NotUsed(event.type)
-            facts, emitted = fold(
+            facts, events = fold(
                 self._load(key), event.data.value, event_id=event.eventid, occurred_at=occurred_at
             )
         except InvalidEmail as exc:
@@ -105,7 +111,7 @@ class Normalizer:
         except ValidationError as exc:
             raise Unprocessable(Reason.INVALID_PAYLOAD, _validation_detail(exc)) from exc
         self._facts[key] = facts.model_dump_json().encode()
-        return emitted
+        return events
 
 
 def register(
@@ -152,12 +158,22 @@ def register(
                 metrics.add("normalize.dead_lettered")
                 continue
             metrics.add("normalize.events")
-            if isinstance(emitted, OrderUpdated):
-                await topics.orders.send(key=emitted.email.encode(), value=_encode(emitted))
-            elif isinstance(emitted, CustomerUpdated):
-                await topics.customers.send(key=emitted.email.encode(), value=_encode(emitted))
+            for normalized in emitted:
+                topic, email = _route(topics, normalized)
+                await topic.send(key=email.encode(), value=_encode(normalized))
 
     return normalize
+
+
+def _route(topics: TopicSet, event: NormalizedEvent) -> tuple[Any, str]:
+    """The public topic of a normalized event, and its key (the normalized email)."""
+    if isinstance(event, OrderUpdated):
+        return topics.orders, event.email
+    if isinstance(event, RefundRecorded):
+        return topics.refunds, event.email
+    if isinstance(event, CustomerUpdated):
+        return topics.customers, event.email
+    raise TypeError(f"no topic for {type(event).__name__}")
 
 
 def _encode(event: BaseModel) -> bytes:

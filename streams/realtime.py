@@ -10,7 +10,7 @@ from typing import TypeVar
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.retry import with_retries
 from connectors.errors import SkippableError
-from schemas.commands import ContactWrite, WriteCommand
+from schemas.commands import ContactWrite, EnrolmentWrite, WriteCommand
 from schemas.dotdigital import ContactUpsert, MergeOption
 from streams.sink import (
     RETRY_ATTEMPTS,
@@ -64,6 +64,11 @@ class RealtimeWriter:
             if isinstance(command, ContactWrite):
                 upsert = ContactUpsert(email=command.email, data_fields=command.data_fields)
                 return await self._client.upsert_contact(upsert, MergeOption.OVERWRITE)
+            if isinstance(command, EnrolmentWrite):
+                contact = await self._client.get_contact(command.email)
+                if contact is None:
+                    raise SkippableError("no such contact to enrol", status=404)
+                return await self._client.enrol(command.program_id, [contact.contact_id])
             return await self._client.put_insight_record(
                 command.collection, command.record.key, command.record.json_, email=command.email
             )
@@ -85,7 +90,7 @@ class RealtimeWriter:
 
 def _key(envelope: WriteCommand) -> str:
     command = envelope.command
-    if isinstance(command, ContactWrite) or command.email:
+    if isinstance(command, ContactWrite | EnrolmentWrite) or command.email:
         return command.email or ""
     return f"{command.collection}/{command.record.key}"
 

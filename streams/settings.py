@@ -86,6 +86,17 @@ class OrdersSettings(BaseModel):
     batch_interval: float = Field(default=60.0, gt=0, description="seconds between order batches")
     batch_size: int = Field(default=1000, ge=1, le=10_000)
     collection: str = "Orders"
+    refunds_collection: str = "Refunds"
+
+
+class ProgramsSettings(BaseModel):
+    """Dotdigital program ids per post-purchase trigger; unset means no enrolment."""
+
+    order_fulfilled: int | None = Field(default=None, description="every fulfilled order")
+    first_order: int | None = Field(default=None, description="a contact's first fulfilled order")
+
+    def by_trigger(self) -> dict[str, int]:
+        return {name: value for name, value in self.model_dump().items() if value is not None}
 
 
 class SinkSettings(BaseModel):
@@ -112,4 +123,5 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     orders: OrdersSettings = OrdersSettings()
     sink: SinkSettings = SinkSettings()
+    programs: ProgramsSettings = ProgramsSettings()
     log_level: str = "info"

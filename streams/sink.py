@@ -23,7 +23,7 @@ from schemas.dotdigital import (
     InsightImport,
     MergeOption,
 )
-from streams.batch import BatchPlan, PlannedRecord, plan_batch
+from streams.batch import BatchPlan, PlannedEnrolment, PlannedRecord, plan_batch
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,31 @@ class Sink:
             writable = [record for record in planned if record.write.email not in refused]
             for chunk in import_chunks(writable):
                 rejections.extend(await self._import(collection, collection_type, chunk))
+        rejections.extend(await self._enrol(plan, refused))
+        return rejections
+
+    async def _enrol(
+        self, plan: BatchPlan[Origin], refused: set[str | None]
+    ) -> list[Rejection[Origin]]:
+        """Post-purchase enrolments go last: their contacts and records are in by then."""
+        rejections: list[Rejection[Origin]] = []
+        by_program: dict[int, list[tuple[int, PlannedEnrolment[Origin]]]] = {}
+        for (program_id, email), planned in plan.enrolments.items():
+            if email in refused:
+                rejections.extend(_refuse(planned, "its contact was refused by Dotdigital"))
+                continue
+            contact = await self._retrying(partial(self._client.get_contact, email))
+            if contact is None:
+                rejections.extend(_refuse(planned, "the contact does not exist in Dotdigital"))
+                continue
+            by_program.setdefault(program_id, []).append((contact.contact_id, planned))
+        for program_id, members in by_program.items():
+            ids = [contact_id for contact_id, _ in members]
+            try:
+                await self._retrying(partial(self._client.enrol, program_id, ids))
+            except SkippableError as exc:
+                for _, planned in members:
+                    rejections.extend(_refuse(planned, words(exc)))
         return rejections
 
     async def _upsert_contacts(self, plan: BatchPlan[Origin]) -> list[Rejection[Origin]]:
@@ -187,6 +212,14 @@ class Sink:
             extra={"collection": collection, "records": len(chunk), "rejected": len(rejections)},
         )
         return rejections
+
+
+def _refuse(planned: PlannedEnrolment[Origin], detail: str) -> list[Rejection[Origin]]:
+    write = planned.write
+    return [
+        Rejection(origin, write.subject, write.email, f"enrolment: {detail}")
+        for origin in planned.origins
+    ]
 
 
 def _reject(record: PlannedRecord[Origin], detail: str) -> list[Rejection[Origin]]:

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 RAW = "commerce.raw.v1"
 ORDERS = "commerce.orders.v1"
 CUSTOMERS = "commerce.customers.v1"
+REFUNDS = "commerce.refunds.v1"
 WRITES = "dotdigital.writes.v1"
 # Realtime writes have their own topic: in one partition they would queue behind a batch backlog.
 WRITES_REALTIME = "dotdigital.writes.realtime.v1"
@@ -21,7 +22,7 @@ EXCEPTIONS = "cartwright.exceptions.v1"
 DEADLETTER = "cartwright.deadletter.v1"
 
 # Email-keyed topics share one partition count so one agent sees all of a person's events.
-ALL_TOPICS = (RAW, ORDERS, CUSTOMERS, WRITES, WRITES_REALTIME, EXCEPTIONS, DEADLETTER)
+ALL_TOPICS = (RAW, ORDERS, CUSTOMERS, REFUNDS, WRITES, WRITES_REALTIME, EXCEPTIONS, DEADLETTER)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class TopicSet:
     raw: Any
     orders: Any
     customers: Any
+    refunds: Any
     writes: Any
     writes_realtime: Any
     exceptions: Any
@@ -54,6 +56,7 @@ def faust_topics(app: Any, partitions: int) -> TopicSet:
         raw=topic(RAW),
         orders=topic(ORDERS),
         customers=topic(CUSTOMERS),
+        refunds=topic(REFUNDS),
         writes=topic(WRITES),
         writes_realtime=topic(WRITES_REALTIME),
         exceptions=topic(EXCEPTIONS),

@@ -34,6 +34,8 @@ SHOP_URL = "http://shop.example.com"
 START = 1_795_683_600.0  # 2026-11-26T09:00:00Z, the store clock's default start
 CLIENT_ID = "cartwright-contract"
 SIGNER = Signer()  # RSA key generation is slow; one pair serves every test
+# Module-wide, so no two OAuth clients ever send the same nonce (the store refuses replays).
+_NONCES = itertools.count(1)
 
 
 def shop() -> Store:
@@ -81,14 +83,13 @@ def oauth(
     token_secret: str | None = None,
 ) -> OAuth1Auth:
     """OAuth 1.0a HMAC-SHA256 with the integration's four credentials (a secret overridable)."""
-    nonces = itertools.count(1)
     return OAuth1Auth(
         credentials.consumer_key,
         SecretStr(consumer_secret or credentials.consumer_secret),
         credentials.access_token,
         SecretStr(token_secret or credentials.access_token_secret),
         clock=time.wall_clock,
-        nonce_source=lambda: f"contract-nonce-{next(nonces)}",
+        nonce_source=lambda: f"contract-nonce-{next(_NONCES)}",
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
+from connectors.commerce.client import CommerceClient
 from connectors.commerce.labels import ResolvedOption
 from connectors.commerce.search import SearchCriteria
 from connectors.errors import FatalError, RateLimited
@@ -43,37 +45,39 @@ async def test_oauth_hmac_sha256_signed_searches_reads_and_writes_are_accepted(
     ada = commerce.store.find_customer(ADA)
     assert ada is not None
 
-    # Query parameters with `[`, `]`, `@` and a space are signed as sent.
+    # Query parameters with `[`, `]`, `@` and `%` are signed as sent, so is a bare
+    # `searchCriteria=`, and a path percent-encoded by the client is signed in that form.
     result = await client.orders(
         by_email(commerce).where("customer_lastname", "like", "Love%").page(1, 1)
     )
+    everything = await client.orders(SearchCriteria())
     product = await client.product("24-MB01")
+    odd_sku = await client.product("Gift Card/50% ü")  # past the signature check: a plain 404
     saved = await client.unsubscribe_customer(ada.id)
 
     assert result.total_count == 2
+    assert everything.total_count == len(commerce.store.orders)
     assert product is not None and product["sku"] == "24-MB01"
+    assert odd_sku is None
     assert saved["extension_attributes"]["is_subscribed"] is False
-    assert all(e.status == 200 for e in commerce.network.exchanges)
+    statuses = [e.status for e in commerce.network.exchanges]
+    assert statuses == [200, 200, 200, 404, 200, 200]
     assert {e.host for e in commerce.network.exchanges} == {SHOP_URL.removeprefix("http://")}
 
 
-@pytest.mark.parametrize(
-    "credentials",
-    [
-        pytest.param({"token": "not-the-integration-token"}, id="wrong bearer token"),
-        pytest.param({"consumer_secret": "wrong"}, id="wrong consumer secret"),
-        pytest.param({"token_secret": "wrong"}, id="wrong access token secret"),
-    ],
-)
-async def test_wrong_credentials_are_fatal_and_not_retried(
-    commerce: Commerce, credentials: dict[str, str]
-) -> None:
-    token = credentials.pop("token", None)
-    auth = commerce.oauth_client(**credentials) if credentials else None
-    client = auth or commerce.new_client(bearer(commerce.credentials, token))
+WRONG_CREDENTIALS: dict[str, Callable[[Commerce], CommerceClient]] = {
+    "wrong bearer token": lambda c: c.new_client(bearer(c.credentials, "not-the-token")),
+    "wrong consumer secret": lambda c: c.oauth_client(consumer_secret="not-the-secret"),
+    "wrong access token secret": lambda c: c.oauth_client(token_secret="not-the-secret"),
+}
 
+
+@pytest.mark.parametrize("client_of", WRONG_CREDENTIALS.values(), ids=WRONG_CREDENTIALS.keys())
+async def test_wrong_credentials_are_fatal_and_not_retried(
+    commerce: Commerce, client_of: Callable[[Commerce], CommerceClient]
+) -> None:
     with pytest.raises(FatalError) as raised:
-        await client.orders(by_email(commerce))
+        await client_of(commerce).orders(by_email(commerce))
 
     assert raised.value.status == 401
     assert [e.status for e in commerce.network.exchanges] == [401]

@@ -98,7 +98,9 @@ CASES: dict[str, Case] = {
         lambda s, o: o.customer_id is not None,
     ),
     "from/to": Case(
-        lambda s: SearchCriteria().between("created_at", nth(s, 1).created_at, nth(s, 3).created_at),
+        lambda s: SearchCriteria().between(
+            "created_at", nth(s, 1).created_at, nth(s, 3).created_at
+        ),
         lambda s, o: nth(s, 1).created_at <= o.created_at <= nth(s, 3).created_at,
     ),
     "finset": Case(
@@ -112,7 +114,9 @@ CASES: dict[str, Case] = {
         lambda s, o: o.email in (ADA, GRACE),
     ),
     "AND across groups": Case(
-        lambda s: SearchCriteria().where("customer_email", "eq", ADA).where("status", "eq", "pending"),
+        lambda s: (
+            SearchCriteria().where("customer_email", "eq", ADA).where("status", "eq", "pending")
+        ),
         lambda s, o: o.email == ADA and o.status == "pending",
     ),
 }
@@ -196,7 +200,10 @@ async def test_iter_search_reads_each_order_once_and_never_asks_past_total_count
     page_size: int,
 ) -> None:
     async with commerce_sandbox(burst(12)) as commerce:
-        seen = [item["entity_id"] async for item in commerce.client.iter_search("/V1/orders", page_size=page_size)]
+        seen = [
+            item["entity_id"]
+            async for item in commerce.client.iter_search("/V1/orders", page_size=page_size)
+        ]
 
         assert seen == sorted(commerce.store.orders)
         sent = commerce.searches("/V1/orders")
@@ -223,7 +230,8 @@ async def test_iter_search_reads_a_store_history_once() -> None:
             async for item in commerce.client.iter_search("/V1/customers/search", page_size=7)
         ]
         orders = [
-            item["entity_id"] async for item in commerce.client.iter_search("/V1/orders", page_size=7)
+            item["entity_id"]
+            async for item in commerce.client.iter_search("/V1/orders", page_size=7)
         ]
 
         assert orders == sorted(commerce.store.orders) and len(orders) >= 40

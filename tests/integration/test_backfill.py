@@ -103,9 +103,7 @@ def test_backfill_resumes_after_being_killed_halfway_without_duplicates(
         str(checkpoint),
     ]
 
-    first = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     peaks = []
 
     def halfway() -> bool:

@@ -1,0 +1,206 @@
+"""The per-email join and the fulfilment ordering rules, end to end without Kafka.
+
+Raw CloudEvents from the store simulator go through the normalize and join steps (with plain
+dicts as their tables) and the resulting write commands are applied to a model of Dotdigital:
+the last write to a contact or record wins, every enrolment counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sandbox.commerce.store import Store
+from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
+from schemas.commerce import CloudEvent, raw_key
+from schemas.normalized import CustomerUpdated, OrderUpdated
+from schemas.refunds import RefundRecorded
+from streams.join import Joiner
+from streams.normalize import Normalizer, NotUsed
+
+PROGRAMS = {"order_fulfilled": 101, "first_order": 102}
+
+
+@dataclass
+class Dotdigital:
+    """What an account holds after a sequence of writes."""
+
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[tuple[str, str | None, str], dict[str, Any]] = field(default_factory=dict)
+    enrolments: list[tuple[int, str]] = field(default_factory=list)
+
+    def apply(self, write: WriteCommand) -> None:
+        command = write.command
+        if isinstance(command, ContactWrite):
+            self.contacts.setdefault(command.email, {}).update(command.data_fields)
+        elif isinstance(command, InsightWrite):
+            key = (command.collection, command.email, command.record.key)
+            self.records[key] = command.record.json_
+        elif isinstance(command, EnrolmentWrite):
+            self.enrolments.append((command.program_id, command.email))
+
+    def of(self, collection: str) -> dict[str, dict[str, Any]]:
+        return {key: doc for (name, _, key), doc in self.records.items() if name == collection}
+
+
+def run(events: list[dict[str, Any]]) -> Dotdigital:
+    """Normalize, join and write `events` in the order given."""
+    normalizer = Normalizer({})
+    joiner = Joiner({}, {}, programs=PROGRAMS)
+    dotdigital = Dotdigital()
+    for event in events:
+        envelope = CloudEvent.model_validate_json(orjson.dumps(event))
+        try:
+            emitted = normalizer.apply(raw_key(envelope).encode(), envelope)
+        except NotUsed:
+            continue  # carts, products, subscribers: not part of these rules
+        for normalized in emitted:
+            if isinstance(normalized, OrderUpdated):
+                writes = joiner.on_order(normalized)
+            elif isinstance(normalized, RefundRecorded):
+                writes = joiner.on_refund(normalized)
+            else:
+                assert isinstance(normalized, CustomerUpdated)
+                writes = joiner.on_customer(normalized)
+            for write in writes:
+                dotdigital.apply(write)
+    return dotdigital
+
+
+def order_history() -> list[dict[str, Any]]:
+    """Placed, invoiced, partly shipped, partly refunded, shipped, fully refunded."""
+    store = Store(seed=11)
+    guest = store.guest("Ada.Lovelace@Example.com", "Ada", "Lovelace")
+    lines = [store.catalogue.line("24-MB01", 2), store.catalogue.line("24-WG02", 1)]
+    order = store.place_order(guest, lines)
+    store.clock.advance(60)
+    store.invoice(order)
+    store.clock.advance(60)
+    store.ship(order, {"24-MB01": 1})
+    store.clock.advance(60)
+    store.refund(order, {"24-MB01": 1})
+    store.clock.advance(60)
+    store.ship(order)
+    store.clock.advance(60)
+    store.refund(order)
+    return [event for event in store.events if _matters(event)]
+
+
+def _matters(event: dict[str, Any]) -> bool:
+    return event["type"].rsplit(".", 1)[-1] in {
+        "sales_order_save_commit_after",
+        "sales_order_shipment_save_commit_after",
+        "sales_order_creditmemo_save_commit_after",
+    }
+
+
+HISTORY = order_history()
+IN_ORDER = run(HISTORY)
+
+
+def test_the_history_ends_closed_with_two_refunds_and_one_enrolment_of_each_kind() -> None:
+    (order,) = IN_ORDER.of("Orders").values()
+    refunds = IN_ORDER.of("Refunds")
+
+    assert order["orderState"] == "closed"
+    assert order["netTotal"] == 0.0
+    assert order["refundedAmount"] == order["orderTotal"]
+    assert len(refunds) == 2
+    assert sum(refund["amount"] for refund in refunds.values()) == order["orderTotal"]
+    assert sorted(IN_ORDER.enrolments) == [
+        (101, "ada.lovelace@example.com"),
+        (102, "ada.lovelace@example.com"),
+    ]
+    assert IN_ORDER.contacts["ada.lovelace@example.com"]["LIFETIME_VALUE"] == 0.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.permutations(HISTORY), st.lists(st.integers(0, len(HISTORY) - 1), max_size=6))
+def test_any_arrival_order_with_duplicates_ends_in_the_same_dotdigital_state(
+    permuted: list[dict[str, Any]], repeats: list[int]
+) -> None:
+    delivered = permuted + [permuted[index] for index in repeats]
+
+    state = run(delivered)
+
+    assert state.contacts == IN_ORDER.contacts
+    assert state.records == IN_ORDER.records
+    assert sorted(state.enrolments) == sorted(IN_ORDER.enrolments)
+
+
+def test_guest_and_registered_orders_with_one_email_make_one_contact() -> None:
+    store = Store(seed=5)
+    guest = store.guest("  Grace.Hopper@Example.COM ", "Grace", "Hopper")
+    first = store.place_order(guest, [store.catalogue.line("24-UG06", 2)])
+    store.clock.advance(3600)
+    customer = store.register("grace.hopper@example.com", "Grace", "Hopper")
+    second = store.place_order(customer, [store.catalogue.line("24-WG02", 1)])
+
+    state = run(list(store.events))
+
+    assert list(state.contacts) == ["grace.hopper@example.com"]
+    fields = state.contacts["grace.hopper@example.com"]
+    assert fields["ORDER_COUNT"] == 2
+    assert fields["CUSTOMER_TYPE"] == "registered"
+    expected = float(first.grand_total + second.grand_total)
+    assert fields["LIFETIME_VALUE"] == expected
+    assert sorted(state.of("Orders")) == sorted([first.increment_id, second.increment_id])
+
+
+def test_a_cancelled_order_never_starts_a_post_purchase_journey() -> None:
+    store = Store(seed=3)
+    guest = store.guest("cancel@example.com", "Can", "Cel")
+    order = store.place_order(guest, [store.catalogue.line("24-MB01", 1)])
+    store.clock.advance(60)
+    store.cancel(order)
+
+    state = run(list(store.events))
+
+    (record,) = state.of("Orders").values()
+    assert record["orderState"] == "canceled"
+    assert state.enrolments == []
+
+
+def test_shipments_before_invoices_enrol_only_once_fulfilment_is_complete() -> None:
+    store = Store(seed=4)
+    guest = store.guest("early@example.com", "Early", "Ship")
+    order = store.place_order(guest, [store.catalogue.line("24-MB01", 2)])
+    store.clock.advance(60)
+    store.invoice(order)
+    store.clock.advance(60)
+    store.ship(order, {"24-MB01": 1})
+    partial = [e for e in store.events if _matters(e)]
+    store.clock.advance(60)
+    store.ship(order)
+    everything = [e for e in store.events if _matters(e)]
+    shipments_first = sorted(partial, key=lambda e: "shipment" not in e["type"])
+
+    assert run(shipments_first).enrolments == []
+    assert run(shipments_first + everything[len(partial) :]).enrolments == [
+        (101, "early@example.com"),
+        (102, "early@example.com"),
+    ]
+
+
+def test_a_partial_refund_lowers_net_total_and_lifetime_value() -> None:
+    store = Store(seed=8)
+    guest = store.guest("partial@example.com", "Part", "Ial")
+    order = store.place_order(guest, [store.catalogue.line("24-MB01", 2)])
+    store.clock.advance(60)
+    store.invoice(order)
+    store.clock.advance(60)
+    store.refund(order, {"24-MB01": 1})
+
+    state = run(list(store.events))
+
+    (record,) = state.of("Orders").values()
+    (refund,) = state.of("Refunds").values()
+    assert Decimal(str(record["netTotal"])) == Decimal(str(record["orderTotal"])) - Decimal(
+        str(refund["amount"])
+    )
+    assert state.contacts["partial@example.com"]["LIFETIME_VALUE"] == record["netTotal"]
