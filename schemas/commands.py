@@ -25,6 +25,9 @@ class ContactWrite(BaseModel):
     schema_version: int = 1
     lane: Lane = Lane.BATCH
     email: str
+    previous_email: str | None = Field(
+        default=None, description="the contact's address before an email change: rename it"
+    )
     data_fields: dict[str, Any] = Field(default_factory=dict)
     source_event_id: str
     issued_at: datetime

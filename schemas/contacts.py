@@ -37,6 +37,9 @@ class ContactState(BaseModel):
         default=None, description="fingerprint of the data fields last sent to Dotdigital"
     )
     first_order_enrolled: bool = False
+    moved_to: str | None = Field(
+        default=None, description="this email changed: the contact lives on under this one"
+    )
 
 
 class OrderState(BaseModel):
@@ -101,4 +104,30 @@ def contact_fields(state: ContactState) -> ContactUpsert:
         first_order_at=orders[0].placed_at if orders else None,
         last_order_at=orders[-1].placed_at if orders else None,
         last_order_id=orders[-1].increment_id if orders else None,
+    )
+
+
+class ContactHandover(BaseModel):
+    """`cartwright.identity.v1` (key: the new email): a contact's history after an email change."""
+
+    schema_version: int = 1
+    email: str
+    previous_email: str
+    contact: ContactState | None = None
+    orders: list[OrderState] = Field(default_factory=list)
+    event_id: str
+
+
+def merge_contacts(current: ContactState | None, moved: ContactState, email: str) -> ContactState:
+    """The contact under its new email, with the history it had under the old one."""
+    current = current or ContactState(email=email)
+    return current.model_copy(
+        update={
+            "customer_id": current.customer_id or moved.customer_id,
+            "firstname": current.firstname or moved.firstname,
+            "lastname": current.lastname or moved.lastname,
+            "registered": current.registered or moved.registered,
+            "orders": {**moved.orders, **current.orders},
+            "first_order_enrolled": current.first_order_enrolled or moved.first_order_enrolled,
+        }
     )

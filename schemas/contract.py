@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from schemas.commands import WriteCommand
+from schemas.contacts import ContactHandover
 from schemas.incidents import DeadLetter, SyncException
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.refunds import RefundRecorded
@@ -87,6 +88,9 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational("dotdigital.writes.realtime.v1", EMAIL, WriteCommand),
     operational("cartwright.exceptions.v1", EMAIL_OR_ENTITY, SyncException),
     operational("cartwright.deadletter.v1", ORIGINAL_KEY, DeadLetter),
+    operational(
+        "cartwright.identity.v1", "the contact's new email (after an email change)", ContactHandover
+    ),
 )
 
 

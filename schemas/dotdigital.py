@@ -40,6 +40,9 @@ class ContactUpsert(Wire):
     """`PATCH /contacts/v3/email/{email}`: create or update one contact by email."""
 
     email: str = Field(exclude=True)
+    previous_email: str | None = Field(
+        default=None, exclude=True, description="find the contact by this address and rename it"
+    )
     data_fields: dict[str, Any] = Field(default_factory=dict, alias="dataFields")
     email_channel: EmailChannel | None = Field(default=None, exclude=True)
     lists: list[int] | None = None

@@ -18,6 +18,7 @@ class PlannedContact(Generic[Origin]):
     email: str
     data_fields: dict[str, object]
     origins: list[Origin] = field(default_factory=list)
+    previous_email: str | None = None
 
 
 @dataclass
@@ -61,6 +62,7 @@ def plan_batch(commands: Sequence[tuple[WriteCommand, Origin]]) -> BatchPlan[Ori
             contact = plan.contacts.setdefault(command.email, PlannedContact(command.email, {}))
             contact.data_fields.update(command.data_fields)
             contact.origins.append(origin)
+            contact.previous_email = contact.previous_email or command.previous_email
         elif isinstance(command, EnrolmentWrite):
             planned = plan.enrolments.setdefault(
                 (command.program_id, command.email), PlannedEnrolment(command)

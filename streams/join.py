@@ -8,16 +8,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, Lane, WriteCommand
 from schemas.contacts import (
+    ContactHandover,
     ContactState,
     OrderState,
     contact_fields,
     fingerprint,
     fold_customer,
     fold_order,
+    merge_contacts,
 )
 from schemas.dotdigital import InsightRecord
 from schemas.fulfilment import FIRST_ORDER, enrolments_due
@@ -27,7 +29,7 @@ from schemas.orders import ORDERS_COLLECTION, is_newer, orders_record
 from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded, refunds_record
 from streams.incidents import Incidents
 from streams.tables import bytes_table
-from streams.topics import CUSTOMERS, ORDERS, REFUNDS, TopicSet
+from streams.topics import CUSTOMERS, IDENTITY, ORDERS, REFUNDS, TopicSet
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,12 @@ class Joiner:
         self._collection = collection
         self._refunds_collection = refunds_collection
         self._programs = dict(programs or {})
+        # Events to send on after the current one: (topic, key, event).
+        self.forwards: list[tuple[str, str, BaseModel]] = []
+
+    def _moved_to(self, email: str) -> str | None:
+        state = self._contact(email)
+        return state.moved_to if state else None
 
     def _contact(self, email: str) -> ContactState | None:
         stored = self._contacts.get(email.encode())
@@ -70,6 +78,11 @@ class Joiner:
         return state.model_copy(update={"synced_fields": digest}), [WriteCommand(command=write)]
 
     def on_order(self, order: OrderUpdated) -> list[WriteCommand]:
+        moved_to = self._moved_to(order.email)
+        if moved_to is not None:
+            # An old snapshot under an email that has since changed: it belongs to the new one.
+            self.forwards.append((ORDERS, moved_to, order.model_copy(update={"email": moved_to})))
+            return []
         key = order.increment_id.encode()
         stored = self._orders.get(key)
         previous = OrderState.model_validate_json(stored) if stored else None
@@ -131,12 +144,63 @@ class Joiner:
             )
         ]
 
-    def on_customer(self, customer: CustomerUpdated) -> list[WriteCommand]:
-        state, writes = self._contact_write(
-            fold_customer(self._contact(customer.email), customer), customer.event_id
-        )
+    def on_customer(self, customer: CustomerUpdated, key: str | None = None) -> list[WriteCommand]:
+        """A customer save, seen under its email (or, after an email change, its old one)."""
+        previous = customer.previous_email
+        if previous is not None and key == previous:
+            self._hand_over(customer, previous)
+            return []
+        current = self._contact(customer.email)
+        state, writes = self._contact_write(fold_customer(current, customer), customer.event_id)
+        if previous is not None and (current is None or current.synced_fields is None):
+            # The Dotdigital contact is still under the old address: rename it, keeping its id.
+            for write in writes:
+                if isinstance(write.command, ContactWrite):
+                    write.command.previous_email = previous
         self._contacts[customer.email.encode()] = state.model_dump_json().encode()
         return writes
+
+    def _hand_over(self, customer: CustomerUpdated, previous: str) -> None:
+        """On the old email's partition: pass the history on, and remember where it went."""
+        old = self._contact(previous)
+        orders = []
+        for number in old.orders if old else ():
+            stored = self._orders.get(number.encode())
+            if stored:
+                orders.append(OrderState.model_validate_json(stored))
+        moved = (old or ContactState(email=previous)).model_copy(
+            update={"moved_to": customer.email}
+        )
+        self._contacts[previous.encode()] = moved.model_dump_json().encode()
+        handover = ContactHandover(
+            email=customer.email,
+            previous_email=previous,
+            contact=old,
+            orders=orders,
+            event_id=customer.event_id,
+        )
+        self.forwards.append((IDENTITY, customer.email, handover))
+
+    def on_handover(self, handover: ContactHandover) -> list[WriteCommand]:
+        """On the new email's partition: take the history over; records follow the new email."""
+        email = handover.email
+        state = self._contact(email)
+        if handover.contact is not None:
+            state = merge_contacts(state, handover.contact, email)
+        writes: list[WriteCommand] = []
+        for moved in handover.orders:
+            order = moved.order.model_copy(update={"email": email})
+            record = orders_record(order)
+            writes.append(_insight(email, self._collection, "orders", record, order, "order"))
+            taken = moved.model_copy(
+                update={"email": email, "order": order, "synced_record": fingerprint(record.json_)}
+            )
+            self._orders[order.increment_id.encode()] = taken.model_dump_json().encode()
+        if state is None:
+            return writes
+        state, contact_writes = self._contact_write(state, handover.event_id)
+        self._contacts[email.encode()] = state.model_dump_json().encode()
+        return contact_writes + writes
 
 
 def _insight(
@@ -187,6 +251,7 @@ def register(
         ORDERS,
         CUSTOMERS,
         REFUNDS,
+        IDENTITY,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -198,12 +263,16 @@ def register(
         async for event in stream.events():
             topic = event.message.topic
             try:
+                key = (event.key or b"").decode()
                 if topic == ORDERS:
                     writes = joiner.on_order(OrderUpdated.model_validate_json(event.value))
                 elif topic == REFUNDS:
                     writes = joiner.on_refund(RefundRecorded.model_validate_json(event.value))
+                elif topic == IDENTITY:
+                    writes = joiner.on_handover(ContactHandover.model_validate_json(event.value))
                 else:
-                    writes = joiner.on_customer(CustomerUpdated.model_validate_json(event.value))
+                    customer = CustomerUpdated.model_validate_json(event.value)
+                    writes = joiner.on_customer(customer, key)
             except ValidationError as exc:
                 await incidents.dead_letter(
                     reason=Reason.INVALID_PAYLOAD,
@@ -216,6 +285,13 @@ def register(
                     offset=event.message.offset,
                 )
                 continue
+            for name, forward_key, forwarded in joiner.forwards:
+                target = topics.identity if name == IDENTITY else topics.orders
+                await target.send(
+                    key=forward_key.encode(),
+                    value=orjson.dumps(forwarded.model_dump(mode="json", by_alias=True)),
+                )
+            joiner.forwards.clear()
             for write in writes:
                 lane = (
                     topics.writes_realtime if write.command.lane is Lane.REALTIME else topics.writes

@@ -161,6 +161,11 @@ def register(
             for normalized in emitted:
                 topic, email = _route(topics, normalized)
                 await topic.send(key=email.encode(), value=_encode(normalized))
+                if isinstance(normalized, CustomerUpdated) and normalized.previous_email:
+                    # The old email's partition hands the contact's history over.
+                    await topic.send(
+                        key=normalized.previous_email.encode(), value=_encode(normalized)
+                    )
 
     return normalize
 

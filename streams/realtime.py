@@ -62,7 +62,11 @@ class RealtimeWriter:
 
         async def call() -> object:
             if isinstance(command, ContactWrite):
-                upsert = ContactUpsert(email=command.email, data_fields=command.data_fields)
+                upsert = ContactUpsert(
+                    email=command.email,
+                    previous_email=command.previous_email,
+                    data_fields=command.data_fields,
+                )
                 return await self._client.upsert_contact(upsert, MergeOption.OVERWRITE)
             if isinstance(command, EnrolmentWrite):
                 contact = await self._client.get_contact(command.email)

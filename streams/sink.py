@@ -23,7 +23,7 @@ from schemas.dotdigital import (
     InsightImport,
     MergeOption,
 )
-from streams.batch import BatchPlan, PlannedEnrolment, PlannedRecord, plan_batch
+from streams.batch import BatchPlan, PlannedContact, PlannedEnrolment, PlannedRecord, plan_batch
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +124,12 @@ class Sink:
         """A few contacts go one by one; more go as one bulk import (one Low-tier call)."""
         if not plan.contacts:
             return []
+        # An email change renames the contact, which only a single PATCH can do.
+        renames = [c for c in plan.contacts.values() if c.previous_email]
+        contacts = [c for c in plan.contacts.values() if not c.previous_email]
         if len(plan.contacts) <= SINGLE_UPSERTS_UP_TO:
-            return await self._patch_contacts(plan)
-        rejections: list[Rejection[Origin]] = []
-        contacts = list(plan.contacts.values())
+            return await self._patch_contacts([*renames, *contacts])
+        rejections = await self._patch_contacts(renames)
         for start in range(0, len(contacts), CONTACTS_PER_IMPORT):
             chunk = contacts[start : start + CONTACTS_PER_IMPORT]
             upserts = [ContactUpsert(email=c.email, data_fields=c.data_fields) for c in chunk]
@@ -146,11 +148,11 @@ class Sink:
                 contact = by_email.get(email)
                 if contact is None:
                     continue
-                words = "; ".join(
+                reasons = "; ".join(
                     f"{f.get('failureCode', 'failed')}: {f.get('description', '')}".rstrip(": ")
                     for f in failure.failures
                 )
-                detail = f"Dotdigital rejected the contact: {words or 'no reason given'}"
+                detail = f"Dotdigital rejected the contact: {reasons or 'no reason given'}"
                 rejections.extend(
                     Rejection(origin, f"contact {email}", email, detail)
                     for origin in contact.origins
@@ -162,15 +164,29 @@ class Sink:
             upserts, MergeOption.OVERWRITE, poll_interval=self._poll_interval
         )
 
-    async def _patch_contacts(self, plan: BatchPlan[Origin]) -> list[Rejection[Origin]]:
+    async def _patch_contacts(
+        self, contacts: list[PlannedContact[Origin]]
+    ) -> list[Rejection[Origin]]:
         rejections: list[Rejection[Origin]] = []
 
-        async def upsert(email: str, fields: dict[str, object], origins: list[Origin]) -> None:
-            upsert = ContactUpsert(email=email, data_fields=fields)
+        async def upsert(contact: PlannedContact[Origin]) -> None:
+            email, origins = contact.email, contact.origins
+            upsert = ContactUpsert(
+                email=email, previous_email=contact.previous_email, data_fields=contact.data_fields
+            )
             try:
-                await self._retrying(
-                    lambda: self._client.upsert_contact(upsert, MergeOption.OVERWRITE)
-                )
+                try:
+                    await self._retrying(
+                        lambda: self._client.upsert_contact(upsert, MergeOption.OVERWRITE)
+                    )
+                except SkippableError as exc:
+                    if exc.status != 409 or upsert.previous_email is None:
+                        raise
+                    # Both addresses already have a contact: update the new one in place.
+                    plain = upsert.model_copy(update={"previous_email": None})
+                    await self._retrying(
+                        lambda: self._client.upsert_contact(plain, MergeOption.OVERWRITE)
+                    )
             except SkippableError as exc:
                 log.warning("contact refused: %s", mask_email(email), extra={"code": exc.code})
                 rejections.extend(
@@ -178,8 +194,8 @@ class Sink:
                 )
 
         async with asyncio.TaskGroup() as group:
-            for contact in plan.contacts.values():
-                group.create_task(upsert(contact.email, contact.data_fields, contact.origins))
+            for contact in contacts:
+                group.create_task(upsert(contact))
         return rejections
 
     async def _import(

@@ -15,6 +15,8 @@ RAW = "commerce.raw.v1"
 ORDERS = "commerce.orders.v1"
 CUSTOMERS = "commerce.customers.v1"
 REFUNDS = "commerce.refunds.v1"
+# Internal: a contact's history handed to its new email's partition after an email change.
+IDENTITY = "cartwright.identity.v1"
 WRITES = "dotdigital.writes.v1"
 # Realtime writes have their own topic: in one partition they would queue behind a batch backlog.
 WRITES_REALTIME = "dotdigital.writes.realtime.v1"
@@ -22,7 +24,17 @@ EXCEPTIONS = "cartwright.exceptions.v1"
 DEADLETTER = "cartwright.deadletter.v1"
 
 # Email-keyed topics share one partition count so one agent sees all of a person's events.
-ALL_TOPICS = (RAW, ORDERS, CUSTOMERS, REFUNDS, WRITES, WRITES_REALTIME, EXCEPTIONS, DEADLETTER)
+ALL_TOPICS = (
+    RAW,
+    ORDERS,
+    CUSTOMERS,
+    REFUNDS,
+    IDENTITY,
+    WRITES,
+    WRITES_REALTIME,
+    EXCEPTIONS,
+    DEADLETTER,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,7 @@ class TopicSet:
     orders: Any
     customers: Any
     refunds: Any
+    identity: Any
     writes: Any
     writes_realtime: Any
     exceptions: Any
@@ -57,6 +70,7 @@ def faust_topics(app: Any, partitions: int) -> TopicSet:
         orders=topic(ORDERS),
         customers=topic(CUSTOMERS),
         refunds=topic(REFUNDS),
+        identity=topic(IDENTITY),
         writes=topic(WRITES),
         writes_realtime=topic(WRITES_REALTIME),
         exceptions=topic(EXCEPTIONS),

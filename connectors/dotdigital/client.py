@@ -142,14 +142,19 @@ class DotdigitalClient:
     async def upsert_contact(
         self, upsert: ContactUpsert, merge: MergeOption = MergeOption.OVERWRITE
     ) -> tuple[Contact, bool]:
-        """Create or update a contact by email; returns it and whether it was created (201)."""
+        """Create or update a contact by email; returns it and whether it was created (201).
+
+        With `previous_email` set the contact is found by that address and its email identifier
+        changes to `email`, so the contact keeps its id, history and insight data.
+        """
+        found_by = upsert.previous_email or upsert.email
         reply = await self._session.send(
             "upsert_contact",
             "PATCH",
-            f"/contacts/v3/email/{segment(upsert.email)}",
+            f"/contacts/v3/email/{segment(found_by)}",
             params={"merge-option": merge.value},
             body=upsert.wire(),
-            email=upsert.email,
+            email=found_by,
         )
         return reply.model(Contact), reply.status == 201
 

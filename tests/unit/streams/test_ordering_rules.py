@@ -22,6 +22,7 @@ from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.refunds import RefundRecorded
 from streams.join import Joiner
 from streams.normalize import Normalizer, NotUsed
+from streams.topics import IDENTITY
 
 PROGRAMS = {"order_fulfilled": 101, "first_order": 102}
 
@@ -37,10 +38,18 @@ class Dotdigital:
     def apply(self, write: WriteCommand) -> None:
         command = write.command
         if isinstance(command, ContactWrite):
+            previous = command.previous_email
+            if previous in self.contacts and command.email not in self.contacts:
+                # Dotdigital renames the contact; its insight data belongs to it, not its email.
+                self.contacts[command.email] = self.contacts.pop(previous)
+                for stored in list(self.records):
+                    name, owner, number = stored
+                    if owner == previous:
+                        self.records[(name, command.email, number)] = self.records.pop(stored)
             self.contacts.setdefault(command.email, {}).update(command.data_fields)
         elif isinstance(command, InsightWrite):
-            key = (command.collection, command.email, command.record.key)
-            self.records[key] = command.record.json_
+            record_key = (command.collection, command.email, command.record.key)
+            self.records[record_key] = command.record.json_
         elif isinstance(command, EnrolmentWrite):
             self.enrolments.append((command.program_id, command.email))
 
@@ -59,17 +68,28 @@ def run(events: list[dict[str, Any]]) -> Dotdigital:
             emitted = normalizer.apply(raw_key(envelope).encode(), envelope)
         except NotUsed:
             continue  # carts, products, subscribers: not part of these rules
-        for normalized in emitted:
-            if isinstance(normalized, OrderUpdated):
-                writes = joiner.on_order(normalized)
-            elif isinstance(normalized, RefundRecorded):
-                writes = joiner.on_refund(normalized)
-            else:
-                assert isinstance(normalized, CustomerUpdated)
-                writes = joiner.on_customer(normalized)
-            for write in writes:
+        pending: list[tuple[str, Any]] = [("normalized", n) for n in emitted]
+        while pending:
+            kind, item = pending.pop(0)
+            for write in _join(joiner, kind, item):
                 dotdigital.apply(write)
+            pending.extend((name, event) for name, _, event in joiner.forwards)
+            joiner.forwards.clear()
     return dotdigital
+
+
+def _join(joiner: Joiner, kind: str, item: Any) -> list[WriteCommand]:
+    if kind == IDENTITY:
+        return joiner.on_handover(item)
+    if isinstance(item, OrderUpdated):
+        return joiner.on_order(item)
+    if isinstance(item, RefundRecorded):
+        return joiner.on_refund(item)
+    assert isinstance(item, CustomerUpdated)
+    writes = joiner.on_customer(item, item.email)
+    if item.previous_email:  # the same event also reaches the old email's partition
+        writes += joiner.on_customer(item, item.previous_email)
+    return writes
 
 
 def order_history() -> list[dict[str, Any]]:
@@ -204,3 +224,25 @@ def test_a_partial_refund_lowers_net_total_and_lifetime_value() -> None:
         str(refund["amount"])
     )
     assert state.contacts["partial@example.com"]["LIFETIME_VALUE"] == record["netTotal"]
+
+
+def test_an_email_change_moves_the_contact_and_its_history_without_a_second_contact() -> None:
+    store = Store(seed=9)
+    customer = store.register("old.address@example.com", "Alan", "Turing")
+    first = store.place_order(customer, [store.catalogue.line("24-UG06", 1)])
+    store.clock.advance(60)
+    store.change_email(customer, "New.Address@Example.com")
+    store.clock.advance(60)
+    second = store.place_order(customer, [store.catalogue.line("24-MB01", 1)])
+
+    state = run(list(store.events))
+
+    assert list(state.contacts) == ["new.address@example.com"]
+    fields = state.contacts["new.address@example.com"]
+    assert fields["ORDER_COUNT"] == 2
+    assert fields["LIFETIME_VALUE"] == float(first.grand_total + second.grand_total)
+    records = {key: doc["email"] for (_, owner, key), doc in state.records.items() if owner}
+    assert records == {
+        first.increment_id: "new.address@example.com",
+        second.increment_id: "new.address@example.com",
+    }
