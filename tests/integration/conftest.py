@@ -10,6 +10,9 @@ from tests.integration.harness import Stack, running_stack
 
 pytestmark = pytest.mark.integration
 
+ORDER_FULFILLED_PROGRAM = 1
+FIRST_ORDER_PROGRAM = 2
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -18,5 +21,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         CARTWRIGHT_ORDERS__BATCH_INTERVAL="0.5",
         # Short enough that the fault tests' slow answers become client timeouts.
         CARTWRIGHT_DOTDIGITAL__TIMEOUT="3",
+        CARTWRIGHT_PROGRAMS__ORDER_FULFILLED=str(ORDER_FULFILLED_PROGRAM),
+        CARTWRIGHT_PROGRAMS__FIRST_ORDER=str(FIRST_ORDER_PROGRAM),
     ) as running:
+        running.dotdigital.admin(
+            "programs",
+            {"programs": {str(ORDER_FULFILLED_PROGRAM): True, str(FIRST_ORDER_PROGRAM): True}},
+        )
         yield running
