@@ -92,15 +92,20 @@ def fold_customer(state: ContactState | None, customer: CustomerUpdated) -> Cont
 
 def contact_fields(state: ContactState) -> ContactUpsert:
     """The upsert that makes the Dotdigital contact match this state."""
-    orders = sorted(state.orders.values(), key=lambda summary: summary.placed_at)
+    # A cancelled order stays in Dotdigital with its status but is not a purchase.
+    orders = sorted(
+        (summary for summary in state.orders.values() if summary.state != "canceled"),
+        key=lambda summary: summary.placed_at,
+    )
     return contact_upsert(
         state.email,
         firstname=state.firstname,
         lastname=state.lastname,
         customer_id=state.customer_id,
         is_guest=not state.registered,
-        order_count=len(orders) if orders else None,
-        lifetime_value=sum((o.net_total for o in orders), Decimal(0)) if orders else None,
+        # Once a contact has ordered, the counters are always sent (0 after a cancellation).
+        order_count=len(orders) if state.orders else None,
+        lifetime_value=sum((o.net_total for o in orders), Decimal(0)) if state.orders else None,
         first_order_at=orders[0].placed_at if orders else None,
         last_order_at=orders[-1].placed_at if orders else None,
         last_order_id=orders[-1].increment_id if orders else None,

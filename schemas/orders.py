@@ -359,6 +359,8 @@ def orders_record(order: OrderUpdated) -> InsightRecord:
             "fulfilled": order.fulfilled,
             "refundedAmount": _money(order.total_refunded),
             "netTotal": _money(order.net_total),
+            # An order edit cancels the original and places a new order linked to it.
+            "originalOrderId": order.original_increment_id,
         }
     )
     return InsightRecord(

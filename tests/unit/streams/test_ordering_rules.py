@@ -246,3 +246,36 @@ def test_an_email_change_moves_the_contact_and_its_history_without_a_second_cont
         first.increment_id: "new.address@example.com",
         second.increment_id: "new.address@example.com",
     }
+
+
+def test_an_order_edit_keeps_the_cancelled_original_and_links_the_new_order() -> None:
+    store = Store(seed=12)
+    guest = store.guest("edit@example.com", "Ed", "It")
+    original = store.place_order(guest, [store.catalogue.line("24-MB01", 1)])
+    store.clock.advance(60)
+    edited = store.edit(original, [store.catalogue.line("24-MB01", 2)])
+
+    state = run(list(store.events))
+
+    orders = state.of("Orders")
+    assert orders[original.increment_id]["orderState"] == "canceled"
+    assert orders[edited.increment_id]["originalOrderId"] == original.increment_id
+    contact = state.contacts["edit@example.com"]
+    assert contact["ORDER_COUNT"] == 1
+    assert contact["LIFETIME_VALUE"] == float(edited.grand_total)
+    assert state.enrolments == []
+
+
+def test_cancelling_the_only_order_sets_the_counters_back_to_zero() -> None:
+    store = Store(seed=13)
+    guest = store.guest("zero@example.com", "Ze", "Ro")
+    order = store.place_order(guest, [store.catalogue.line("24-MB01", 1)])
+    placed = run(list(store.events))
+    store.clock.advance(60)
+    store.cancel(order)
+
+    state = run(list(store.events))
+
+    assert placed.contacts["zero@example.com"]["ORDER_COUNT"] == 1
+    assert state.contacts["zero@example.com"]["ORDER_COUNT"] == 0
+    assert state.contacts["zero@example.com"]["LIFETIME_VALUE"] == 0.0
