@@ -150,8 +150,13 @@ class Joiner:
         if previous is not None and key == previous:
             self._hand_over(customer, previous)
             return []
+        if previous is None and self._moved_to(customer.email) is not None:
+            # A save from before the customer left this address, arriving late: the contact
+            # lives on under its new email, and an older save must not bring the old one back.
+            return []
         current = self._contact(customer.email)
-        state, writes = self._contact_write(fold_customer(current, customer), customer.event_id)
+        folded = fold_customer(current, customer).model_copy(update={"moved_to": None})
+        state, writes = self._contact_write(folded, customer.event_id)
         if previous is not None and (current is None or current.synced_fields is None):
             # The Dotdigital contact is still under the old address: rename it, keeping its id.
             for write in writes:

@@ -130,6 +130,10 @@ def test_backfill_resumes_after_being_killed_halfway_without_duplicates(
     ids = Counter(record["value"]["eventid"] for record in raw)
     orders = {record["key"] for record in raw}
 
+    print(
+        f"backfill: {expected} orders, killed at {killed_at}, resumed run published {resumed},"
+        f" {len(raw)} raw records, peak RSS {max(peaks):.0f} MB then {second_peak:.0f} MB"
+    )
     assert resumed < expected - killed_at // 2, "the resumed run started over"
     assert len(orders) == expected
     assert [event_id for event_id, n in ids.items() if n > 1] == []

@@ -279,3 +279,18 @@ def test_cancelling_the_only_order_sets_the_counters_back_to_zero() -> None:
     assert placed.contacts["zero@example.com"]["ORDER_COUNT"] == 1
     assert state.contacts["zero@example.com"]["ORDER_COUNT"] == 0
     assert state.contacts["zero@example.com"]["LIFETIME_VALUE"] == 0.0
+
+
+def test_a_late_save_from_before_an_email_change_does_not_bring_the_old_contact_back() -> None:
+    store = Store(seed=21)
+    customer = store.register("before@example.com", "Bar", "Bara")
+    store.place_order(customer, [store.catalogue.line("24-UG06", 1)])
+    store.clock.advance(60)
+    store.change_email(customer, "after@example.com")
+    events = list(store.events)
+    registration = events[0]
+    late = [*events[1:], registration]
+
+    state = run(late)
+
+    assert list(state.contacts) == ["after@example.com"]
