@@ -306,7 +306,9 @@ def _record_address(address: Address | None, prefix: str) -> dict[str, Any] | No
     }
 
 
-def _product(line: NormalizedLine) -> dict[str, Any]:
+def _product(
+    line: NormalizedLine, attributes: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, Any]:
     product = _compact(
         {
             "product_id": line.product_id,
@@ -329,13 +331,21 @@ def _product(line: NormalizedLine) -> dict[str, Any]:
         product["custom_options_detail"] = [
             option.model_dump(exclude_none=True) for option in line.custom_options
         ]
+    labels = (attributes or {}).get(line.sku)
+    if labels:
+        product["product_attributes"] = {
+            json_key(code, code): value for code, value in labels.items()
+        }
     if line.children:
-        product["sub_items"] = [_product(child) for child in line.children]
+        product["sub_items"] = [_product(child, attributes) for child in line.children]
     return product
 
 
-def orders_record(order: OrderUpdated) -> InsightRecord:
-    """The contact-scoped `Orders` insight record, in the official Commerce extension's names."""
+def orders_record(
+    order: OrderUpdated, attributes: Mapping[str, Mapping[str, str]] | None = None
+) -> InsightRecord:
+    """The contact-scoped `Orders` insight record, in the official Commerce extension's names;
+    `attributes` (sku → attribute code → label) are copied onto the lines as `product_attributes`."""
     document = _compact(
         {
             "id": order.increment_id,
@@ -345,7 +355,7 @@ def orders_record(order: OrderUpdated) -> InsightRecord:
             "purchaseDate": _wire_time(order.placed_at),
             "deliveryAddress": _record_address(order.delivery_address, "delivery"),
             "billingAddress": _record_address(order.billing_address, "billing"),
-            "products": [_product(line) for line in order.lines],
+            "products": [_product(line, attributes) for line in order.lines],
             "orderSubtotal": _money(order.subtotal),
             "discountAmount": _money(order.discount_amount),
             "orderTotal": _money(order.grand_total),

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
+from connectors.commerce.client import CommerceClient
 from connectors.commerce.signature import PublicKeyCache
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import Tier, TierBudgets, TierLimiter
 from connectors.dotdigital.retry import with_retries
 from streams import join, lanes, normalize
+from streams.attributes import ProductAttributes
+from streams.backfill import commerce_auth
 from streams.incidents import Incidents
 from streams.lanes import LaneSettings
 from streams.metrics import Metrics
@@ -90,6 +96,16 @@ class DotdigitalClients:
         return client
 
 
+@asynccontextmanager
+async def product_attributes(settings: Settings) -> AsyncIterator[ProductAttributes | None]:
+    """The Commerce client the join reads product attributes with, for the agent's lifetime."""
+    commerce = settings.commerce
+    async with CommerceClient(
+        commerce.base_url, auth=commerce_auth(commerce), store_code=commerce.store_code
+    ) as client:
+        yield ProductAttributes(client, settings.orders.attribute_codes)
+
+
 def create_app(settings: Settings) -> Any:
     """The Cartwright worker app; importing or building it connects to nothing."""
     app = CartwrightApp(
@@ -110,6 +126,9 @@ def create_app(settings: Settings) -> Any:
         settings.orders.collection,
         refunds_collection=settings.orders.refunds_collection,
         programs=settings.programs.by_trigger(),
+        attributes=partial(product_attributes, settings)
+        if settings.orders.attribute_codes
+        else None,
     )
     sink = settings.sink
     lanes.register(

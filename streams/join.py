@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from schemas.incidents import Reason
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.orders import ORDERS_COLLECTION, is_newer, orders_record
 from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded, refunds_record
+from streams.attributes import ProductAttributes
 from streams.incidents import Incidents
 from streams.tables import bytes_table
 from streams.topics import CUSTOMERS, IDENTITY, ORDERS, REFUNDS, TopicSet
@@ -77,7 +79,9 @@ class Joiner:
         )
         return state.model_copy(update={"synced_fields": digest}), [WriteCommand(command=write)]
 
-    def on_order(self, order: OrderUpdated) -> list[WriteCommand]:
+    def on_order(
+        self, order: OrderUpdated, attributes: Mapping[str, Mapping[str, str]] | None = None
+    ) -> list[WriteCommand]:
         moved_to = self._moved_to(order.email)
         if moved_to is not None:
             # An old snapshot under an email that has since changed: it belongs to the new one.
@@ -91,7 +95,7 @@ class Joiner:
         state, writes = self._contact_write(
             fold_order(self._contact(order.email), order), order.event_id
         )
-        record = orders_record(order)
+        record = orders_record(order, attributes)
         digest = fingerprint(record.json_)
         if previous is None or previous.synced_record != digest:
             writes.append(_insight(order.email, self._collection, "orders", record, order, "order"))
@@ -208,6 +212,12 @@ class Joiner:
         return contact_writes + writes
 
 
+def _skus(order: OrderUpdated) -> list[str]:
+    return [line.sku for line in order.lines] + [
+        child.sku for line in order.lines for child in line.children
+    ]
+
+
 def _insight(
     email: str,
     collection: str,
@@ -242,6 +252,7 @@ def register(
     *,
     refunds_collection: str = REFUNDS_COLLECTION,
     programs: Mapping[str, int] | None = None,
+    attributes: Callable[[], AbstractAsyncContextManager[ProductAttributes | None]] | None = None,
 ) -> Any:
     """Declare the contacts and orders tables and the join agent on `app`."""
 
@@ -265,12 +276,21 @@ def register(
 
     @app.agent(source, name="join")
     async def join(stream: Any) -> None:
+        if attributes is None:
+            await consume(stream, None)
+            return
+        async with attributes() as products:
+            await consume(stream, products)
+
+    async def consume(stream: Any, products: ProductAttributes | None) -> None:
         async for event in stream.events():
             topic = event.message.topic
             try:
                 key = (event.key or b"").decode()
                 if topic == ORDERS:
-                    writes = joiner.on_order(OrderUpdated.model_validate_json(event.value))
+                    order = OrderUpdated.model_validate_json(event.value)
+                    labels = await products.for_skus(_skus(order)) if products else None
+                    writes = joiner.on_order(order, labels)
                 elif topic == REFUNDS:
                     writes = joiner.on_refund(RefundRecorded.model_validate_json(event.value))
                 elif topic == IDENTITY:

@@ -87,6 +87,13 @@ class OrdersSettings(BaseModel):
     batch_size: int = Field(default=1000, ge=1, le=10_000)
     collection: str = "Orders"
     refunds_collection: str = "Refunds"
+    product_attributes: str = Field(
+        default="", description="comma-separated attribute codes copied onto Orders lines"
+    )
+
+    @property
+    def attribute_codes(self) -> list[str]:
+        return [code.strip() for code in self.product_attributes.split(",") if code.strip()]
 
 
 class ProgramsSettings(BaseModel):

@@ -1,0 +1,41 @@
+"""Product attributes for Orders lines, read from the store simulator's REST API and cached."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sandbox.commerce.events import Line, Order
+from schemas.commerce import CommerceOrder
+from schemas.orders import order_updated, orders_record
+from streams.attributes import ProductAttributes
+from tests.contract.commerce_harness import Commerce
+
+
+async def test_configured_attributes_are_copied_onto_order_lines_as_labels(
+    commerce: Commerce,
+) -> None:
+    products = ProductAttributes(commerce.client, ["color", "material", "not_an_attribute"])
+    order = Order(
+        entity_id=77,
+        increment_id="000000077",
+        email="bag@example.com",
+        firstname="B",
+        lastname="Ag",
+        lines=[Line("24-MB01", "Joust Duffle Bag", 1, 1, Decimal("34.00"))],
+        created_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
+    )
+    snapshot = order.snapshot(state="new", status="pending", at=order.created_at)
+    updated = order_updated(
+        CommerceOrder.model_validate(snapshot), [], event_id="e", occurred_at=order.created_at
+    )
+
+    labels = await products.for_skus(["24-MB01", "24-MB01", "NO-SUCH-SKU"])
+    again = await products.for_skus(["24-MB01"])
+    (line,) = orders_record(updated, labels).json_["products"]
+
+    assert labels == {"24-MB01": {"color": "Black", "material": "Polyester"}}
+    assert again == labels
+    assert line["product_attributes"] == {"color": "Black", "material": "Polyester"}
+    product_reads = commerce.network.to("GET", "/rest/default/V1/products/24-MB01")
+    assert len(product_reads) == 1
