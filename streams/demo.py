@@ -76,6 +76,10 @@ def run_demo(settings: Settings, *, orders: int) -> int:
         "CARTWRIGHT_ORDERS__BATCH_INTERVAL": os.environ.get(
             "CARTWRIGHT_ORDERS__BATCH_INTERVAL", "5"
         ),
+        # The sandbox account has program 1 active: fulfilled orders start a journey there.
+        "CARTWRIGHT_PROGRAMS__ORDER_FULFILLED": os.environ.get(
+            "CARTWRIGHT_PROGRAMS__ORDER_FULFILLED", "1"
+        ),
     }
     cli = [sys.executable, "-m", "streams.cli"]
     signal.signal(signal.SIGTERM, interrupt)
@@ -117,6 +121,7 @@ def run_demo(settings: Settings, *, orders: int) -> int:
             f"(Basic auth: the CARTWRIGHT_DOTDIGITAL__USERNAME/__PASSWORD user)",
             flush=True,
         )
+        print(f"enrolments  {dotdigital}/_sandbox/enrolments (post-purchase program 1)", flush=True)
         print(f"logs        {logs.resolve()}/*.log   — Ctrl-C stops everything", flush=True)
         while all(process.poll() is None for _, process in processes):
             delivered = _stats(f"{commerce}/_sandbox/status").get("delivered", 0)
