@@ -9,8 +9,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -28,13 +27,14 @@ from connectors.commerce.search import Direction, SearchCriteria
 from connectors.commerce.session import RestSession, RetryPolicy, segment
 from connectors.dotdigital.clock import Clock, Sleep
 from connectors.errors import FatalError, SkippableError
+from connectors.lifecycle import SessionClient
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100  # Commerce's input limits cap pageSize at 300 by default
 
 
-class CommerceClient:
+class CommerceClient(SessionClient):
     """Async Commerce REST client; every failure surfaces as a `ConnectorError`, never httpx's.
 
     Requests go to `{base_url}/rest/{store_code}/V1/…`. 429 (Fastly) and 5xx are retried up
@@ -43,6 +43,8 @@ class CommerceClient:
     `clock` (monotonic) drives timings and the label cache, `wall_clock` (epoch) reads
     epoch-style reset headers, `sleep` every wait.
     """
+
+    _session: RestSession
 
     def __init__(
         self,
@@ -80,24 +82,6 @@ class CommerceClient:
     def __repr__(self) -> str:
         prefix = self._session.prefix
         return f"CommerceClient(base_url={self.base_url!r}, prefix={prefix!r}, auth={self._auth!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self._session.base_url
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._session.aclose()
 
     # --- searches ------------------------------------------------------------------------------
 

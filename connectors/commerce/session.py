@@ -16,7 +16,8 @@ import orjson
 
 from connectors.dotdigital.clock import Clock, Sleep
 from connectors.dotdigital.retry import with_retries
-from connectors.errors import ConnectorError, RetriableError, classify, from_transport
+from connectors.errors import ConnectorError, classify, from_transport
+from connectors.replies import decode_json
 
 logger = logging.getLogger(__name__)
 
@@ -138,16 +139,4 @@ class RestSession:
             error.add_note(f"while calling {where} ({operation})")
             raise error
         logger.debug("commerce %s -> %s", where, response.status_code, extra=fields)
-        return _decode(response.content, where)
-
-
-def _decode(content: bytes, where: str) -> Any:
-    if not content.strip():
-        return None
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        # A success status with a broken body is a truncated or proxied reply: worth retrying.
-        raise RetriableError(
-            f"{where}: success status but the body is not JSON ({len(content)} bytes)"
-        ) from None
+        return decode_json(response.content, where)

@@ -7,8 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -19,6 +18,7 @@ from connectors.dotdigital.polling import await_report
 from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
 from connectors.dotdigital.session import ApiSession, as_model, segment
 from connectors.errors import FatalError, RetriableError, SkippableError
+from connectors.lifecycle import SessionClient
 from connectors.privacy import mask_email
 from schemas.dotdigital import (
     Contact,
@@ -43,12 +43,14 @@ _IMPORT_MERGE = {
 }
 
 
-class DotdigitalClient:
+class DotdigitalClient(SessionClient):
     """Async Dotdigital client; every failure surfaces as a `ConnectorError`, never an httpx one.
 
     `clock` (monotonic) and `sleep` drive rate-limit holds and import polling; `wall_clock`
     (epoch) converts an epoch `X-RateLimit-Reset` into seconds.
     """
+
+    _session: ApiSession
 
     def __init__(
         self,
@@ -89,24 +91,6 @@ class DotdigitalClient:
     def __repr__(self) -> str:
         user = mask_email(self._username)
         return f"DotdigitalClient(base_url={self.base_url!r}, username={user!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self._session.base_url
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._session.aclose()
 
     # --- account -------------------------------------------------------------------------------
 

@@ -25,11 +25,11 @@ from connectors.errors import (
     ConnectorError,
     FatalError,
     RateLimited,
-    RetriableError,
     classify,
     from_transport,
 )
 from connectors.privacy import mask_email
+from connectors.replies import decode_json
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class ApiSession:
             error.add_note(f"while calling {where} ({operation})")
             raise error
         logger.debug("dotdigital %s -> %s", where, response.status_code, extra=fields)
-        return Reply(response.status_code, _decode(response.content, where))
+        return Reply(response.status_code, decode_json(response.content, where))
 
 
 def as_model(model: type[M], data: Any) -> M:
@@ -175,16 +175,4 @@ def as_model(model: type[M], data: Any) -> M:
     except ValidationError as error:
         raise FatalError(
             f"unexpected {model.__name__} shape from Dotdigital ({error.error_count()} errors)"
-        ) from None
-
-
-def _decode(content: bytes, where: str) -> Any:
-    if not content.strip():
-        return None
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        # A success status with a broken body is a truncated or proxied reply: worth retrying.
-        raise RetriableError(
-            f"{where}: success status but the body is not JSON ({len(content)} bytes)"
         ) from None
