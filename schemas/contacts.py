@@ -40,6 +40,14 @@ class ContactState(BaseModel):
     moved_to: str | None = Field(
         default=None, description="this email changed: the contact lives on under this one"
     )
+    write_key: str | None = Field(
+        default=None,
+        description="the writes-topic key of this contact's lineage (its first email), so the "
+        "writes before and after an email change stay in one partition, in order",
+    )
+    awaiting_handover: str | None = Field(
+        default=None, description="changed from this email: writes wait for its history"
+    )
 
 
 class OrderState(BaseModel):

@@ -92,9 +92,27 @@ class Joiner:
         previous = OrderState.model_validate_json(stored) if stored else None
         if previous is not None and not is_newer(previous.order, order):
             return []
-        state, writes = self._contact_write(
-            fold_order(self._contact(order.email), order), order.event_id
-        )
+        contact = fold_order(self._contact(order.email), order)
+        if contact.awaiting_handover:
+            # Nothing goes to Dotdigital for this address until its contact has been renamed.
+            self._contacts[order.email.encode()] = contact.model_dump_json().encode()
+            waiting = OrderState(
+                email=order.email, order=order, enrolled=previous.enrolled if previous else []
+            )
+            self._orders[key] = waiting.model_dump_json().encode()
+            return []
+        return self._order_writes(contact, order, previous, attributes)
+
+    def _order_writes(
+        self,
+        contact: ContactState,
+        order: OrderUpdated,
+        previous: OrderState | None,
+        attributes: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> list[WriteCommand]:
+        """The contact, the order's record and the enrolments it has earned, as writes."""
+        key = order.increment_id.encode()
+        state, writes = self._contact_write(contact, order.event_id)
         record = orders_record(order, attributes)
         digest = fingerprint(record.json_)
         if previous is None or previous.synced_record != digest:
@@ -160,14 +178,20 @@ class Joiner:
             return []
         current = self._contact(customer.email)
         folded = fold_customer(current, customer).model_copy(update={"moved_to": None})
-        state, writes = self._contact_write(folded, customer.event_id)
         if previous is not None and (current is None or current.synced_fields is None):
-            # The Dotdigital contact is still under the old address: rename it, keeping its id.
-            for write in writes:
-                if isinstance(write.command, ContactWrite):
-                    write.command.previous_email = previous
+            # The Dotdigital contact is still under the old address: nothing is written for the
+            # new one until the old partition hands the history over (see `on_handover`).
+            waiting = folded.model_copy(update={"awaiting_handover": previous})
+            self._contacts[customer.email.encode()] = waiting.model_dump_json().encode()
+            return []
+        state, writes = self._contact_write(folded, customer.event_id)
         self._contacts[customer.email.encode()] = state.model_dump_json().encode()
         return writes
+
+    def route(self, email: str) -> str:
+        """The writes-topic key for a contact's writes: its lineage, so they stay in order."""
+        state = self._contact(email)
+        return (state.write_key if state else None) or email
 
     def _hand_over(self, customer: CustomerUpdated, previous: str) -> None:
         """On the old email's partition: pass the history on, and remember where it went."""
@@ -194,8 +218,20 @@ class Joiner:
         """On the new email's partition: take the history over; records follow the new email."""
         email = handover.email
         state = self._contact(email)
+        rename = None
         if handover.contact is not None:
-            state = merge_contacts(state, handover.contact, email)
+            old = handover.contact
+            if state is None or state.synced_fields is None:
+                # Rename the old Dotdigital contact, through the old lineage's partition, after
+                # everything already written for it there.
+                rename = handover.previous_email
+                lineage = old.write_key or handover.previous_email
+                state = (state or ContactState(email=email)).model_copy(
+                    update={"write_key": lineage}
+                )
+            state = merge_contacts(state, old, email)
+        if state is not None:
+            state = state.model_copy(update={"awaiting_handover": None})
         writes: list[WriteCommand] = []
         for moved in handover.orders:
             order = moved.order.model_copy(update={"email": email})
@@ -208,7 +244,17 @@ class Joiner:
         if state is None:
             return writes
         state, contact_writes = self._contact_write(state, handover.event_id)
+        for write in contact_writes:
+            if isinstance(write.command, ContactWrite):
+                write.command.previous_email = rename
         self._contacts[email.encode()] = state.model_dump_json().encode()
+        # Orders that came for the new address while it waited for its history.
+        for number in state.orders:
+            stored = self._orders.get(number.encode())
+            waiting = OrderState.model_validate_json(stored) if stored else None
+            if waiting is not None and waiting.synced_record is None:
+                writes += self._order_writes(state, waiting.order, waiting)
+                state = self._contact(email) or state
         return contact_writes + writes
 
 
@@ -321,8 +367,10 @@ def register(
                 lane = (
                     topics.writes_realtime if write.command.lane is Lane.REALTIME else topics.writes
                 )
+                owner = write.command.email or (event.key or b"").decode()
                 await lane.send(
-                    key=event.key, value=orjson.dumps(write.model_dump(mode="json", by_alias=True))
+                    key=joiner.route(owner).encode(),
+                    value=orjson.dumps(write.model_dump(mode="json", by_alias=True)),
                 )
 
     return join

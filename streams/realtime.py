@@ -100,5 +100,12 @@ def _key(envelope: WriteCommand) -> str:
 
 
 def lane_keys(commands: Sequence[tuple[WriteCommand, object]]) -> set[str]:
-    """What a batch writes to, for ordering batches that share a contact or an account record."""
-    return {_key(command) for command, _ in commands}
+    """What a batch writes to, for ordering batches that share a contact or an account record
+    (a rename touches the contact under both its addresses)."""
+    keys = {_key(command) for command, _ in commands}
+    keys.update(
+        command.command.previous_email
+        for command, _ in commands
+        if isinstance(command.command, ContactWrite) and command.command.previous_email
+    )
+    return keys

@@ -124,12 +124,18 @@ class Sink:
         """A few contacts go one by one; more go as one bulk import (one Low-tier call)."""
         if not plan.contacts:
             return []
-        # An email change renames the contact, which only a single PATCH can do.
+        # An email change renames the contact, which only a single PATCH can do, and only after
+        # whatever this batch writes under the old address.
         renames = [c for c in plan.contacts.values() if c.previous_email]
         contacts = [c for c in plan.contacts.values() if not c.previous_email]
-        if len(plan.contacts) <= SINGLE_UPSERTS_UP_TO:
-            return await self._patch_contacts([*renames, *contacts])
-        rejections = await self._patch_contacts(renames)
+        if len(contacts) <= SINGLE_UPSERTS_UP_TO:
+            rejections = await self._patch_contacts(contacts)
+        else:
+            rejections = await self._import_all(contacts)
+        return rejections + await self._patch_contacts(renames)
+
+    async def _import_all(self, contacts: list[PlannedContact[Origin]]) -> list[Rejection[Origin]]:
+        rejections: list[Rejection[Origin]] = []
         for start in range(0, len(contacts), CONTACTS_PER_IMPORT):
             chunk = contacts[start : start + CONTACTS_PER_IMPORT]
             upserts = [ContactUpsert(email=c.email, data_fields=c.data_fields) for c in chunk]

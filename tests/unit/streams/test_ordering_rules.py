@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sandbox.commerce.store import Store
 from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
 from schemas.commerce import CloudEvent, raw_key
+from schemas.contacts import ContactHandover
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.refunds import RefundRecorded
 from streams.join import Joiner
@@ -294,3 +295,29 @@ def test_a_late_save_from_before_an_email_change_does_not_bring_the_old_contact_
     state = run(late)
 
     assert list(state.contacts) == ["after@example.com"]
+
+
+def test_nothing_is_written_for_a_new_address_until_its_history_arrives() -> None:
+    joiner = Joiner({}, {}, programs=PROGRAMS)
+    store = Store(seed=22)
+    customer = store.register("first@example.com", "Fi", "Rst")
+    store.change_email(customer, "second@example.com")
+    change = CloudEvent.model_validate_json(orjson.dumps(store.events[-1]))
+    normalized = Normalizer({}).apply(raw_key(change).encode(), change)
+    (customer_event,) = normalized
+    assert isinstance(customer_event, CustomerUpdated)
+    joiner.on_customer(
+        customer_event.model_copy(update={"previous_email": None, "email": "first@example.com"}),
+        "first@example.com",
+    )
+
+    early = joiner.on_customer(customer_event, "second@example.com")
+    joiner.on_customer(customer_event, "first@example.com")
+    ((_, _, handover),) = joiner.forwards
+    assert isinstance(handover, ContactHandover)
+    writes = joiner.on_handover(handover)
+
+    assert early == []
+    (rename,) = [w.command for w in writes if isinstance(w.command, ContactWrite)]
+    assert (rename.email, rename.previous_email) == ("second@example.com", "first@example.com")
+    assert joiner.route("second@example.com") == "first@example.com"
