@@ -5,6 +5,25 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+import httpx
+
+
+def json_api_client(
+    base_url: str,
+    auth: httpx.Auth,
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    timeout: float,
+) -> httpx.AsyncClient:
+    """The HTTP client under an API session: one base URL, one auth, JSON answers."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        headers={"Accept": "application/json"},
+    )
+
 
 class Session(Protocol):
     @property

@@ -17,6 +17,7 @@ import orjson
 from connectors.dotdigital.clock import Clock, Sleep
 from connectors.dotdigital.retry import with_retries
 from connectors.errors import ConnectorError, classify, from_transport
+from connectors.lifecycle import json_api_client
 from connectors.replies import decode_json
 
 logger = logging.getLogger(__name__)
@@ -62,13 +63,7 @@ class RestSession:
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            auth=auth,
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            headers={"Accept": "application/json"},
-        )
+        self._http = json_api_client(base_url, auth, transport=transport, timeout=timeout)
 
     @property
     def base_url(self) -> str:

@@ -28,6 +28,7 @@ from connectors.errors import (
     classify,
     from_transport,
 )
+from connectors.lifecycle import json_api_client
 from connectors.privacy import mask_email
 from connectors.replies import decode_json
 
@@ -86,12 +87,8 @@ class ApiSession:
         self._background = background
         self._clock = clock
         self._wall_clock = wall_clock
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            auth=ApiUserAuth(username, password),
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            headers={"Accept": "application/json"},
+        self._http = json_api_client(
+            base_url, ApiUserAuth(username, password), transport=transport, timeout=timeout
         )
 
     @property
