@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -10,19 +9,15 @@ from typing import Any
 
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.signature import PublicKeyCache
-from connectors.dotdigital.client import DotdigitalClient
-from connectors.dotdigital.ratelimit import Tier, TierBudgets, TierLimiter
-from connectors.dotdigital.retry import with_retries
 from streams import join, lanes, normalize
 from streams.attributes import ProductAttributes
-from streams.backfill import commerce_auth
+from streams.clients import DotdigitalClients, commerce_auth
 from streams.incidents import Incidents
 from streams.lanes import LaneSettings
 from streams.metrics import Metrics
 from streams.ops import register_ops
 from streams.raw import RawPublisher
 from streams.settings import Settings
-from streams.sink import RETRY_ATTEMPTS, RETRY_BASE_DELAY, RETRY_MAX_DELAY
 from streams.topics import WRITES, WRITES_REALTIME, faust_topics
 from streams.transport import CartwrightApp
 from streams.webhook import PATH, Ingest, webhook_view
@@ -56,44 +51,6 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_in_thread": False,
         "table_cleanup_interval": 30.0,
     }
-
-
-class DotdigitalClients:
-    """Makes each lane's client; they share one limiter, since the budgets are the account's."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._limiter: TierLimiter | None = None
-
-    async def __call__(self, *, background: bool) -> DotdigitalClient:
-        dd = self._settings.dotdigital
-        budgets = TierBudgets(
-            low=dd.low_per_minute,
-            medium=dd.medium_per_minute,
-            high=dd.high_per_minute,
-            flat_hourly=dd.flat_hourly_limit,
-        )
-        if self._limiter is None:
-            self._limiter = TierLimiter(
-                budgets, background_reserve={Tier.MEDIUM: dd.realtime_reserve}
-            )
-        client = DotdigitalClient(
-            dd.base_url,
-            dd.username,
-            dd.password,
-            timeout=dd.timeout,
-            limiter=self._limiter,
-            background=background,
-        )
-        if dd.discover_region:
-            await with_retries(
-                client.discover_region,
-                attempts=RETRY_ATTEMPTS,
-                base_delay=RETRY_BASE_DELAY,
-                max_delay=RETRY_MAX_DELAY,
-                sleep=asyncio.sleep,
-            )
-        return client
 
 
 @asynccontextmanager

@@ -10,35 +10,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import orjson
 
-from connectors.commerce.auth import BearerAuth, OAuth1Auth
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.delta import DeltaCheckpoint
 from schemas.backfill import ENTITIES, backfill_event
 from streams.checkpoint import FileCheckpoint
+from streams.clients import commerce_auth
 from streams.envelopes import Delivery, read_delivery
 from streams.incidents import Incidents
 from streams.metrics import Metrics
 from streams.producer import ProducerTopic, producer
 from streams.raw import RawPublisher
-from streams.rawlog import ids_after, raw_offsets
-from streams.settings import CommerceSettings, Settings
+from streams.rawlog import StoredThrough
+from streams.settings import Settings
 from streams.topics import DEADLETTER, EXCEPTIONS, RAW
 
 log = logging.getLogger(__name__)
-
-
-def commerce_auth(settings: CommerceSettings) -> httpx.Auth:
-    """OAuth 1.0a when the integration's four credentials are set, else its token as Bearer."""
-    key, secret = settings.consumer_key, settings.consumer_secret
-    token, token_secret = settings.access_token, settings.access_token_secret
-    if key and secret and token and token_secret:
-        return OAuth1Auth(key, secret, token, token_secret)
-    if settings.token is None:
-        raise ValueError("set CARTWRIGHT_COMMERCE__TOKEN or the four OAuth credentials")
-    return BearerAuth(settings.token)
 
 
 @dataclass
@@ -71,19 +59,18 @@ async def run_backfill(
     if state.get("since") != since.isoformat():
         state = {"since": since.isoformat(), "entities": {}}
     bootstrap = settings.kafka.bootstrap
-    if "raw_offsets" not in state:
-        state["raw_offsets"] = {str(p): o for p, o in (await raw_offsets(bootstrap)).items()}
-        store.save(state)
+    through = StoredThrough(state.get("raw_offsets"))
     # A killed run may have stored part of a page after its last checkpoint: read those ids back.
-    already = await ids_after(bootstrap, {int(p): o for p, o in state["raw_offsets"].items()})
+    already = await through.resume(bootstrap)
+    state["raw_offsets"] = through.as_dict()
+    store.save(state)
     kafka = producer(bootstrap)
     await kafka.start()
     progress = Progress()
     try:
         incidents = Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS))
         publisher = RawPublisher(ProducerTopic(kafka, RAW), incidents, Metrics(), timeout=60.0)
-        for event_id in already:
-            publisher.seen.add(event_id)
+        publisher.already_stored(already)
         commerce = settings.commerce
         client_id = settings.adobe.client_id
         async with CommerceClient(
@@ -101,9 +88,8 @@ async def run_backfill(
                         delivery.events.extend(part.events)
                         delivery.unreadable.extend(part.unreadable)
                     published = await publisher.publish(delivery, source="backfill")
-                    for partition, offset in published.offsets.items():
-                        known = state["raw_offsets"].get(str(partition), -1)
-                        state["raw_offsets"][str(partition)] = max(known, offset)
+                    through.advance(published.offsets)
+                    state["raw_offsets"] = through.as_dict()
                     state["entities"][entity] = page.checkpoint.as_dict()
                     state.setdefault("counts", {})[entity] = (
                         state.get("counts", {}).get(entity, 0) + published.accepted

@@ -17,7 +17,7 @@ from streams.incidents import Incidents
 from streams.metrics import Metrics
 from streams.producer import ProducerTopic, producer
 from streams.raw import RawPublisher, Unstored
-from streams.rawlog import ids_after, raw_offsets
+from streams.rawlog import StoredThrough
 from streams.settings import Settings
 from streams.topics import DEADLETTER, EXCEPTIONS, RAW
 
@@ -57,19 +57,16 @@ async def pull_journal(
     state = store.load()
     position = state.get("position")
     bootstrap = settings.kafka.bootstrap
-    stored_through = {int(p): o for p, o in state.get("raw_offsets", {}).items()}
-    if not stored_through:
-        stored_through = await raw_offsets(bootstrap)
+    through = StoredThrough(state.get("raw_offsets"))
     # A crash may have stored part of a page after its last checkpoint: read those ids back.
-    already = await ids_after(bootstrap, stored_through)
+    already = await through.resume(bootstrap)
     kafka = producer(bootstrap)
     await kafka.start()
     published = 0
     try:
         incidents = Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS))
         publisher = RawPublisher(ProducerTopic(kafka, RAW), incidents, Metrics(), timeout=60.0)
-        for event_id in already:
-            publisher.seen.add(event_id)
+        publisher.already_stored(already)
         async with httpx.AsyncClient(timeout=30.0) as http:
             while True:
                 params: dict[str, str | int] = {"limit": limit}
@@ -97,15 +94,14 @@ async def pull_journal(
                     await sleep(ERROR_WAIT)
                     continue
                 published += result.accepted
-                for partition, offset in result.offsets.items():
-                    stored_through[partition] = max(stored_through.get(partition, -1), offset)
+                through.advance(result.offsets)
                 if last:
                     position = last
                     store.save(
                         {
                             "position": position,
                             "url": url,
-                            "raw_offsets": {str(p): o for p, o in stored_through.items()},
+                            "raw_offsets": through.as_dict(),
                         }
                     )
     finally:

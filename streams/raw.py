@@ -51,6 +51,11 @@ class RawPublisher:
         self._pending: set[str] = set()
         self._timeout = timeout
 
+    def already_stored(self, event_ids: set[str]) -> None:
+        """Ids a previous run stored: publishing them again would store them twice."""
+        for event_id in event_ids:
+            self.seen.add(event_id)
+
     async def publish(self, delivery: Delivery, *, source: str) -> Published:
         """Store a delivery; raises `Unstored` when the broker did not acknowledge all of it."""
         unique: dict[str, Incoming] = {}

@@ -52,3 +52,24 @@ async def ids_after(bootstrap: str, after: Mapping[int, int], quiet: float = 1.5
     finally:
         await consumer.stop()
     return seen
+
+
+class StoredThrough:
+    """How far an ingest command's own records reach on the raw topic, kept in its checkpoint,
+    so a resumed run can read back what it stored after its last checkpoint."""
+
+    def __init__(self, saved: Mapping[str, int] | None = None) -> None:
+        self.offsets = {int(partition): offset for partition, offset in (saved or {}).items()}
+
+    async def resume(self, bootstrap: str) -> set[str]:
+        """The event ids already stored past the checkpoint (a fresh run starts at the end)."""
+        if not self.offsets:
+            self.offsets = await raw_offsets(bootstrap)
+        return await ids_after(bootstrap, self.offsets)
+
+    def advance(self, offsets: Mapping[int, int]) -> None:
+        for partition, offset in offsets.items():
+            self.offsets[partition] = max(self.offsets.get(partition, -1), offset)
+
+    def as_dict(self) -> dict[str, int]:
+        return {str(partition): offset for partition, offset in self.offsets.items()}
