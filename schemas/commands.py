@@ -62,7 +62,24 @@ class EnrolmentWrite(BaseModel):
     issued_at: datetime
 
 
+class ConsentWrite(BaseModel):
+    """Carry a consent change to Dotdigital: a global unsubscribe, or a re-subscribe request."""
+
+    kind: Literal["consent"] = "consent"
+    schema_version: int = 1
+    lane: Lane = Lane.REALTIME
+    email: str
+    action: Literal["unsubscribe", "resubscribe"]
+    consent_event_id: str = Field(description="the consent change this carries")
+    occurred_at: datetime = Field(description="when the change happened in Commerce")
+    subject: str
+    source_event_id: str
+    issued_at: datetime
+
+
 class WriteCommand(BaseModel):
     """The envelope on the writes topic: one of the commands above."""
 
-    command: ContactWrite | InsightWrite | EnrolmentWrite = Field(discriminator="kind")
+    command: ContactWrite | InsightWrite | EnrolmentWrite | ConsentWrite = Field(
+        discriminator="kind"
+    )

@@ -359,6 +359,20 @@ class CommerceCustomer(CommercePayload):
     created_at: Timestamp = None
     updated_at: Timestamp = None
     orig_email: Text = Field(default=None, validation_alias=AliasPath("_origData", "email"))
+    is_subscribed: Flag | None = Field(
+        default=None, validation_alias=AliasPath("extension_attributes", "is_subscribed")
+    )
+
+
+class CommerceSubscriber(CommercePayload):
+    """A newsletter subscriber as its save event carries it; guests have `customer_id` 0."""
+
+    subscriber_id: OptionalId = None
+    customer_id: OptionalId = None
+    subscriber_email: Text = None
+    subscriber_status: int
+    change_status_at: Timestamp = None
+    store_id: OptionalInt = None
 
 
 _KEYS: dict[str, tuple[str, tuple[str, ...]]] = {

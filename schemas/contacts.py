@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field
 
+from schemas.consent import ConsentState, merge_consent
 from schemas.dotdigital import ContactUpsert
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.orders import contact_upsert
@@ -47,6 +48,9 @@ class ContactState(BaseModel):
     )
     awaiting_handover: str | None = Field(
         default=None, description="changed from this email: writes wait for its history"
+    )
+    consent: ConsentState | None = Field(
+        default=None, description="the newest consent either side reported, by the rules"
     )
 
 
@@ -142,5 +146,6 @@ def merge_contacts(current: ContactState | None, moved: ContactState, email: str
             "registered": current.registered or moved.registered,
             "orders": {**moved.orders, **current.orders},
             "first_order_enrolled": current.first_order_enrolled or moved.first_order_enrolled,
+            "consent": merge_consent(current.consent, moved.consent),
         }
     )

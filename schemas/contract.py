@@ -9,13 +9,15 @@ from typing import Literal
 from pydantic import BaseModel
 
 from schemas.commands import WriteCommand
+from schemas.consent import ConsentChanged
 from schemas.contacts import ContactHandover
 from schemas.incidents import DeadLetter, SyncException
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.refunds import RefundRecorded
+from schemas.writeback import CommerceUnsubscribe
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -84,6 +86,7 @@ TOPICS: tuple[PublishedTopic, ...] = (
     normalized("commerce.customers.v1", EMAIL, CustomerUpdated),
     normalized("commerce.orders.v1", EMAIL, OrderUpdated),
     normalized("commerce.refunds.v1", EMAIL, RefundRecorded),
+    normalized("consent.v1", EMAIL, ConsentChanged),
     operational("dotdigital.writes.v1", EMAIL, WriteCommand),
     operational("dotdigital.writes.realtime.v1", EMAIL, WriteCommand),
     operational("cartwright.exceptions.v1", EMAIL_OR_ENTITY, SyncException),
@@ -91,6 +94,8 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(
         "cartwright.identity.v1", "the contact's new email (after an email change)", ContactHandover
     ),
+    operational("cartwright.consent.observed.v1", EMAIL, ConsentChanged),
+    operational("cartwright.commerce.writes.v1", EMAIL, CommerceUnsubscribe),
 )
 
 

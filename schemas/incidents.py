@@ -20,6 +20,11 @@ class Reason(StrEnum):
     INVALID_EMAIL = "invalid_email"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     DOTDIGITAL_REJECTED = "dotdigital_rejected"
+    COMMERCE_REJECTED = "commerce_rejected"
+    CONSENT_FEED_ROW = "consent_feed_row"
+    CONSENT_GATE = "consent_gate"
+    RESUBSCRIBE_REFUSED = "resubscribe_refused"
+    GUEST_UNSUBSCRIBE = "guest_unsubscribe"
 
 
 class Severity(StrEnum):

@@ -9,9 +9,9 @@ from typing import Any
 
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.signature import PublicKeyCache
-from streams import join, lanes, normalize
+from streams import join, lanes, normalize, suppressions, writeback
 from streams.attributes import ProductAttributes
-from streams.clients import DotdigitalClients, commerce_auth
+from streams.clients import DotdigitalClients, commerce_client
 from streams.incidents import Incidents
 from streams.lanes import LaneSettings
 from streams.metrics import Metrics
@@ -56,10 +56,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
 @asynccontextmanager
 async def product_attributes(settings: Settings) -> AsyncIterator[ProductAttributes | None]:
     """The Commerce client the join reads product attributes with, for the agent's lifetime."""
-    commerce = settings.commerce
-    async with CommerceClient(
-        commerce.base_url, auth=commerce_auth(commerce), store_code=commerce.store_code
-    ) as client:
+    async with commerce_client(settings.commerce) as client:
         yield ProductAttributes(client, settings.orders.attribute_codes)
 
 
@@ -75,7 +72,7 @@ def create_app(settings: Settings) -> Any:
     incidents = Incidents(topics.deadletter, topics.exceptions)
     partitions = settings.kafka.partitions
     normalize.register(app, topics, incidents, partitions, metrics)
-    join.register(
+    _, joiner = join.register(
         app,
         topics,
         incidents,
@@ -86,14 +83,16 @@ def create_app(settings: Settings) -> Any:
         attributes=partial(product_attributes, settings)
         if settings.orders.attribute_codes
         else None,
+        write_back=settings.consent.write_back,
     )
     sink = settings.sink
+    dotdigital = DotdigitalClients(settings)
     lanes.register(
         app,
         topics,
         incidents,
         metrics,
-        DotdigitalClients(settings),
+        dotdigital,
         batch=LaneSettings(
             name="batch",
             topic_name=WRITES,
@@ -109,7 +108,16 @@ def create_app(settings: Settings) -> Any:
             in_flight=sink.realtime_in_flight,
         ),
         poll_interval=sink.import_poll_interval,
+        consent_of=joiner.consent_of,
     )
+    suppressions.register(
+        app, topics, settings, incidents, metrics, partial(dotdigital, background=True)
+    )
+
+    async def commerce() -> CommerceClient:
+        return commerce_client(settings.commerce)
+
+    writeback.register(app, topics.commerce_writes, incidents, metrics, commerce)
     keys = (
         PublicKeyCache(settings.adobe.public_key_host, ttl=settings.adobe.key_cache_seconds)
         if settings.adobe.verify_signatures

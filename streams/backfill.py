@@ -12,11 +12,10 @@ from pathlib import Path
 
 import orjson
 
-from connectors.commerce.client import CommerceClient
 from connectors.commerce.delta import DeltaCheckpoint
 from schemas.backfill import ENTITIES, backfill_event
 from streams.checkpoint import FileCheckpoint
-from streams.clients import commerce_auth
+from streams.clients import commerce_client
 from streams.envelopes import Delivery, read_delivery
 from streams.incidents import Incidents
 from streams.metrics import Metrics
@@ -73,9 +72,7 @@ async def run_backfill(
         publisher.already_stored(already)
         commerce = settings.commerce
         client_id = settings.adobe.client_id
-        async with CommerceClient(
-            commerce.base_url, auth=commerce_auth(commerce), store_code=commerce.store_code
-        ) as client:
+        async with commerce_client(commerce) as client:
             for entity in entities:
                 path, _ = ENTITIES[entity]
                 saved = state["entities"].get(entity)

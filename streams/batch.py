@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
+from schemas.commands import ConsentWrite, ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
 
 Origin = TypeVar("Origin")
 
@@ -44,6 +44,7 @@ class BatchPlan(Generic[Origin]):
     contacts: dict[str, PlannedContact[Origin]] = field(default_factory=dict)
     records: dict[tuple[str, str, str | None], PlannedRecord[Origin]] = field(default_factory=dict)
     enrolments: dict[tuple[int, str], PlannedEnrolment[Origin]] = field(default_factory=dict)
+    consents: list[tuple[ConsentWrite, Origin]] = field(default_factory=list)
 
     def collections(self) -> dict[tuple[str, str], list[PlannedRecord[Origin]]]:
         grouped: dict[tuple[str, str], list[PlannedRecord[Origin]]] = {}
@@ -63,6 +64,8 @@ def plan_batch(commands: Sequence[tuple[WriteCommand, Origin]]) -> BatchPlan[Ori
             contact.data_fields.update(command.data_fields)
             contact.origins.append(origin)
             contact.previous_email = contact.previous_email or command.previous_email
+        elif isinstance(command, ConsentWrite):
+            plan.consents.append((command, origin))
         elif isinstance(command, EnrolmentWrite):
             planned = plan.enrolments.setdefault(
                 (command.program_id, command.email), PlannedEnrolment(command)

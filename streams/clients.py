@@ -7,11 +7,11 @@ import asyncio
 import httpx
 
 from connectors.commerce.auth import BearerAuth, OAuth1Auth
+from connectors.commerce.client import CommerceClient
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import Tier, TierBudgets, TierLimiter
-from connectors.dotdigital.retry import with_retries
+from streams.patience import patiently
 from streams.settings import CommerceSettings, Settings
-from streams.sink import RETRY_ATTEMPTS, RETRY_BASE_DELAY, RETRY_MAX_DELAY
 
 
 def commerce_auth(settings: CommerceSettings) -> httpx.Auth:
@@ -23,6 +23,13 @@ def commerce_auth(settings: CommerceSettings) -> httpx.Auth:
     if settings.token is None:
         raise ValueError("set CARTWRIGHT_COMMERCE__TOKEN or the four OAuth credentials")
     return BearerAuth(settings.token)
+
+
+def commerce_client(settings: CommerceSettings) -> CommerceClient:
+    """The Commerce REST client of the configured store (the caller closes it)."""
+    return CommerceClient(
+        settings.base_url, auth=commerce_auth(settings), store_code=settings.store_code
+    )
 
 
 class DotdigitalClients:
@@ -53,11 +60,5 @@ class DotdigitalClients:
             background=background,
         )
         if dd.discover_region:
-            await with_retries(
-                client.discover_region,
-                attempts=RETRY_ATTEMPTS,
-                base_delay=RETRY_BASE_DELAY,
-                max_delay=RETRY_MAX_DELAY,
-                sleep=asyncio.sleep,
-            )
+            await patiently(client.discover_region, asyncio.sleep)
         return client

@@ -23,8 +23,22 @@ IMPACT = {
     Reason.INVALID_EMAIL: "no contact to attach this record to; it is not in Dotdigital",
     Reason.PAYLOAD_TOO_LARGE: "this record is not in Dotdigital",
     Reason.DOTDIGITAL_REJECTED: "Dotdigital refused this record; segments and programs miss it",
+    Reason.CONSENT_FEED_ROW: "none for Dotdigital (it enforces the suppression); Commerce and "
+    "consent.v1 miss this change",
+    Reason.COMMERCE_REJECTED: "Commerce refused an opt-out: the customer may still be "
+    "subscribed there, though Dotdigital will not mail them",
+    Reason.CONSENT_GATE: "none: the contact has opted out, so no program or subscription is sent",
+    Reason.RESUBSCRIBE_REFUSED: "the contact stays suppressed in Dotdigital and gets no marketing",
+    Reason.GUEST_UNSUBSCRIBE: "none for Dotdigital (it enforces the opt-out); Commerce's guest "
+    "newsletter status is out of date",
 }
-SEVERITY = {Reason.UNKNOWN_EVENT_TYPE: Severity.INFO}
+SEVERITY = {
+    Reason.UNKNOWN_EVENT_TYPE: Severity.INFO,
+    Reason.CONSENT_GATE: Severity.INFO,
+    Reason.GUEST_UNSUBSCRIBE: Severity.INFO,
+    Reason.RESUBSCRIBE_REFUSED: Severity.WARNING,
+    Reason.CONSENT_FEED_ROW: Severity.WARNING,
+}
 # Dead letters keep the original bytes, up to what a Kafka message comfortably holds.
 MAX_ORIGINAL_BYTES = 256 * 1024
 
@@ -100,11 +114,18 @@ class Incidents:
                 await future
 
     async def report(
-        self, *, reason: Reason, message: str, subject: str, event_id: str | None = None
+        self,
+        *,
+        reason: Reason,
+        message: str,
+        subject: str,
+        event_id: str | None = None,
+        email: str | None = None,
     ) -> None:
         """An exception record alone, for what is worth knowing but lost nothing."""
         exception = SyncException(
             subject=subject,
+            email=email,
             reason=reason,
             message=message[:500],
             severity=SEVERITY.get(reason, Severity.ERROR),
@@ -113,5 +134,5 @@ class Incidents:
             at=_now(),
         )
         await self._exceptions.send(
-            key=subject.encode(), value=orjson.dumps(exception.model_dump(mode="json"))
+            key=(email or subject).encode(), value=orjson.dumps(exception.model_dump(mode="json"))
         )

@@ -5,13 +5,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, Lane, WriteCommand
+from schemas.commands import (
+    ConsentWrite,
+    ContactWrite,
+    EnrolmentWrite,
+    InsightWrite,
+    Lane,
+    WriteCommand,
+)
+from schemas.consent import (
+    ConsentChanged,
+    ConsentOutcome,
+    NoticeKind,
+    enrolment_refusal,
+    fold_consent,
+)
 from schemas.contacts import (
     ContactHandover,
     ContactState,
@@ -28,12 +43,38 @@ from schemas.incidents import Reason
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.orders import ORDERS_COLLECTION, is_newer, orders_record
 from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded, refunds_record
+from schemas.writeback import CommerceUnsubscribe
 from streams.attributes import ProductAttributes
 from streams.incidents import Incidents
 from streams.tables import bytes_table
-from streams.topics import CUSTOMERS, IDENTITY, ORDERS, REFUNDS, TopicSet
+from streams.topics import (
+    COMMERCE_WRITES,
+    CONSENT,
+    CONSENT_OBSERVED,
+    CUSTOMERS,
+    IDENTITY,
+    ORDERS,
+    REFUNDS,
+    TopicSet,
+)
 
 log = logging.getLogger(__name__)
+
+NOTICE_REASONS = {
+    NoticeKind.RESUBSCRIBE_REFUSED: Reason.RESUBSCRIBE_REFUSED,
+    NoticeKind.GUEST_UNSUBSCRIBE: Reason.GUEST_UNSUBSCRIBE,
+}
+
+
+@dataclass(frozen=True)
+class JoinNotice:
+    """An exception record the join asks for: worth knowing, nothing lost."""
+
+    reason: Reason
+    subject: str
+    message: str
+    email: str
+    event_id: str
 
 
 class Joiner:
@@ -47,14 +88,18 @@ class Joiner:
         collection: str = ORDERS_COLLECTION,
         refunds_collection: str = REFUNDS_COLLECTION,
         programs: Mapping[str, int] | None = None,
+        write_back: bool = True,
     ) -> None:
         self._contacts = contacts
         self._orders = orders
         self._collection = collection
         self._refunds_collection = refunds_collection
         self._programs = dict(programs or {})
+        self._write_back = write_back
         # Events to send on after the current one: (topic, key, event).
         self.forwards: list[tuple[str, str, BaseModel]] = []
+        # Exception records to publish after the current one.
+        self.notices: list[JoinNotice] = []
 
     def _moved_to(self, email: str) -> str | None:
         state = self._contact(email)
@@ -124,7 +169,19 @@ class Joiner:
             done_for_order=done,
             contact_had_first_order=state.first_order_enrolled,
         )
-        for trigger in due:
+        refusal = enrolment_refusal(state.consent)
+        for trigger in due if refusal is not None else ():
+            # Marked done: a journey for this order never starts later, after a re-subscribe.
+            self.notices.append(
+                JoinNotice(
+                    Reason.CONSENT_GATE,
+                    f"order {order.increment_id} ({trigger})",
+                    refusal or "",
+                    order.email,
+                    order.event_id,
+                )
+            )
+        for trigger in due if refusal is None else ():
             writes.append(
                 WriteCommand(
                     command=EnrolmentWrite(
@@ -187,6 +244,63 @@ class Joiner:
         state, writes = self._contact_write(folded, customer.event_id)
         self._contacts[customer.email.encode()] = state.model_dump_json().encode()
         return writes
+
+    def on_consent(self, change: ConsentChanged) -> list[WriteCommand]:
+        """One side reported consent: fold it by the rules, publish a change, carry it over."""
+        email = change.email
+        contact = self._contact(email) or ContactState(email=email)
+        known = contact.customer_id if contact.registered else None
+        outcome = fold_consent(contact.consent, change, customer_id=known)
+        if outcome.state != contact.consent:
+            updated = contact.model_copy(update={"consent": outcome.state})
+            self._contacts[email.encode()] = updated.model_dump_json().encode()
+        if outcome.published is not None:
+            self.forwards.append((CONSENT, email, outcome.published))
+        for notice in outcome.notices:
+            self.notices.append(
+                JoinNotice(
+                    NOTICE_REASONS[notice.kind],
+                    f"contact {email}",
+                    notice.message,
+                    email,
+                    change.event_id,
+                )
+            )
+        self._commerce_write(outcome, change)
+        if outcome.to_dotdigital is None:
+            return []
+        action = "unsubscribe" if outcome.to_dotdigital == "unsubscribe" else "resubscribe"
+        write = ConsentWrite(
+            email=email,
+            action=action,
+            consent_event_id=change.event_id,
+            occurred_at=change.occurred_at,
+            subject=f"contact {email} ({action})",
+            source_event_id=change.event_id,
+            issued_at=datetime.now(UTC),
+        )
+        return [WriteCommand(command=write)]
+
+    def _commerce_write(self, outcome: ConsentOutcome, change: ConsentChanged) -> None:
+        state = outcome.state
+        if not outcome.to_commerce or not self._write_back or state is None:
+            return
+        if state.customer_id is None:
+            return
+        command = CommerceUnsubscribe(
+            email=change.email,
+            customer_id=state.customer_id,
+            reason=change.reason,
+            consent_event_id=change.event_id,
+            occurred_at=change.occurred_at,
+            issued_at=datetime.now(UTC),
+        )
+        self.forwards.append((COMMERCE_WRITES, change.email, command))
+
+    def consent_of(self, email: str) -> Any:
+        """The contact's consent as the table holds it now (for the sink's gate)."""
+        state = self._contact(email)
+        return state.consent if state else None
 
     def route(self, email: str) -> str:
         """The writes-topic key for a contact's writes: its lineage, so they stay in order."""
@@ -299,7 +413,8 @@ def register(
     refunds_collection: str = REFUNDS_COLLECTION,
     programs: Mapping[str, int] | None = None,
     attributes: Callable[[], AbstractAsyncContextManager[ProductAttributes | None]] | None = None,
-) -> Any:
+    write_back: bool = True,
+) -> tuple[Any, Joiner]:
     """Declare the contacts and orders tables and the join agent on `app`."""
 
     joiner = Joiner(
@@ -308,17 +423,26 @@ def register(
         collection=collection,
         refunds_collection=refunds_collection,
         programs=programs,
+        write_back=write_back,
     )
     source = app.topic(
         ORDERS,
         CUSTOMERS,
         REFUNDS,
         IDENTITY,
+        CONSENT_OBSERVED,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
     )
+
+    targets = {
+        IDENTITY: topics.identity,
+        ORDERS: topics.orders,
+        CONSENT: topics.consent,
+        COMMERCE_WRITES: topics.commerce_writes,
+    }
 
     @app.agent(source, name="join")
     async def join(stream: Any) -> None:
@@ -341,6 +465,8 @@ def register(
                     writes = joiner.on_refund(RefundRecorded.model_validate_json(event.value))
                 elif topic == IDENTITY:
                     writes = joiner.on_handover(ContactHandover.model_validate_json(event.value))
+                elif topic == CONSENT_OBSERVED:
+                    writes = joiner.on_consent(ConsentChanged.model_validate_json(event.value))
                 else:
                     customer = CustomerUpdated.model_validate_json(event.value)
                     writes = joiner.on_customer(customer, key)
@@ -357,12 +483,20 @@ def register(
                 )
                 continue
             for name, forward_key, forwarded in joiner.forwards:
-                target = topics.identity if name == IDENTITY else topics.orders
-                await target.send(
+                await targets[name].send(
                     key=forward_key.encode(),
                     value=orjson.dumps(forwarded.model_dump(mode="json", by_alias=True)),
                 )
             joiner.forwards.clear()
+            for notice in joiner.notices:
+                await incidents.report(
+                    reason=notice.reason,
+                    message=notice.message,
+                    subject=notice.subject,
+                    event_id=notice.event_id,
+                    email=notice.email,
+                )
+            joiner.notices.clear()
             for write in writes:
                 lane = (
                     topics.writes_realtime if write.command.lane is Lane.REALTIME else topics.writes
@@ -373,4 +507,4 @@ def register(
                     value=orjson.dumps(write.model_dump(mode="json", by_alias=True)),
                 )
 
-    return join
+    return join, joiner

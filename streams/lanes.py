@@ -12,12 +12,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from pydantic import ValidationError
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
 from schemas.commands import WriteCommand
+from schemas.consent import ConsentChanged
 from schemas.incidents import Reason
+from streams.consent_writes import ConsentWriter
+from streams.gate import ConsentGate, ConsentLookup
 from streams.incidents import Incidents
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
@@ -92,6 +96,16 @@ async def decode(
 
 async def report(rejections: list[Rejection[Consumed]], incidents: Incidents, topic: str) -> None:
     for rejection in rejections:
+        if rejection.reason is Reason.CONSENT_GATE:
+            # Held back on purpose: an exception record says why, nothing is dead.
+            await incidents.report(
+                reason=rejection.reason,
+                message=rejection.detail,
+                subject=rejection.subject,
+                event_id=rejection.origin.event_id,
+                email=rejection.email,
+            )
+            continue
         await incidents.dead_letter(
             reason=Reason.DOTDIGITAL_REJECTED,
             detail=rejection.detail,
@@ -172,8 +186,23 @@ def register(
     batch: LaneSettings,
     realtime: LaneSettings,
     poll_interval: float,
+    consent_of: ConsentLookup | None = None,
 ) -> None:
-    """Declare both lanes on `app`; `client(background=…)` makes each lane's client."""
+    """Declare both lanes on `app`; `client(background=…)` makes each lane's client.
+
+    `consent_of` reads the join's `contacts` table for the consent gate.
+    """
+    gate = ConsentGate(consent_of)
+
+    async def observe(change: ConsentChanged) -> None:
+        # Dotdigital's answer to a re-subscribe goes back to the join like any observation.
+        sent = await topics.consent_observed.send(
+            key=change.email.encode(), value=orjson.dumps(change.model_dump(mode="json"))
+        )
+        await sent
+
+    def consent_writer(dotdigital: DotdigitalClient) -> ConsentWriter:
+        return ConsentWriter(dotdigital, gate=gate, observe=observe, metrics=metrics)
 
     async def batch_client() -> DotdigitalClient:
         return await client(background=True)
@@ -187,9 +216,22 @@ def register(
         batch,
         incidents,
         metrics,
-        lambda dotdigital: Sink(dotdigital, poll_interval=poll_interval),
+        lambda dotdigital: Sink(
+            dotdigital,
+            poll_interval=poll_interval,
+            gate=gate,
+            consent=consent_writer(dotdigital),
+        ),
         batch_client,
     )
     register_lane(
-        app, topics.writes_realtime, realtime, incidents, metrics, RealtimeWriter, realtime_client
+        app,
+        topics.writes_realtime,
+        realtime,
+        incidents,
+        metrics,
+        lambda dotdigital: RealtimeWriter(
+            dotdigital, gate=gate, consent=consent_writer(dotdigital)
+        ),
+        realtime_client,
     )

@@ -14,9 +14,11 @@ from schemas.commerce import (
     CUSTOMER_SAVED,
     ORDER_SAVED,
     SHIPMENT_SAVED,
+    SUBSCRIBER_SAVED,
     CloudEvent,
     CommerceCustomer,
 )
+from schemas.consent import ConsentChanged, from_customer, from_subscriber
 from schemas.customers import customer_updated
 from schemas.email import InvalidEmail
 from schemas.incidents import Reason
@@ -72,6 +74,8 @@ def subject_of(event: CloudEvent) -> str:
         return f"credit memo {number} of order entity {value.get('order_id')}"
     if event.type == CUSTOMER_SAVED:
         return f"customer {value.get('id') or value.get('entity_id')}"
+    if event.type == SUBSCRIBER_SAVED:
+        return f"newsletter subscriber {value.get('subscriber_id')}"
     return f"event {event.eventid} ({event.type})"
 
 
@@ -85,13 +89,23 @@ class Normalizer:
         stored = self._facts.get(key)
         return OrderFacts.model_validate_json(stored) if stored else None
 
-    def apply(self, key: bytes, event: CloudEvent) -> list[NormalizedEvent]:
+    def apply(self, key: bytes, event: CloudEvent) -> list[NormalizedEvent | ConsentChanged]:
         """The normalized events to publish, if this raw event changed anything."""
         occurred_at = event.time or datetime.now(UTC)
         try:
+            if event.type == SUBSCRIBER_SAVED:
+                return [
+                    from_subscriber(
+                        event.data.value, event_id=event.eventid, occurred_at=occurred_at
+                    )
+                ]
             if event.type == CUSTOMER_SAVED:
                 customer = CommerceCustomer.model_validate(event.data.value)
-                return [customer_updated(customer, event_id=event.eventid, occurred_at=occurred_at)]
+                updated = customer_updated(
+                    customer, event_id=event.eventid, occurred_at=occurred_at
+                )
+                consent = from_customer(customer, event_id=event.eventid, occurred_at=occurred_at)
+                return [updated] if consent is None else [updated, consent]
             if event.type == ORDER_SAVED:
                 fold = fold_order
             elif event.type == SHIPMENT_SAVED:
@@ -110,8 +124,10 @@ class Normalizer:
             ) from exc
         except ValidationError as exc:
             raise Unprocessable(Reason.INVALID_PAYLOAD, _validation_detail(exc)) from exc
+        except ValueError as exc:
+            raise Unprocessable(Reason.INVALID_PAYLOAD, str(exc)) from exc
         self._facts[key] = facts.model_dump_json().encode()
-        return events
+        return list(events)
 
 
 def register(
@@ -170,8 +186,11 @@ def register(
     return normalize
 
 
-def _route(topics: TopicSet, event: NormalizedEvent) -> tuple[Any, str]:
-    """The public topic of a normalized event, and its key (the normalized email)."""
+def _route(topics: TopicSet, event: NormalizedEvent | ConsentChanged) -> tuple[Any, str]:
+    """The topic of a normalized event, and its key (the normalized email)."""
+    if isinstance(event, ConsentChanged):
+        # What Commerce reported; the join publishes on `consent.v1` what it changed.
+        return topics.consent_observed, event.email
     if isinstance(event, OrderUpdated):
         return topics.orders, event.email
     if isinstance(event, RefundRecorded):

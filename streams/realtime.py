@@ -8,17 +8,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from connectors.dotdigital.client import DotdigitalClient
-from connectors.dotdigital.retry import with_retries
 from connectors.errors import SkippableError
-from schemas.commands import ContactWrite, EnrolmentWrite, WriteCommand
+from schemas.commands import ConsentWrite, ContactWrite, EnrolmentWrite, WriteCommand
 from schemas.dotdigital import ContactUpsert, MergeOption
-from streams.sink import (
-    RETRY_ATTEMPTS,
-    RETRY_BASE_DELAY,
-    RETRY_MAX_DELAY,
-    Rejection,
-    words,
-)
+from schemas.incidents import Reason
+from streams.consent_writes import ConsentWriter
+from streams.gate import ConsentGate
+from streams.patience import patiently
+from streams.sink import Rejection, words
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +30,13 @@ class RealtimeWriter:
         client: DotdigitalClient,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        gate: ConsentGate | None = None,
+        consent: ConsentWriter | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
+        self._gate = gate or ConsentGate()
+        self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
 
     async def write(
         self, commands: Sequence[tuple[WriteCommand, Origin]]
@@ -59,6 +60,20 @@ class RealtimeWriter:
 
     async def _one(self, envelope: WriteCommand, origin: Origin) -> Rejection[Origin] | None:
         command = envelope.command
+        if isinstance(command, ConsentWrite | EnrolmentWrite):
+            try:
+                if isinstance(command, ConsentWrite):
+                    refusal = await self._consent.write(command)
+                else:
+                    refusal = self._gate.enrolment(command.email)
+            except SkippableError as exc:
+                return Rejection(origin, command.subject, command.email, words(exc))
+            if refusal is not None:
+                return Rejection(
+                    origin, command.subject, command.email, refusal, Reason.CONSENT_GATE
+                )
+            if isinstance(command, ConsentWrite):
+                return None
 
         async def call() -> object:
             if isinstance(command, ContactWrite):
@@ -72,29 +87,28 @@ class RealtimeWriter:
                 contact = await self._client.get_contact(command.email)
                 if contact is None:
                     raise SkippableError("no such contact to enrol", status=404)
+                refused = self._gate.enrolment(command.email, contact.status)
+                if refused is not None:
+                    return refused
                 return await self._client.enrol(command.program_id, [contact.contact_id])
             return await self._client.put_insight_record(
                 command.collection, command.record.key, command.record.json_, email=command.email
             )
 
         try:
-            await with_retries(
-                call,
-                attempts=RETRY_ATTEMPTS,
-                base_delay=RETRY_BASE_DELAY,
-                max_delay=RETRY_MAX_DELAY,
-                sleep=self._sleep,
-            )
+            done = await patiently(call, self._sleep)
         except SkippableError as exc:
             if isinstance(command, ContactWrite):
                 return Rejection(origin, f"contact {command.email}", command.email, words(exc))
             return Rejection(origin, command.subject, command.email, words(exc))
+        if isinstance(command, EnrolmentWrite) and isinstance(done, str):
+            return Rejection(origin, command.subject, command.email, done, Reason.CONSENT_GATE)
         return None
 
 
 def _key(envelope: WriteCommand) -> str:
     command = envelope.command
-    if isinstance(command, ContactWrite | EnrolmentWrite) or command.email:
+    if isinstance(command, ContactWrite | EnrolmentWrite | ConsentWrite) or command.email:
         return command.email or ""
     return f"{command.collection}/{command.record.key}"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -106,6 +108,28 @@ class ProgramsSettings(BaseModel):
         return {name: value for name, value in self.model_dump().items() if value is not None}
 
 
+class ConsentSettings(BaseModel):
+    """Consent both ways: how often Dotdigital's suppression feeds are read, and write-back."""
+
+    poll_interval: float = Field(
+        default=30.0, gt=0, description="seconds between reads of the unsubscribe/suppression feeds"
+    )
+    poll_overlap: float = Field(
+        default=600.0,
+        ge=0,
+        description="seconds each read reaches back before the checkpoint (rows seen twice are "
+        "recognised)",
+    )
+    first_poll_since: datetime | None = Field(
+        default=None,
+        description="where the very first read starts (no checkpoint yet); unset: every "
+        "suppression the account has",
+    )
+    write_back: bool = Field(
+        default=True, description="unsubscribe registered customers in Commerce"
+    )
+
+
 class SinkSettings(BaseModel):
     """How the sink's lanes take and write commands."""
 
@@ -131,4 +155,5 @@ class Settings(BaseSettings):
     orders: OrdersSettings = OrdersSettings()
     sink: SinkSettings = SinkSettings()
     programs: ProgramsSettings = ProgramsSettings()
+    consent: ConsentSettings = ConsentSettings()
     log_level: str = "info"

@@ -12,7 +12,6 @@ from typing import Generic, TypeVar
 import orjson
 
 from connectors.dotdigital.client import DotdigitalClient
-from connectors.dotdigital.retry import with_retries
 from connectors.errors import SkippableError
 from connectors.privacy import mask_email
 from schemas.commands import WriteCommand
@@ -23,7 +22,11 @@ from schemas.dotdigital import (
     InsightImport,
     MergeOption,
 )
+from schemas.incidents import Reason
 from streams.batch import BatchPlan, PlannedContact, PlannedEnrolment, PlannedRecord, plan_batch
+from streams.consent_writes import ConsentWriter
+from streams.gate import ConsentGate
+from streams.patience import patiently
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +39,17 @@ CONTACTS_PER_IMPORT = 10_000
 MAX_IMPORT_BYTES = 45 * 1024 * 1024
 # Up to this many contacts a batch upserts them one by one (Medium tier) instead of importing.
 SINGLE_UPSERTS_UP_TO = 3
-# Retriable failures are retried for as long as it takes: the partition waits, nothing is dropped.
-RETRY_ATTEMPTS = 1_000_000
-RETRY_BASE_DELAY = 1.0
-RETRY_MAX_DELAY = 60.0
 
 
 @dataclass(frozen=True)
 class Rejection(Generic[Origin]):
-    """A command Dotdigital refused for good, and its words for why."""
+    """A command Dotdigital refused for good (or the consent gate held back), and why."""
 
     origin: Origin
     subject: str
     email: str | None
     detail: str
+    reason: Reason = Reason.DOTDIGITAL_REJECTED
 
 
 class Sink:
@@ -61,19 +61,17 @@ class Sink:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         poll_interval: float = 1.0,
+        gate: ConsentGate | None = None,
+        consent: ConsentWriter | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
         self._poll_interval = poll_interval
+        self._gate = gate or ConsentGate()
+        self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        return await with_retries(
-            call,
-            attempts=RETRY_ATTEMPTS,
-            base_delay=RETRY_BASE_DELAY,
-            max_delay=RETRY_MAX_DELAY,
-            sleep=self._sleep,
-        )
+        return await patiently(call, self._sleep)
 
     async def write(
         self, commands: Sequence[tuple[WriteCommand, Origin]]
@@ -94,6 +92,17 @@ class Sink:
             for chunk in import_chunks(writable):
                 rejections.extend(await self._import(collection, collection_type, chunk))
         rejections.extend(await self._enrol(plan, refused))
+        for write, origin in plan.consents:
+            # Consent commands belong on the realtime lane; one sent here is still carried.
+            try:
+                held = await self._consent.write(write)
+            except SkippableError as exc:
+                held = None
+                rejections.append(Rejection(origin, write.subject, write.email, words(exc)))
+            if held is not None:
+                rejections.append(
+                    Rejection(origin, write.subject, write.email, held, Reason.CONSENT_GATE)
+                )
         return rejections
 
     async def _enrol(
@@ -106,9 +115,20 @@ class Sink:
             if email in refused:
                 rejections.extend(_refuse(planned, "its contact was refused by Dotdigital"))
                 continue
-            contact = await self._retrying(partial(self._client.get_contact, email))
-            if contact is None:
-                rejections.extend(_refuse(planned, "the contact does not exist in Dotdigital"))
+            held = self._gate.enrolment(email)
+            contact = None
+            if held is None:
+                contact = await self._retrying(partial(self._client.get_contact, email))
+                if contact is None:
+                    rejections.extend(_refuse(planned, "the contact does not exist in Dotdigital"))
+                    continue
+                # Asked again: the table may have changed while Dotdigital answered.
+                held = self._gate.enrolment(email, contact.status)
+            if held is not None or contact is None:
+                rejections.extend(
+                    Rejection(origin, planned.write.subject, email, held or "", Reason.CONSENT_GATE)
+                    for origin in planned.origins
+                )
                 continue
             by_program.setdefault(program_id, []).append((contact.contact_id, planned))
         for program_id, members in by_program.items():

@@ -22,6 +22,13 @@ WRITES = "dotdigital.writes.v1"
 WRITES_REALTIME = "dotdigital.writes.realtime.v1"
 EXCEPTIONS = "cartwright.exceptions.v1"
 DEADLETTER = "cartwright.deadletter.v1"
+# Consent changes from either side, once each (public); what each side reported (internal).
+CONSENT = "consent.v1"
+CONSENT_OBSERVED = "cartwright.consent.observed.v1"
+# Internal: write-backs to Commerce (a Dotdigital opt-out reaching a registered customer).
+COMMERCE_WRITES = "cartwright.commerce.writes.v1"
+# Internal, one partition: checkpoints of pollers (the Dotdigital suppression feeds).
+CURSORS = "cartwright.cursors.v1"
 
 # Email-keyed topics share one partition count so one agent sees all of a person's events.
 ALL_TOPICS = (
@@ -34,6 +41,9 @@ ALL_TOPICS = (
     WRITES_REALTIME,
     EXCEPTIONS,
     DEADLETTER,
+    CONSENT,
+    CONSENT_OBSERVED,
+    COMMERCE_WRITES,
 )
 
 
@@ -50,6 +60,9 @@ class TopicSet:
     writes_realtime: Any
     exceptions: Any
     deadletter: Any
+    consent: Any
+    consent_observed: Any
+    commerce_writes: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:
@@ -75,6 +88,9 @@ def faust_topics(app: Any, partitions: int) -> TopicSet:
         writes_realtime=topic(WRITES_REALTIME),
         exceptions=topic(EXCEPTIONS),
         deadletter=topic(DEADLETTER),
+        consent=topic(CONSENT),
+        consent_observed=topic(CONSENT_OBSERVED),
+        commerce_writes=topic(COMMERCE_WRITES),
     )
 
 
@@ -85,11 +101,11 @@ async def create_topics(bootstrap: str, partitions: int, replication_factor: int
     created: list[str] = []
     try:
         existing = set(await admin.list_topics())
-        missing = [name for name in ALL_TOPICS if name not in existing]
+        missing = [name for name in (*ALL_TOPICS, CURSORS) if name not in existing]
         if missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(name, partitions, replication_factor) for name in missing]
+                    [_new_topic(name, partitions, replication_factor) for name in missing]
                 )
             except TopicAlreadyExistsError:
                 log.info("topics were created concurrently", extra={"topics": missing})
@@ -97,3 +113,10 @@ async def create_topics(bootstrap: str, partitions: int, replication_factor: int
     finally:
         await admin.close()
     return created
+
+
+def _new_topic(name: str, partitions: int, replication_factor: int) -> NewTopic:
+    if name == CURSORS:
+        # One partition, latest value per key: Apache Kafka compacts it (Tansu keeps everything).
+        return NewTopic(name, 1, replication_factor, topic_configs={"cleanup.policy": "compact"})
+    return NewTopic(name, partitions, replication_factor)

@@ -203,14 +203,22 @@ class CommerceClient(SessionClient):
         """Unsubscribe a registered customer from the newsletter; returns the saved customer.
 
         Commerce's PUT replaces the customer, so the body is the customer just read with
-        only `extension_attributes.is_subscribed` changed.
+        only `extension_attributes.is_subscribed` changed. A customer who already reads as not
+        subscribed is returned as read, without a PUT: the save would change no subscription
+        (Commerce leaves a subscriber that is not subscribed as it is) but would still move
+        `updated_at` and emit a customer event.
         """
         current = await self.customer(customer_id)
         path = f"/V1/customers/{segment(customer_id)}"
         if current is None:
             raise SkippableError(f"PUT {path}: customer not found", status=404)
+        extension = current.get("extension_attributes")
+        if isinstance(extension, dict) and extension.get("is_subscribed") is False:
+            logger.info(
+                "commerce customer already unsubscribed", extra={"customer_id": str(customer_id)}
+            )
+            return current
         body = copy.deepcopy(current)
-        extension = body.get("extension_attributes")
         body["extension_attributes"] = {
             **(extension if isinstance(extension, dict) else {}),
             "is_subscribed": False,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,13 +23,16 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sandbox.broker import EmbeddedBroker
+from sandbox.commerce.clock import SimulatedClock
 from sandbox.commerce.delivery import Deliverer
-from sandbox.commerce.server import CommerceSandboxConfig, build_app
+from sandbox.commerce.server import CommerceSandboxConfig, build_app, sandbox_of
 from sandbox.commerce.signing import Signer
+from sandbox.commerce.store import Store
 
 T = TypeVar("T")
 
 CLIENT_ID = "cartwright-integration"
+COMMERCE_TOKEN = "cartwright-access-token"
 DD_USER = "apiuser-integration@apiconnector.com"
 DD_PASSWORD = "integration-password"
 
@@ -84,12 +88,51 @@ def start_cli(name: str, args: list[str], env: dict[str, str], logs: Path) -> Pr
     return Process(name, popen, log)
 
 
+class Commerce:
+    """The Commerce sandbox in a thread of this process: Adobe's key host, the store's REST API,
+    and signed deliveries of the store's events to the worker. Its store keeps real time."""
+
+    def __init__(self, base_url: str, loop: asyncio.AbstractEventLoop, app: web.Application):
+        self.base_url = base_url
+        self._loop = loop
+        self._sandbox = sandbox_of(app)
+        self.api = httpx.Client(
+            base_url=f"{base_url}/rest/default/V1",
+            headers={"Authorization": f"Bearer {COMMERCE_TOKEN}"},
+            timeout=10,
+        )
+
+    def act(self, change: Callable[[Store], T]) -> T:
+        """Run `change(store)` on the sandbox's loop, at the current time; its events go out."""
+
+        async def run() -> T:
+            self._sandbox.store.clock.advance_to(datetime.now(UTC))
+            return change(self._sandbox.store)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
+    def customer(self, customer_id: int) -> dict[str, Any]:
+        response = self.api.get(f"/customers/{customer_id}")
+        response.raise_for_status()
+        found: dict[str, Any] = response.json()
+        return found
+
+    def delivered(self) -> int:
+        return int(httpx.get(f"{self.base_url}/_sandbox/status", timeout=5).json()["delivered"])
+
+
 @contextmanager
-def key_host(signer: Signer) -> Iterator[str]:
-    """Adobe's public key host, in a thread of this process so tests can sign with its keys."""
+def commerce_sandbox(signer: Signer, webhook: str | None = None) -> Iterator[Commerce]:
+    """The Commerce sandbox in a thread of this process, so tests can sign with its keys and
+    change its store; with `webhook`, the store's events are delivered there (no traffic)."""
     loop = asyncio.new_event_loop()
     port = free_port()
-    runner = web.AppRunner(build_app(CommerceSandboxConfig(client_id=CLIENT_ID), signer))
+    config = CommerceSandboxConfig(client_id=CLIENT_ID, webhook_url=webhook, run_traffic=False)
+    store = Store(
+        seed=port, clock=SimulatedClock(datetime.now(UTC)), client_id=CLIENT_ID, keep_events=False
+    )
+    app = build_app(config, signer, store=store)
+    runner = web.AppRunner(app)
     ready = threading.Event()
 
     def serve() -> None:
@@ -103,7 +146,7 @@ def key_host(signer: Signer) -> Iterator[str]:
     thread.start()
     ready.wait(timeout=10)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Commerce(f"http://127.0.0.1:{port}", loop, app)
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
@@ -153,6 +196,7 @@ class Stack:
     dotdigital: Dotdigital
     signer: Signer
     processes: list[Process]
+    commerce: Commerce
     broker_pid: int | None = None
 
     def deliver(self, payload: Any, *, forged: bool = False) -> httpx.Response:
@@ -270,7 +314,12 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
     signer = Signer()
     dd_port, web_port = free_port(), free_port()
     processes: list[Process] = []
-    with EmbeddedBroker(port=free_port()) as broker, key_host(signer) as keys:
+    webhook = f"http://127.0.0.1:{web_port}/webhooks/adobe-commerce"
+    with (
+        EmbeddedBroker(port=free_port()) as broker,
+        commerce_sandbox(signer, webhook) as commerce,
+    ):
+        keys = commerce.base_url
         dotdigital_url = f"http://127.0.0.1:{dd_port}"
         # `settings` win over these (a test may point the worker at another key host).
         defaults = {
@@ -278,6 +327,8 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
             "CARTWRIGHT_KAFKA__PARTITIONS": "4",
             "CARTWRIGHT_DOTDIGITAL__BASE_URL": dotdigital_url,
             "CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST": keys,
+            "CARTWRIGHT_COMMERCE__BASE_URL": commerce.base_url,
+            "CARTWRIGHT_COMMERCE__TOKEN": COMMERCE_TOKEN,
             "CARTWRIGHT_WEB__PORT": str(web_port),
         }
         env = base_env(**{**defaults, **settings})
@@ -294,10 +345,11 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
             yield Stack(
                 bootstrap=broker.bootstrap,
                 worker_url=worker_url,
-                webhook=f"{worker_url}/webhooks/adobe-commerce",
+                webhook=webhook,
                 dotdigital=Dotdigital(dotdigital_url),
                 signer=signer,
                 processes=processes,
+                commerce=commerce,
                 broker_pid=broker.pid,
             )
         finally:

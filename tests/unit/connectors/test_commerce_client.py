@@ -136,6 +136,20 @@ async def test_unsubscribing_a_customer_commerce_does_not_know_is_skippable(
     assert [r.method for r in store.requests] == ["GET"]
 
 
+async def test_unsubscribing_a_customer_already_not_subscribed_saves_nothing(
+    store: FakeCommerce, time: FakeTime
+) -> None:
+    store.tables["customers"] = [
+        {**CUSTOMER, "extension_attributes": {"is_subscribed": False, "assistance_allowed": 2}}
+    ]
+
+    async with client(store, time) as commerce:
+        read = await commerce.unsubscribe_customer(7)
+
+    assert [r.method for r in store.requests] == ["GET"]
+    assert read["extension_attributes"]["is_subscribed"] is False
+
+
 # --- errors and retries --------------------------------------------------------------------------
 
 
