@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sandbox.commerce.store import Store
 from sandbox.commerce.traffic import StoreTraffic
 from streams.settings import KafkaSettings
-from streams.topics import ALL_TOPICS, DEADLETTER, EXCEPTIONS, RAW
+from streams.topics import ALL_TOPICS, CONSENT, DEADLETTER, EXCEPTIONS, RAW
 from tests.integration.harness import (
     CLIENT_ID,
     Process,
@@ -49,7 +49,8 @@ FAULTS = {
     "seed": SEED,
 }
 GROUP = KafkaSettings().app_id  # the worker's consumer group (the stacks keep the default)
-CONSUMED = tuple(topic for topic in ALL_TOPICS if topic not in {EXCEPTIONS, DEADLETTER})
+# What the worker reads; exceptions, dead letters and `consent.v1` are only written.
+CONSUMED = tuple(topic for topic in ALL_TOPICS if topic not in {EXCEPTIONS, DEADLETTER, CONSENT})
 
 
 @dataclass(frozen=True)
