@@ -143,6 +143,14 @@ def dotdigital_refusal(status: str | None) -> str | None:
     return f"enrolment skipped: {status} in Dotdigital"
 
 
+def write_back_refusal(state: ConsentState | None) -> str | None:
+    """Why a Commerce write-back must not go out: the contact is no longer opted out (a later
+    subscribe in Commerce, say, and the write-back replayed after a restart)."""
+    if state is None or state.status in OPTED_OUT:
+        return None
+    return f"write-back skipped: {describe(state)}"
+
+
 def resubscribe_refusal(state: ConsentState | None, request: str) -> str | None:
     """Why a re-subscribe (a subscribed status write) must not go out: a later change won."""
     if state is None or state.requested == request:
@@ -154,9 +162,12 @@ def resubscribe_refusal(state: ConsentState | None, request: str) -> str | None:
 
 
 def from_subscriber(
-    value: Mapping[str, Any], *, event_id: str, occurred_at: datetime
+    value: Mapping[str, Any], *, event_id: str, occurred_at: datetime | None
 ) -> ConsentChanged:
-    """A Commerce newsletter subscriber save (statuses 1 to 4, guests and customers)."""
+    """A Commerce newsletter subscriber save (statuses 1 to 4, guests and customers).
+
+    Its time is the event's (milliseconds), else the subscriber's `change_status_at` (seconds).
+    """
     subscriber = CommerceSubscriber.model_validate(value)
     known = SUBSCRIBER_STATUSES.get(subscriber.subscriber_status)
     if known is None:
@@ -167,7 +178,7 @@ def from_subscriber(
         status=status,
         source=ConsentSource.COMMERCE,
         reason=reason,
-        occurred_at=subscriber.change_status_at or occurred_at,
+        occurred_at=occurred_at or subscriber.change_status_at or datetime.now(UTC),
         event_id=event_id,
         customer_id=subscriber.customer_id,
     )
@@ -284,8 +295,9 @@ def fold_consent(
 
 def _moved(
     state: ConsentState | None, change: ConsentChanged, **extra: Any
-) -> tuple[ConsentState, ConsentChanged]:
-    """The state after `change` becomes the contact's consent, and the change to publish."""
+) -> tuple[ConsentState, ConsentChanged | None]:
+    """The state after `change` becomes the contact's consent, and the change to publish (none
+    when the status stays what it was)."""
     kept = state.model_dump() if state is not None else {}
     kept.update(
         status=change.status,
@@ -296,20 +308,25 @@ def _moved(
         requested=None,
     )
     kept.update(extra)
-    return ConsentState.model_validate(kept), change
+    moved = ConsentState.model_validate(kept)
+    unchanged = state is not None and state.status is change.status
+    return moved, None if unchanged else change
 
 
 def _from_commerce(
     state: ConsentState | None, change: ConsentChanged, known_customer: int | None
 ) -> ConsentOutcome:
-    if (
-        state is not None
-        and state.commerce_at is not None
-        and change.occurred_at < state.commerce_at
+    subscribe = change.status is ConsentStatus.SUBSCRIBED
+    last = state.commerce_at if state is not None else None
+    if last is not None and (
+        change.occurred_at < last
+        # Commerce dates its saves to the second: a subscribe in the very second of another
+        # save is a repeat of it or loses to it (an opt-out wins a tie).
+        or (subscribe and change.occurred_at == last)
     ):
-        return ConsentOutcome(state)  # an older Commerce save, delivered late
+        return ConsentOutcome(state)  # an older Commerce save, delivered late or again
     seen = {
-        "commerce_subscribed": change.status is ConsentStatus.SUBSCRIBED,
+        "commerce_subscribed": subscribe,
         "commerce_at": change.occurred_at,
         "customer_id": change.customer_id
         or (state.customer_id if state else None)
@@ -324,14 +341,30 @@ def _from_commerce(
         new, published = _moved(state, change, **seen)
         return ConsentOutcome(new, published, to_dotdigital=UNSUBSCRIBE)
     if change.status is ConsentStatus.PENDING:
-        if current in OPTED_OUT or current is ConsentStatus.PENDING:
+        if current in OPTED_OUT:
             assert state is not None
             return ConsentOutcome(state.model_copy(update=seen))
+        # Awaiting confirmation in Commerce: no journeys, and a subscribe request not yet sent
+        # is withdrawn (the gate holds it back: nothing is requested any more).
         new, published = _moved(state, change, **seen)
         return ConsentOutcome(new, published)
-    if current is ConsentStatus.SUBSCRIBED:
+    if current is ConsentStatus.SUBSCRIBED or (
+        current is ConsentStatus.PENDING and state is not None and state.requested is not None
+    ):
         assert state is not None
-        return ConsentOutcome(state.model_copy(update=seen))
+        return ConsentOutcome(state.model_copy(update=seen))  # subscribed, or already asked
+    if (
+        state is not None
+        and current in OPTED_OUT
+        and state.source is ConsentSource.DOTDIGITAL
+        and change.occurred_at <= state.at
+    ):
+        # Older than the opt-out Dotdigital reported: the unsubscribe wins, and Commerce is
+        # put back in step with it.
+        new, to_commerce, notices = _write_back(
+            state.model_copy(update=seen), change.email, known_customer
+        )
+        return ConsentOutcome(new, to_commerce=to_commerce, notices=notices)
     # A subscribe is a request: Dotdigital decides (it may challenge, or refuse a suppression);
     # until it answers the contact counts as pending.
     request = change.model_copy(
@@ -342,7 +375,7 @@ def _from_commerce(
 
 
 def _write_back(
-    state: ConsentState, change: ConsentChanged, known_customer: int | None
+    state: ConsentState, email: str, known_customer: int | None
 ) -> tuple[ConsentState, bool, list[Notice]]:
     """Whether Commerce must hear of a Dotdigital opt-out, and what to tell an operator."""
     if state.commerce_subscribed is False:
@@ -358,8 +391,8 @@ def _write_back(
         return state, False, []  # Commerce has never had this address as a subscriber
     notice = Notice(
         NoticeKind.GUEST_UNSUBSCRIBE,
-        f"guest subscriber {change.email} is {change.status.value} in Dotdigital "
-        f"({change.reason}); Commerce has no API for guest subscribers, so their newsletter "
+        f"guest subscriber {email} is {state.status.value} in Dotdigital "
+        f"({state.reason}); Commerce has no API for guest subscribers, so their newsletter "
         "status there stays as it is — Dotdigital keeps enforcing the suppression",
     )
     return state.model_copy(update={"commerce_subscribed": False}), False, [notice]
@@ -368,15 +401,18 @@ def _write_back(
 def _from_dotdigital(
     state: ConsentState | None, change: ConsentChanged, known_customer: int | None
 ) -> ConsentOutcome:
-    if (
-        state is not None
-        and state.status in OPTED_OUT
-        and (state.status is change.status or change.status is ConsentStatus.UNSUBSCRIBED)
+    if state is not None and (
+        (
+            state.status in OPTED_OUT
+            and (state.status is change.status or change.status is ConsentStatus.UNSUBSCRIBED)
+        )
+        # Older than a subscribe request still unanswered: Dotdigital's answer settles it.
+        or (state.requested is not None and change.occurred_at < state.at)
     ):
         # The feed confirming what we already know (our own unsubscribe, an overlap row).
         return ConsentOutcome(state)
     new, published = _moved(state, change)
-    new, to_commerce, notices = _write_back(new, change, known_customer)
+    new, to_commerce, notices = _write_back(new, change.email, known_customer)
     return ConsentOutcome(new, published, to_commerce=to_commerce, notices=notices)
 
 
@@ -396,7 +432,7 @@ def _answer(
     new, published = _moved(state, change)
     if change.status is not ConsentStatus.SUPPRESSED:
         return ConsentOutcome(new, published)
-    new, to_commerce, notices = _write_back(new, change, known_customer)
+    new, to_commerce, notices = _write_back(new, change.email, known_customer)
     refused = Notice(
         NoticeKind.RESUBSCRIBE_REFUSED,
         f"{change.email} re-subscribed in Commerce but stays suppressed in Dotdigital: "

@@ -117,7 +117,9 @@ def create_app(settings: Settings) -> Any:
     async def commerce() -> CommerceClient:
         return commerce_client(settings.commerce)
 
-    writeback.register(app, topics.commerce_writes, incidents, metrics, commerce)
+    writeback.register(
+        app, topics.commerce_writes, incidents, metrics, commerce, consent_of=joiner.consent_of
+    )
     keys = (
         PublicKeyCache(settings.adobe.public_key_host, ttl=settings.adobe.key_cache_seconds)
         if settings.adobe.verify_signatures

@@ -7,11 +7,18 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.privacy import mask_email
 from schemas.commands import ConsentWrite
-from schemas.consent import CANNOT_BE_UNSUPPRESSED, ConsentChanged, from_resubscribe
+from schemas.consent import (
+    ADDED,
+    ConsentChanged,
+    ConsentStatus,
+    from_resubscribe,
+    from_suppression,
+)
 from streams.gate import ConsentGate
 from streams.metrics import Metrics
 from streams.patience import patiently
@@ -59,30 +66,52 @@ class ConsentWriter:
         if refusal is not None:
             return refusal
 
-        async def resubscribe() -> str:
-            return await self._client.resubscribe(command.email)
+        email = command.email
+        contact = await patiently(lambda: self._client.get_contact(email), self._sleep)
+        if contact is not None and contact.status == ConsentStatus.SUBSCRIBED.value:
+            answer = ADDED  # what Dotdigital answers a subscribed contact; no call needed
+        else:
+            if contact is not None:
+                newer = await self._opted_out_since(email, command.occurred_at)
+                if newer is not None:
+                    # The contact opted out in Dotdigital after asking Commerce: that wins.
+                    log.info("re-subscribe overtaken in Dotdigital for %s", mask_email(email))
+                    await self._observe(newer)
+                    return None
 
-        answer = await patiently(resubscribe, self._sleep)
-        status = None
-        if answer == CANNOT_BE_UNSUPPRESSED:
-            contact = await patiently(lambda: self._client.get_contact(command.email), self._sleep)
-            status = contact.status if contact is not None else None
+            async def resubscribe() -> str:
+                return await self._client.resubscribe(email)
+
+            answer = await patiently(resubscribe, self._sleep)
         log.info(
-            "re-subscribe answered %s for %s",
-            answer,
-            mask_email(command.email),
-            extra={"answer": answer},
+            "re-subscribe answered %s for %s", answer, mask_email(email), extra={"answer": answer}
         )
         change = from_resubscribe(
-            command.email,
+            email,
             answer,
             request=command.consent_event_id,
             at=self._now(),
-            contact_status=status,
+            contact_status=contact.status if contact is not None else None,
         )
         await self._observe(change)
         self._arrived(command)
         return None
+
+    async def _opted_out_since(self, email: str, since: datetime) -> ConsentChanged | None:
+        """The contact's own unsubscribe or suppression in Dotdigital at or after `since`."""
+
+        async def rows() -> list[dict[str, Any]]:
+            return [row async for row in self._client.suppressed_since(since)]
+
+        found = None
+        for row in await patiently(rows, self._sleep):
+            try:
+                change = from_suppression(row)
+            except ValueError:
+                continue  # the poller reports unreadable rows
+            if change.email == email and change.occurred_at >= since:
+                found = change
+        return found
 
     def _arrived(self, command: ConsentWrite) -> None:
         seconds = (self._now() - command.occurred_at).total_seconds()

@@ -1,4 +1,5 @@
-"""The sink's consent gate: no enrolment and no re-subscribe for a contact who opted out since."""
+"""The consent gate: no enrolment and no re-subscribe for a contact who opted out since, and no
+write-back to Commerce for one who has opted in since."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from schemas.consent import (
     dotdigital_refusal,
     enrolment_refusal,
     resubscribe_refusal,
+    write_back_refusal,
 )
 
 ConsentLookup = Callable[[str], ConsentState | None]
@@ -24,6 +26,10 @@ class ConsentGate:
     def enrolment(self, email: str, dotdigital_status: str | None = None) -> str | None:
         """Why the enrolment must be skipped, or None."""
         return enrolment_refusal(self._consent_of(email)) or dotdigital_refusal(dotdigital_status)
+
+    def write_back(self, email: str) -> str | None:
+        """Why a Commerce write-back for `email` must be skipped, or None."""
+        return write_back_refusal(self._consent_of(email))
 
     def resubscribe(self, email: str, request: str) -> str | None:
         """Why the re-subscribe sent for consent change `request` must be skipped, or None."""

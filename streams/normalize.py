@@ -96,7 +96,7 @@ class Normalizer:
             if event.type == SUBSCRIBER_SAVED:
                 return [
                     from_subscriber(
-                        event.data.value, event_id=event.eventid, occurred_at=occurred_at
+                        event.data.value, event_id=event.eventid, occurred_at=event.time
                     )
                 ]
             if event.type == CUSTOMER_SAVED:

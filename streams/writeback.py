@@ -21,6 +21,7 @@ from connectors.errors import FatalError, SkippableError
 from connectors.privacy import mask_email
 from schemas.incidents import Reason
 from schemas.writeback import CommerceUnsubscribe
+from streams.gate import ConsentGate, ConsentLookup
 from streams.incidents import Incidents
 from streams.metrics import Metrics
 from streams.patience import patiently
@@ -45,11 +46,13 @@ class WriteBack:
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], datetime] = _now,
         metrics: Metrics,
+        gate: ConsentGate | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
         self._now = now
         self._metrics = metrics
+        self._gate = gate or ConsentGate()
 
     async def apply(self, command: CommerceUnsubscribe) -> str | None:
         """None once Commerce has the customer unsubscribed; else Commerce's words for why not."""
@@ -58,6 +61,11 @@ class WriteBack:
             "email": mask_email(command.email),
             "consent_event_id": command.consent_event_id,
         }
+        held = self._gate.write_back(command.email)
+        if held is not None:
+            log.info("%s", held, extra=fields)
+            self._metrics.add(f"{WRITES}_skipped")
+            return None
         try:
             # Retried for as long as it takes, as the sink does: the partition waits.
             await patiently(
@@ -98,9 +106,11 @@ def register(
     incidents: Incidents,
     metrics: Metrics,
     client_factory: Callable[[], Awaitable[CommerceClient]],
+    consent_of: ConsentLookup | None = None,
 ) -> Any:
     """Declare the write-back agent on `topic`; `client_factory()` makes its Commerce client,
-    which is closed when the agent stops."""
+    which is closed when the agent stops; `consent_of` reads the join's table for the gate."""
+    gate = ConsentGate(consent_of)
 
     async def settle(event: Any, writeback: WriteBack) -> None:
         message = event.message
@@ -138,7 +148,7 @@ def register(
         try:
             client = await client_factory()
             try:
-                writeback = WriteBack(client, metrics=metrics)
+                writeback = WriteBack(client, metrics=metrics, gate=gate)
                 commands = stream.noack()
                 async for event in commands.events():
                     await settle(event, writeback)

@@ -21,13 +21,15 @@ CHANGED_AT = datetime.fromtimestamp(START, UTC) - timedelta(seconds=3)  # 3 s be
 Consents = dict[str, ConsentState]
 
 
-def consent(action: str, email: str, event: str = "evt-consent") -> WriteCommand:
+def consent(
+    action: str, email: str, event: str = "evt-consent", at: datetime = CHANGED_AT
+) -> WriteCommand:
     return WriteCommand(
         command=ConsentWrite(
             email=email,
             action="unsubscribe" if action == "unsubscribe" else "resubscribe",
             consent_event_id=event,
-            occurred_at=CHANGED_AT,
+            occurred_at=at,
             subject=f"contact {email} ({action})",
             source_event_id=event,
             issued_at=ISSUED_AT,
@@ -113,14 +115,21 @@ async def test_an_unsubscribe_is_a_global_unsubscribe_and_its_time_is_measured(
     assert latency["count"] == 1 and latency["max"] == 3.0
 
 
+def later(world: World, seconds: float = 60.0) -> datetime:
+    """Move the shared clock on, and say when "now" is."""
+    world.time.wall += seconds
+    return datetime.fromtimestamp(world.time.wall, UTC)
+
+
 async def test_a_resubscribe_answer_goes_back_as_a_dotdigital_observation(world: World) -> None:
     metrics, observed = Metrics(), Observed()
     email = "back@example.com"
     await set_status(world, email, "unsubscribed")
     consents = {email: state(ConsentStatus.PENDING, requested="evt-consent")}
+    asked = later(world)  # the Commerce subscribe came after the unsubscribe
 
     rejections = await writer(world, consents, observed, metrics).write(
-        [(consent("resubscribe", email), "r")]
+        [(consent("resubscribe", email, at=asked), "r")]
     )
 
     assert rejections == []
@@ -137,13 +146,50 @@ async def test_a_hard_bounced_contact_is_not_resubscribed_and_the_answer_says_wh
     email = "bounced@example.com"
     await set_status(world, email, "hardBounced")
     consents = {email: state(ConsentStatus.PENDING, requested="evt-consent")}
+    asked = later(world)
 
-    await writer(world, consents, observed, Metrics()).write([(consent("resubscribe", email), "r")])
+    await writer(world, consents, observed, Metrics()).write(
+        [(consent("resubscribe", email, at=asked), "r")]
+    )
 
     assert await status_of(world, email) == "hardBounced"
     (change,) = observed.changes
     assert getattr(change, "status") is ConsentStatus.SUPPRESSED  # noqa: B009
     assert "hardBounced" in getattr(change, "reason")  # noqa: B009
+
+
+async def test_an_unsubscribe_in_dotdigital_after_the_request_wins_over_it(world: World) -> None:
+    observed = Observed()
+    email = "changed-mind@example.com"
+    await writer(world, {}, observed, Metrics()).write([(contact_write(email), "c")])
+    asked = later(world)
+    later(world, 5)
+    await set_status(world, email, "unsubscribed")  # clicked in an email after the sign-up
+    consents = {email: state(ConsentStatus.PENDING, requested="evt-consent")}
+
+    rejections = await writer(world, consents, observed, Metrics()).write(
+        [(consent("resubscribe", email, at=asked), "r")]
+    )
+
+    assert rejections == []
+    assert await status_of(world, email) == "unsubscribed"
+    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.transport.exchanges)
+    (change,) = observed.changes
+    assert getattr(change, "status") is ConsentStatus.UNSUBSCRIBED  # noqa: B009
+    assert getattr(change, "source") is ConsentSource.DOTDIGITAL  # noqa: B009
+
+
+async def test_a_subscribed_contact_needs_no_resubscribe_call(world: World) -> None:
+    observed = Observed()
+    email = "already@example.com"
+    await writer(world, {}, observed, Metrics()).write([(contact_write(email), "c")])
+    consents = {email: state(ConsentStatus.PENDING, requested="evt-consent")}
+
+    await writer(world, consents, observed, Metrics()).write([(consent("resubscribe", email), "r")])
+
+    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.transport.exchanges)
+    (change,) = observed.changes
+    assert getattr(change, "status") is ConsentStatus.SUBSCRIBED  # noqa: B009
 
 
 async def test_a_resubscribe_overtaken_by_an_opt_out_is_not_sent(world: World) -> None:
