@@ -318,13 +318,17 @@ def _from_commerce(
 ) -> ConsentOutcome:
     subscribe = change.status is ConsentStatus.SUBSCRIBED
     last = state.commerce_at if state is not None else None
-    if last is not None and (
-        change.occurred_at < last
-        # Commerce dates its saves to the second: a subscribe in the very second of another
-        # save is a repeat of it or loses to it (an opt-out wins a tie).
-        or (subscribe and change.occurred_at == last)
-    ):
-        return ConsentOutcome(state)  # an older Commerce save, delivered late or again
+    if last is not None and change.occurred_at < last:
+        return ConsentOutcome(state)  # an older Commerce save, delivered late
+    if state is not None and subscribe and change.occurred_at == last:
+        # Commerce dates saves to the second: a subscribe in the very second of another save
+        # is a repeat of it, or loses to it (an opt-out wins a tie) — and then Commerce, which
+        # may show it, is put back in step with the opt-out.
+        if state.commerce_subscribed is not False or state.status not in OPTED_OUT:
+            return ConsentOutcome(state)
+        lost = state.model_copy(update={"commerce_subscribed": True})
+        new, to_commerce, notices = _write_back(lost, change.email, known_customer)
+        return ConsentOutcome(new, to_commerce=to_commerce, notices=notices)
     seen = {
         "commerce_subscribed": subscribe,
         "commerce_at": change.occurred_at,

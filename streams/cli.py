@@ -87,6 +87,7 @@ def _sandbox_commerce(args: argparse.Namespace, settings: Settings) -> int:
         retry_time_scale=args.retry_time_scale,
         run_traffic=False if args.no_traffic else None,
         history_orders=args.history_orders,
+        start=datetime.now(UTC) if args.start_now else None,
     )
     run(config, host=args.host, port=args.port)
     return 0
@@ -194,6 +195,11 @@ def parser() -> argparse.ArgumentParser:
     )
     commerce.add_argument(
         "--history-orders", type=int, default=0, help="back-dated orders for backfills"
+    )
+    commerce.add_argument(
+        "--start-now",
+        action="store_true",
+        help="store time starts at the real time (else at the seed's fixed start)",
     )
     commerce.set_defaults(handler=_sandbox_commerce)
 

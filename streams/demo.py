@@ -113,6 +113,8 @@ def run_demo(settings: Settings, *, orders: int) -> int:
             f"{worker_url}/webhooks/adobe-commerce",
             "--orders",
             str(orders),
+            # Store time is real time, so consent times compare with Dotdigital's.
+            "--start-now",
         )
         _wait_until(_answers(f"{commerce}/_sandbox/status"), "the Commerce sandbox", store)
         print(f"store       {commerce}/_sandbox/status (signed events → worker)", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sandbox.commerce.auth import IntegrationCredentials
 
@@ -27,6 +28,7 @@ class CommerceSandboxConfig:
     store_codes: tuple[str, ...] = ("default", "all")
     credentials: IntegrationCredentials = field(default_factory=IntegrationCredentials)
     journal_retention: int = 200_000  # events kept per journal (Adobe keeps seven days)
+    start: datetime | None = None  # store time at start; None: the simulator's fixed start
 
     @property
     def traffic(self) -> bool:

@@ -12,6 +12,7 @@ import httpx
 from aiohttp import web
 
 from sandbox.commerce.auth import RestAuth
+from sandbox.commerce.clock import SimulatedClock
 from sandbox.commerce.config import CommerceSandboxConfig
 from sandbox.commerce.delivery import Deliverer
 from sandbox.commerce.faults import DeliveryFaults, FaultDice
@@ -37,7 +38,12 @@ class CommerceSandbox:
     ) -> None:
         self.config = config
         self.signer = signer
-        self.store = store or Store(seed=config.seed, client_id=config.client_id, keep_events=False)
+        self.store = store or Store(
+            seed=config.seed,
+            clock=SimulatedClock(config.start) if config.start else None,
+            client_id=config.client_id,
+            keep_events=False,
+        )
         if config.history_orders:
             self.play_history(config.history_orders)
         self.dice = FaultDice(config.seed)
