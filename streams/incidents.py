@@ -113,6 +113,21 @@ class Incidents:
             for future in sent:
                 await future
 
+    async def unreadable(self, event: Any, what: str, problems: int) -> None:
+        """Dead-letter a consumed Faust event whose value is not `what` (e.g. "a v1 write
+        command"): `problems` is how many validation errors it had."""
+        message = event.message
+        await self.dead_letter(
+            reason=Reason.INVALID_PAYLOAD,
+            detail=f"not {what}: {problems} problem(s)",
+            original=event.value,
+            source_topic=message.topic,
+            key=(event.key or b"").decode(errors="replace"),
+            subject=f"{message.topic} record {message.offset}",
+            partition=message.partition,
+            offset=message.offset,
+        )
+
     async def report(
         self,
         *,

@@ -471,16 +471,7 @@ def register(
                     customer = CustomerUpdated.model_validate_json(event.value)
                     writes = joiner.on_customer(customer, key)
             except ValidationError as exc:
-                await incidents.dead_letter(
-                    reason=Reason.INVALID_PAYLOAD,
-                    detail=f"not a v1 normalized event: {exc.error_count()} problem(s)",
-                    original=event.value,
-                    source_topic=topic,
-                    key=(event.key or b"").decode(errors="replace"),
-                    subject=f"{topic} record {event.message.offset}",
-                    partition=event.message.partition,
-                    offset=event.message.offset,
-                )
+                await incidents.unreadable(event, "a v1 normalized event", exc.error_count())
                 continue
             for name, forward_key, forwarded in joiner.forwards:
                 await targets[name].send(

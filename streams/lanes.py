@@ -63,7 +63,7 @@ class LaneSettings:
 
 
 async def decode(
-    events: Sequence[Any], incidents: Incidents, topic: str
+    events: Sequence[Any], incidents: Incidents
 ) -> list[tuple[WriteCommand, Consumed]]:
     """A taken batch as commands; anything that is not a v1 write command is dead-lettered."""
     commands: list[tuple[WriteCommand, Consumed]] = []
@@ -72,16 +72,7 @@ async def decode(
         try:
             command = WriteCommand.model_validate_json(event.value)
         except ValidationError as exc:
-            await incidents.dead_letter(
-                reason=Reason.INVALID_PAYLOAD,
-                detail=f"not a v1 write command: {exc.error_count()} problem(s)",
-                original=event.value,
-                source_topic=topic,
-                key=key,
-                subject=f"{topic} record {event.message.offset}",
-                partition=event.message.partition,
-                offset=event.message.offset,
-            )
+            await incidents.unreadable(event, "a v1 write command", exc.error_count())
             continue
         origin = Consumed(
             event.value,
@@ -140,7 +131,7 @@ def register_lane(
         writer = writer_factory(dotdigital)
         pipeline = Pipeline(lane.in_flight, on_failure=crash)
         async for events in stream.noack_take(lane.take, within=lane.within):
-            commands = await decode(events, incidents, lane.topic_name)
+            commands = await decode(events, incidents)
 
             async def job(events: Sequence[Any] = events, commands: Any = commands) -> None:
                 started = time.monotonic()

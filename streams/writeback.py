@@ -118,16 +118,7 @@ def register(
         try:
             command = CommerceUnsubscribe.model_validate_json(event.value)
         except ValidationError as exc:
-            await incidents.dead_letter(
-                reason=Reason.INVALID_PAYLOAD,
-                detail=f"not a v1 Commerce write-back: {exc.error_count()} problem(s)",
-                original=event.value,
-                source_topic=message.topic,
-                key=key,
-                subject=f"{message.topic} record {message.offset}",
-                partition=message.partition,
-                offset=message.offset,
-            )
+            await incidents.unreadable(event, "a v1 Commerce write-back", exc.error_count())
             return
         refusal = await writeback.apply(command)
         if refusal is not None:

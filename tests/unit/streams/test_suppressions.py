@@ -23,6 +23,7 @@ from streams.settings import ConsentSettings, Settings
 from streams.suppressions import CURSOR, SuppressionPoller, register
 from streams.topics import TopicSet
 from tests.contract.harness import DISCOVERY_URL, NO_BUCKETS, Dotdigital, sandbox
+from tests.faketopic import RecordingTopic
 
 STATUS_OF = {
     "unsubscribed": ConsentStatus.UNSUBSCRIBED,
@@ -348,19 +349,6 @@ async def test_the_checkpoint_never_moves_backwards(dd: Dotdigital) -> None:
 # --- the app task -------------------------------------------------------------------------------
 
 
-class FakeTopic:
-    """A Faust topic's `send`: records the message and returns its acknowledgement, done."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, bytes]] = []
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        ack.set_result(None)
-        return ack
-
-
 class FakeApp:
     """The part of a Faust app the poller's task uses: a task decorator, leadership, crash."""
 
@@ -390,7 +378,7 @@ class ClosingClient(DotdigitalClient):
 
 def faust_parts() -> tuple[FakeApp, TopicSet, Incidents]:
     app = FakeApp()
-    topics = TopicSet(**{f.name: FakeTopic() for f in fields(TopicSet)})
+    topics = TopicSet(**{f.name: RecordingTopic() for f in fields(TopicSet)})
     return app, topics, Incidents(topics.deadletter, topics.exceptions)
 
 

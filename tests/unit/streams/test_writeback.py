@@ -26,6 +26,7 @@ from streams.metrics import Metrics
 from streams.topics import COMMERCE_WRITES
 from streams.writeback import PROPAGATION, WRITES, WriteBack
 from tests.contract.commerce_harness import CLIENT_ID, SHOP_URL, Commerce, bearer, commerce_sandbox
+from tests.faketopic import RecordingTopic
 
 ADA = "ada@example.com"
 OPTED_OUT_AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -234,19 +235,6 @@ async def test_logs_show_the_email_masked_never_in_full(
 
 
 # --- the agent -----------------------------------------------------------------------------------
-
-
-class RecordingTopic:
-    """What the agent sends to a Kafka topic, kept in order; each send is at once acknowledged."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, bytes]] = []
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
 
 
 class Acks(faust.Sensor):

@@ -1,0 +1,18 @@
+"""A Faust topic's `send`, for tests of agents without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class RecordingTopic:
+    """What is sent to a Kafka topic, kept in order; each send is acknowledged at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, bytes]] = []
+
+    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+        self.sent.append((key, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
