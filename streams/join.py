@@ -138,6 +138,11 @@ class Joiner:
         if previous is not None and not is_newer(previous.order, order):
             return []
         contact = fold_order(self._contact(order.email), order)
+        if _changed_email(previous, order) and contact.synced_fields is None:
+            # The customer's email changed, and this order says so before their customer save
+            # did (another topic): the new address waits for its history, as it would then.
+            assert previous is not None
+            contact = contact.model_copy(update={"awaiting_handover": previous.email})
         if contact.awaiting_handover:
             # Nothing goes to Dotdigital for this address until its contact has been renamed.
             self._contacts[order.email.encode()] = contact.model_dump_json().encode()
@@ -370,6 +375,16 @@ class Joiner:
                 writes += self._order_writes(state, waiting.order, waiting)
                 state = self._contact(email) or state
         return contact_writes + writes
+
+
+def _changed_email(previous: OrderState | None, order: OrderUpdated) -> bool:
+    """The same customer's order, seen before under another email."""
+    return (
+        previous is not None
+        and previous.email != order.email
+        and order.customer_id is not None
+        and previous.order.customer_id == order.customer_id
+    )
 
 
 def _skus(order: OrderUpdated) -> list[str]:

@@ -321,3 +321,22 @@ def test_nothing_is_written_for_a_new_address_until_its_history_arrives() -> Non
     (rename,) = [w.command for w in writes if isinstance(w.command, ContactWrite)]
     assert (rename.email, rename.previous_email) == ("second@example.com", "first@example.com")
     assert joiner.route("second@example.com") == "first@example.com"
+
+
+def test_an_order_under_the_new_email_before_the_customer_save_keeps_one_contact() -> None:
+    # The order's next save carries the new address, and arrives before the customer save that
+    # changed it (they travel on different topics).
+    store = Store(seed=11)
+    customer = store.register("before@example.com", "Ada", "Lovelace")
+    order = store.place_order(customer, [store.catalogue.line("24-UG06", 1)])
+    store.clock.advance(60)
+    (change, *_) = store.change_email(customer, "after@example.com")
+    store.clock.advance(60)
+    store.invoice(order)
+    events = [event for event in store.events if event is not change] + [change]
+
+    state = run(events)
+
+    assert list(state.contacts) == ["after@example.com"]
+    assert state.contacts["after@example.com"]["ORDER_COUNT"] == 1
+    assert {owner for (_, owner, _) in state.records} == {"after@example.com"}
