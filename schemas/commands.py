@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.consent import Carry
 from schemas.dotdigital import InsightRecord
 
 
@@ -69,7 +70,7 @@ class ConsentWrite(BaseModel):
     schema_version: int = 1
     lane: Lane = Lane.REALTIME
     email: str
-    action: Literal["unsubscribe", "resubscribe"]
+    action: Carry
     consent_event_id: str = Field(description="the consent change this carries")
     occurred_at: datetime = Field(description="when the change happened in Commerce")
     subject: str

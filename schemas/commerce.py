@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from schemas.moments import as_utc
 
 ORDER_SAVED = "com.adobe.commerce.observer.sales_order_save_commit_after"
 SHIPMENT_SAVED = "com.adobe.commerce.observer.sales_order_shipment_save_commit_after"
@@ -71,9 +73,7 @@ def _no_zero_date(value: Any) -> Any:
 
 def _as_utc(value: datetime | None) -> datetime | None:
     """Commerce dates carry no zone and are UTC; zoned ISO dates are converted to UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if value is None else as_utc(value)
 
 
 Id = Annotated[int, BeforeValidator(_blank_to_none)]

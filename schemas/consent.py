@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
@@ -92,6 +92,12 @@ class ConsentState(BaseModel):
     )
 
 
+# What a change asks of Dotdigital: a global unsubscribe, or a re-subscribe request.
+Carry = Literal["unsubscribe", "resubscribe"]
+UNSUBSCRIBE: Final = "unsubscribe"
+RESUBSCRIBE: Final = "resubscribe"
+
+
 class NoticeKind(StrEnum):
     RESUBSCRIBE_REFUSED = "resubscribe_refused"
     GUEST_UNSUBSCRIBE = "guest_unsubscribe"
@@ -111,13 +117,9 @@ class ConsentOutcome:
 
     state: ConsentState | None
     published: ConsentChanged | None = None
-    to_dotdigital: str | None = None  # "unsubscribe" or "resubscribe"
+    to_dotdigital: Carry | None = None
     to_commerce: bool = False  # write `is_subscribed: false` back for `state.customer_id`
     notices: list[Notice] = field(default_factory=list)
-
-
-UNSUBSCRIBE = "unsubscribe"
-RESUBSCRIBE = "resubscribe"
 
 
 def on_day(moment: datetime) -> str:

@@ -47,6 +47,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _exception(
+    reason: Reason,
+    message: str,
+    subject: str,
+    email: str | None,
+    event_id: str | None,
+    at: datetime,
+) -> SyncException:
+    """The exception record an operator reads: severity and impact follow from the reason."""
+    return SyncException(
+        subject=subject,
+        email=email,
+        reason=reason,
+        message=message[:500],
+        severity=SEVERITY.get(reason, Severity.ERROR),
+        campaign_impact=IMPACT[reason],
+        event_id=event_id,
+        at=at,
+    )
+
+
 class Incidents:
     """Sends a dead letter and its exception record together."""
 
@@ -84,16 +105,7 @@ class Incidents:
             original_b64=DeadLetter.encode(original),
             at=at,
         )
-        exception = SyncException(
-            subject=subject,
-            email=email,
-            reason=reason,
-            message=detail[:500],
-            severity=SEVERITY.get(reason, Severity.ERROR),
-            campaign_impact=IMPACT[reason],
-            event_id=event_id,
-            at=at,
-        )
+        exception = _exception(reason, detail, subject, email, event_id, at)
         record_key = (email or key or subject).encode()
         sent = [
             await self._deadletter.send(
@@ -138,16 +150,7 @@ class Incidents:
         email: str | None = None,
     ) -> None:
         """An exception record alone, for what is worth knowing but lost nothing."""
-        exception = SyncException(
-            subject=subject,
-            email=email,
-            reason=reason,
-            message=message[:500],
-            severity=SEVERITY.get(reason, Severity.ERROR),
-            campaign_impact=IMPACT[reason],
-            event_id=event_id,
-            at=_now(),
-        )
+        exception = _exception(reason, message, subject, email, event_id, _now())
         await self._exceptions.send(
             key=(email or subject).encode(), value=orjson.dumps(exception.model_dump(mode="json"))
         )

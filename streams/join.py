@@ -23,6 +23,7 @@ from schemas.commands import (
 from schemas.consent import (
     ConsentChanged,
     ConsentOutcome,
+    ConsentState,
     NoticeKind,
     enrolment_refusal,
     fold_consent,
@@ -272,9 +273,9 @@ class Joiner:
                 )
             )
         self._commerce_write(outcome, change)
-        if outcome.to_dotdigital is None:
+        action = outcome.to_dotdigital
+        if action is None:
             return []
-        action = "unsubscribe" if outcome.to_dotdigital == "unsubscribe" else "resubscribe"
         write = ConsentWrite(
             email=email,
             action=action,
@@ -302,7 +303,7 @@ class Joiner:
         )
         self.forwards.append((COMMERCE_WRITES, change.email, command))
 
-    def consent_of(self, email: str) -> Any:
+    def consent_of(self, email: str) -> ConsentState | None:
         """The contact's consent as the table holds it now (for the sink's gate)."""
         state = self._contact(email)
         return state.consent if state else None

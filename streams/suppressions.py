@@ -22,6 +22,7 @@ from connectors.errors import FatalError, RetriableError, SkippableError
 from connectors.privacy import redact_emails
 from schemas.consent import ConsentChanged, from_suppression
 from schemas.incidents import Reason
+from schemas.moments import as_utc
 from streams.cursors import CursorStore, KafkaCursors
 from streams.incidents import Incidents
 from streams.metrics import Metrics
@@ -80,7 +81,7 @@ class SuppressionPoller:
         self._publish = publish
         self._cursors = cursors
         self._overlap = timedelta(seconds=overlap)
-        self._first = _aware(first_poll_since) if first_poll_since is not None else EPOCH
+        self._first = as_utc(first_poll_since) if first_poll_since is not None else EPOCH
         self._report = report
         self._now = now
         self._metrics = metrics
@@ -152,7 +153,7 @@ class SuppressionPoller:
             document = await self._cursors.load(self._name)
             if document is None:
                 return None
-            return _aware(datetime.fromisoformat(document["checkpoint"]))
+            return as_utc(datetime.fromisoformat(document["checkpoint"]))
         except (KeyError, TypeError, ValueError) as exc:
             # Reading from the start only repeats rows (same event ids); guessing could skip some.
             log.warning(
@@ -196,10 +197,6 @@ class SuppressionPoller:
                 "lag_seconds": lag,
             },
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _read(

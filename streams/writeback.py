@@ -20,6 +20,7 @@ from connectors.dotdigital.clock import Sleep
 from connectors.errors import FatalError, SkippableError
 from connectors.privacy import mask_email
 from schemas.incidents import Reason
+from schemas.moments import as_utc
 from schemas.writeback import CommerceUnsubscribe
 from streams.gate import ConsentGate, ConsentLookup
 from streams.incidents import Incidents
@@ -75,7 +76,7 @@ class WriteBack:
             refusal = words(exc, command.customer_id)
             log.warning("commerce refused the write-back: %s", refusal, extra=fields)
             return refusal
-        seconds = (self._now() - _aware(command.occurred_at)).total_seconds()
+        seconds = (self._now() - as_utc(command.occurred_at)).total_seconds()
         self._metrics.observe(PROPAGATION, seconds)
         self._metrics.add(WRITES)
         log.info(
@@ -83,12 +84,6 @@ class WriteBack:
             extra={**fields, "reason": command.reason, "propagation_s": round(seconds, 3)},
         )
         return None
-
-
-def _aware(moment: datetime) -> datetime:
-    # A time without a zone is UTC (Dotdigital's are); subtracting it from an aware one would
-    # raise after Commerce already took the write.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def words(exc: SkippableError, customer_id: int) -> str:
