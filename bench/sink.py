@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 
 from sandbox.broker import EmbeddedBroker
 from sandbox.load import batch_commands, realtime_command
-from streams.topics import WRITES, WRITES_REALTIME, create_topics
+from streams.runtime.topics import WRITES, WRITES_REALTIME, create_topics
 
 USER = "apiuser-bench@apiconnector.com"
 PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     logs = Path(args.logs)
     logs.mkdir(parents=True, exist_ok=True)
-    cli = [sys.executable, "-m", "streams.cli"]
+    cli = [sys.executable, "-m", "streams"]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         processes.append(

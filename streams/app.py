@@ -9,18 +9,21 @@ from typing import Any
 
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.signature import PublicKeyCache
-from streams import join, lanes, normalize, suppressions, writeback
-from streams.attributes import ProductAttributes
-from streams.clients import DotdigitalClients, commerce_client
-from streams.incidents import Incidents
-from streams.lanes import LaneSettings
-from streams.metrics import Metrics
-from streams.ops import register_ops
-from streams.raw import RawPublisher
+from streams.ops.endpoints import register_ops
+from streams.process import join, normalize
+from streams.process.product_attributes import ProductAttributes
+from streams.runtime.application import CartwrightApp
+from streams.runtime.clients import DotdigitalClients, commerce_client
+from streams.runtime.incidents import Incidents
+from streams.runtime.metrics import Metrics
+from streams.runtime.topics import WRITES, WRITES_REALTIME, faust_topics
 from streams.settings import Settings
-from streams.topics import WRITES, WRITES_REALTIME, faust_topics
-from streams.transport import CartwrightApp
-from streams.webhook import PATH, Ingest, webhook_view
+from streams.sinks.commerce import write_back
+from streams.sinks.dotdigital import lanes
+from streams.sinks.dotdigital.lanes import LaneSettings
+from streams.sources import suppression_feed
+from streams.sources.raw_publisher import RawPublisher
+from streams.sources.webhook import PATH, Ingest, webhook_view
 
 MAX_DELIVERY_BYTES = 4 * 1024 * 1024
 
@@ -110,14 +113,14 @@ def create_app(settings: Settings) -> Any:
         poll_interval=sink.import_poll_interval,
         consent_of=joiner.consent_of,
     )
-    suppressions.register(
+    suppression_feed.register(
         app, topics, settings, incidents, metrics, partial(dotdigital, background=True)
     )
 
     async def commerce() -> CommerceClient:
         return commerce_client(settings.commerce)
 
-    writeback.register(
+    write_back.register(
         app, topics.commerce_writes, incidents, metrics, commerce, consent_of=joiner.consent_of
     )
     keys = (

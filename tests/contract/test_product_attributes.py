@@ -8,7 +8,7 @@ from decimal import Decimal
 from sandbox.commerce.events import Line, Order
 from schemas.commerce import CommerceOrder
 from schemas.orders import order_updated, orders_record
-from streams.attributes import ProductAttributes
+from streams.process.product_attributes import ProductAttributes
 from tests.contract.commerce_harness import Commerce
 
 

@@ -79,7 +79,7 @@ class Process:
 def start_cli(name: str, args: list[str], env: dict[str, str], logs: Path) -> Process:
     log = logs / f"{name}.log"
     popen = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "streams", *args],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

@@ -93,7 +93,7 @@ def test_backfill_resumes_after_being_killed_halfway_without_duplicates(
     command = [
         sys.executable,
         "-m",
-        "streams.cli",
+        "streams",
         "backfill",
         "--since",
         "2000-01-01",

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.broker import EmbeddedBroker
-from streams.cursors import KafkaCursors
-from streams.topics import create_topics
+from streams.runtime.topics import create_topics
+from streams.sources.cursors import KafkaCursors
 from tests.integration.harness import free_port
 
 pytestmark = pytest.mark.integration

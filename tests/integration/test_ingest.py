@@ -131,7 +131,7 @@ def test_journal_pull_publishes_every_event_once_and_resumes_from_its_position(
     command = [
         sys.executable,
         "-m",
-        "streams.cli",
+        "streams",
         "ingest",
         "journal",
         "--once",

@@ -19,7 +19,7 @@ from schemas.publish import (
     schema_file,
     yaml_lines,
 )
-from streams.topics import ALL_TOPICS, RAW
+from streams.runtime.topics import ALL_TOPICS, RAW
 
 CONTRACT = Path(__file__).parents[3] / "contract"
 REGENERATE = "the published contract is out of date: run `make contract` and commit contract/"

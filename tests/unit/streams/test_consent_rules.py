@@ -46,16 +46,16 @@ from schemas.incidents import Reason
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.refunds import RefundRecorded
 from schemas.writeback import CommerceUnsubscribe
-from streams.consent_writes import ConsentWriter
-from streams.gate import ConsentGate
-from streams.join import Joiner, JoinNotice
-from streams.metrics import Metrics
-from streams.normalize import Normalizer, NotUsed
-from streams.realtime import RealtimeWriter
-from streams.sink import Sink
-from streams.suppressions import SuppressionPoller
-from streams.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
-from streams.writeback import WriteBack
+from streams.process.join import Joiner, JoinNotice
+from streams.process.normalize import Normalizer, NotUsed
+from streams.runtime.metrics import Metrics
+from streams.runtime.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
+from streams.sinks.commerce.write_back import WriteBack
+from streams.sinks.consent_gate import ConsentGate
+from streams.sinks.dotdigital.batch_writer import BatchWriter
+from streams.sinks.dotdigital.consent_writer import ConsentWriter
+from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
+from streams.sources.suppression_feed import SuppressionPoller
 
 PROGRAMS = {"order_fulfilled": 101, "first_order": 102}
 CUSTOMERS = ["ada@example.com", "alan@example.com", "grace@example.com"]
@@ -244,7 +244,7 @@ class ConsentLoop:
         self.realtime_writer = RealtimeWriter(
             self.dotdigital, sleep=never_sleep, gate=gate, consent=consent
         )
-        self.sink = Sink(self.dotdigital, sleep=never_sleep, gate=gate, consent=consent)
+        self.sink = BatchWriter(self.dotdigital, sleep=never_sleep, gate=gate, consent=consent)
         self.poller = SuppressionPoller(
             self.dotdigital,
             self._polled,

@@ -1,0 +1,1 @@
+"""The cartwright command line: worker, broker, sandboxes, backfill, journal, topics, demo."""

@@ -1,0 +1,150 @@
+"""`make run`: the embedded broker, both sandboxes, a worker and store traffic, until Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from streams.cli.main import interrupt
+from streams.settings import Settings
+
+BROKER_PORT = 9092
+DOTDIGITAL_PORT = 8025
+COMMERCE_PORT = 8026
+READY_TIMEOUT = 90.0
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _wait_until(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {process.returncode}")
+        if check():
+            return
+        time.sleep(0.2)  # polling a child process we started; nothing to await
+    raise RuntimeError(f"{what} did not come up within {READY_TIMEOUT:.0f} s")
+
+
+def _answers(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _stats(url: str) -> dict[str, object]:
+    try:
+        answer = httpx.get(url, timeout=2.0).json()
+    except (httpx.HTTPError, ValueError):
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def run_demo(settings: Settings, *, orders: int) -> int:
+    """Start everything, print where to look, report progress, stop it all on Ctrl-C."""
+    for port in (BROKER_PORT, DOTDIGITAL_PORT, COMMERCE_PORT, settings.web.port):
+        if not _port_free(port):
+            print(f"port {port} is in use; stop whatever holds it and run again", file=sys.stderr)
+            return 1
+    logs = Path(".run")
+    logs.mkdir(exist_ok=True)
+    dotdigital = f"http://127.0.0.1:{DOTDIGITAL_PORT}"
+    commerce = f"http://127.0.0.1:{COMMERCE_PORT}"
+    worker_url = f"http://127.0.0.1:{settings.web.port}"
+    env = {
+        **os.environ,
+        "CARTWRIGHT_KAFKA__BOOTSTRAP": f"127.0.0.1:{BROKER_PORT}",
+        "CARTWRIGHT_DOTDIGITAL__BASE_URL": dotdigital,
+        "CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST": commerce,
+        "CARTWRIGHT_ORDERS__BATCH_INTERVAL": os.environ.get(
+            "CARTWRIGHT_ORDERS__BATCH_INTERVAL", "5"
+        ),
+        # The sandbox account has program 1 active: fulfilled orders start a journey there.
+        "CARTWRIGHT_PROGRAMS__ORDER_FULFILLED": os.environ.get(
+            "CARTWRIGHT_PROGRAMS__ORDER_FULFILLED", "1"
+        ),
+    }
+    cli = [sys.executable, "-m", "streams"]
+    signal.signal(signal.SIGTERM, interrupt)
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+        log_file = (logs / f"{name}.log").open("wb")
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            [*cli, *args], env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+        processes.append((name, process))
+        return process
+
+    try:
+        broker = start("broker", "broker", "--port", str(BROKER_PORT))
+        _wait_until(lambda: not _port_free(BROKER_PORT), "the broker", broker)
+        print(f"broker      kafka://127.0.0.1:{BROKER_PORT} (Tansu, in memory)", flush=True)
+        sandbox = start("dotdigital", "sandbox", "dotdigital", "--port", str(DOTDIGITAL_PORT))
+        _wait_until(_answers(f"{dotdigital}/_sandbox/stats"), "the Dotdigital sandbox", sandbox)
+        print(f"dotdigital  {dotdigital}/_sandbox/stats", flush=True)
+        worker = start("worker", "worker")
+        _wait_until(_answers(f"{worker_url}/ops/health"), "the worker", worker)
+        print(f"worker      {worker_url}/ops/status", flush=True)
+        store = start(
+            "commerce",
+            "sandbox",
+            "commerce",
+            "--port",
+            str(COMMERCE_PORT),
+            "--webhook",
+            f"{worker_url}/webhooks/adobe-commerce",
+            "--orders",
+            str(orders),
+            # Store time is real time, so consent times compare with Dotdigital's.
+            "--start-now",
+        )
+        _wait_until(_answers(f"{commerce}/_sandbox/status"), "the Commerce sandbox", store)
+        print(f"store       {commerce}/_sandbox/status (signed events → worker)", flush=True)
+        print(
+            f"records     {dotdigital}/insightData/v3/contacts/email/<email>/Orders "
+            f"(Basic auth: the CARTWRIGHT_DOTDIGITAL__USERNAME/__PASSWORD user)",
+            flush=True,
+        )
+        print(f"enrolments  {dotdigital}/_sandbox/enrolments (post-purchase program 1)", flush=True)
+        print(f"logs        {logs.resolve()}/*.log   — Ctrl-C stops everything", flush=True)
+        while all(process.poll() is None for _, process in processes):
+            delivered = _stats(f"{commerce}/_sandbox/status").get("delivered", 0)
+            landed = _stats(f"{dotdigital}/_sandbox/stats")
+            print(f"events delivered: {delivered}   dotdigital: {landed}", flush=True)
+            time.sleep(10)  # a progress line for the operator, not a test
+        failed = [name for name, process in processes if process.poll() is not None]
+        print(f"stopped: {', '.join(failed)} exited; see {logs}/", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"could not start: {exc}; see {logs}/", file=sys.stderr)
+        return 1
+    finally:
+        for _, process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in reversed(processes):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
+            if process.poll() is None:
+                process.kill()

@@ -1,0 +1,1 @@
+"""What operators reach over HTTP: health and status endpoints."""

@@ -1,0 +1,47 @@
+"""Ops endpoints on the worker: health and status, protected by a bearer token when one is set."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from streams.runtime.metrics import Metrics
+from streams.settings import Settings
+
+
+def _authorized(request: Request, token: str | None) -> bool:
+    if token is None:
+        return True
+    given = request.headers.get("Authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def register_ops(app: Any, settings: Settings, metrics: Metrics) -> None:
+    """`GET /ops/health` and `GET /ops/status`."""
+    token = settings.web.ops_token.get_secret_value() if settings.web.ops_token else None
+
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            if not _authorized(request, token):
+                return self.json({"error": "unauthorized"}, status=401)
+            return self.json({"status": "ok"})
+
+    class Status(View):
+        async def get(self, request: Request) -> Response:
+            if not _authorized(request, token):
+                return self.json({"error": "unauthorized"}, status=401)
+            assigned = sorted(f"{tp.topic}[{tp.partition}]" for tp in app.consumer.assignment())
+            return self.json(
+                {
+                    **metrics.snapshot(),
+                    "app": settings.kafka.app_id,
+                    "bootstrap": settings.kafka.bootstrap,
+                    "dotdigital": settings.dotdigital.base_url,
+                    "assigned": assigned,
+                }
+            )
+
+    app.page("/ops/health")(Health)
+    app.page("/ops/status")(Status)

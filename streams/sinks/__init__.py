@@ -1,0 +1,1 @@
+"""Where writes go: Dotdigital lanes and writers, the Commerce write-back, the consent gate."""

@@ -1,0 +1,1 @@
+"""Writing back to Adobe Commerce: unsubscribes Dotdigital reported, for registered customers."""

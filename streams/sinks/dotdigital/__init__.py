@@ -1,0 +1,1 @@
+"""Writes to Dotdigital: two lanes, batch plans, batch and realtime writers, consent writes."""

@@ -1,0 +1,228 @@
+"""The sink's two lanes as Faust agents: batch (size or interval) and realtime (at once).
+
+Offsets advance only once Dotdigital accepted a command or it was dead-lettered: each lane takes
+events without acknowledging them and acknowledges a batch when its write has finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+from pydantic import ValidationError
+
+from connectors.dotdigital.client import DotdigitalClient
+from connectors.errors import FatalError
+from schemas.commands import WriteCommand
+from schemas.consent import ConsentChanged
+from schemas.incidents import Reason
+from streams.runtime.incidents import Incidents
+from streams.runtime.metrics import Metrics
+from streams.runtime.topics import TopicSet
+from streams.sinks.consent_gate import ConsentGate, ConsentLookup
+from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
+from streams.sinks.dotdigital.consent_writer import ConsentWriter
+from streams.sinks.dotdigital.in_flight import OrderedInFlight
+from streams.sinks.dotdigital.realtime_writer import RealtimeWriter, lane_keys
+
+log = logging.getLogger(__name__)
+
+SLOW_WRITE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """Where a write command came from, so a refusal can be dead-lettered with its bytes."""
+
+    value: bytes
+    key: str
+    partition: int
+    offset: int
+    event_id: str
+
+
+class Writer(Protocol):
+    async def write(
+        self, commands: Sequence[tuple[WriteCommand, Consumed]]
+    ) -> list[Rejection[Consumed]]: ...
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """How one lane takes and writes its commands."""
+
+    name: str
+    topic_name: str
+    take: int
+    within: float
+    in_flight: int
+
+
+async def decode(
+    events: Sequence[Any], incidents: Incidents
+) -> list[tuple[WriteCommand, Consumed]]:
+    """A taken batch as commands; anything that is not a v1 write command is dead-lettered."""
+    commands: list[tuple[WriteCommand, Consumed]] = []
+    for event in events:
+        key = (event.key or b"").decode(errors="replace")
+        try:
+            command = WriteCommand.model_validate_json(event.value)
+        except ValidationError as exc:
+            await incidents.unreadable(event, "a v1 write command", exc.error_count())
+            continue
+        origin = Consumed(
+            event.value,
+            key,
+            event.message.partition,
+            event.message.offset,
+            command.command.source_event_id,
+        )
+        commands.append((command, origin))
+    return commands
+
+
+async def report(rejections: list[Rejection[Consumed]], incidents: Incidents, topic: str) -> None:
+    for rejection in rejections:
+        if rejection.reason is Reason.CONSENT_GATE:
+            # Held back on purpose: an exception record says why, nothing is dead.
+            await incidents.report(
+                reason=rejection.reason,
+                message=rejection.detail,
+                subject=rejection.subject,
+                event_id=rejection.origin.event_id,
+                email=rejection.email,
+            )
+            continue
+        await incidents.dead_letter(
+            reason=Reason.DOTDIGITAL_REJECTED,
+            detail=rejection.detail,
+            original=rejection.origin.value,
+            source_topic=topic,
+            key=rejection.origin.key,
+            subject=rejection.subject,
+            email=rejection.email,
+            partition=rejection.origin.partition,
+            offset=rejection.origin.offset,
+            event_id=rejection.origin.event_id,
+        )
+
+
+def register_lane(
+    app: Any,
+    topic: Any,
+    lane: LaneSettings,
+    incidents: Incidents,
+    metrics: Metrics,
+    writer_factory: Callable[[DotdigitalClient], Writer],
+    client: Callable[[], Awaitable[DotdigitalClient]],
+) -> Any:
+    """One lane: take events, write them in flight, in order per key, acknowledge what is settled."""
+
+    async def crash(exc: BaseException) -> None:
+        if isinstance(exc, FatalError):
+            log.critical("Dotdigital refuses every call, stopping the worker: %s", exc)
+        await app.crash(exc)
+
+    async def run(stream: Any, dotdigital: DotdigitalClient) -> None:
+        writer = writer_factory(dotdigital)
+        in_flight = OrderedInFlight(lane.in_flight, on_failure=crash)
+        async for events in stream.noack_take(lane.take, within=lane.within):
+            commands = await decode(events, incidents)
+
+            async def job(events: Sequence[Any] = events, commands: Any = commands) -> None:
+                started = time.monotonic()
+                rejections = await writer.write(commands) if commands else []
+                took = time.monotonic() - started
+                if took > SLOW_WRITE_SECONDS:
+                    log.info(
+                        "%s lane: %d commands took %.1f s",
+                        lane.name,
+                        len(commands),
+                        took,
+                        extra={"lane": lane.name, "seconds": took},
+                    )
+                await report(rejections, incidents, lane.topic_name)
+                metrics.add(f"{lane.name}.commands", len(commands))
+                metrics.add(f"{lane.name}.rejected", len(rejections))
+                for event in events:
+                    await stream.ack(event)
+
+            await in_flight.submit(lane_keys(commands), job)
+
+    async def agent(stream: Any) -> None:
+        try:
+            dotdigital = await client()
+            try:
+                await run(stream, dotdigital)
+            finally:
+                await dotdigital.aclose()
+        except FatalError as exc:
+            # Nothing of the batch in hand was acknowledged, so nothing is committed for it.
+            await crash(exc)
+
+    return app.agent(topic, name=f"sink_{lane.name}")(agent)
+
+
+def register(
+    app: Any,
+    topics: TopicSet,
+    incidents: Incidents,
+    metrics: Metrics,
+    client: Callable[..., Awaitable[DotdigitalClient]],
+    *,
+    batch: LaneSettings,
+    realtime: LaneSettings,
+    poll_interval: float,
+    consent_of: ConsentLookup | None = None,
+) -> None:
+    """Declare both lanes on `app`; `client(background=…)` makes each lane's client.
+
+    `consent_of` reads the join's `contacts` table for the consent gate.
+    """
+    gate = ConsentGate(consent_of)
+
+    async def observe(change: ConsentChanged) -> None:
+        # Dotdigital's answer to a re-subscribe goes back to the join like any observation.
+        sent = await topics.consent_observed.send(
+            key=change.email.encode(), value=orjson.dumps(change.model_dump(mode="json"))
+        )
+        await sent
+
+    def consent_writer(dotdigital: DotdigitalClient) -> ConsentWriter:
+        return ConsentWriter(dotdigital, gate=gate, observe=observe, metrics=metrics)
+
+    async def batch_client() -> DotdigitalClient:
+        return await client(background=True)
+
+    async def realtime_client() -> DotdigitalClient:
+        return await client(background=False)
+
+    register_lane(
+        app,
+        topics.writes,
+        batch,
+        incidents,
+        metrics,
+        lambda dotdigital: BatchWriter(
+            dotdigital,
+            poll_interval=poll_interval,
+            gate=gate,
+            consent=consent_writer(dotdigital),
+        ),
+        batch_client,
+    )
+    register_lane(
+        app,
+        topics.writes_realtime,
+        realtime,
+        incidents,
+        metrics,
+        lambda dotdigital: RealtimeWriter(
+            dotdigital, gate=gate, consent=consent_writer(dotdigital)
+        ),
+        realtime_client,
+    )

@@ -1,0 +1,101 @@
+"""Durable checkpoints of pollers on `cartwright.cursors.v1`: the last value of a key is its cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.runtime.producer import producer
+from streams.runtime.topics import CURSORS
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 30.0
+
+
+class CursorStore(Protocol):
+    """Where a poller keeps how far it has read; `save` returns once the document is durable."""
+
+    async def load(self, name: str) -> dict[str, Any] | None: ...
+
+    async def save(self, name: str, document: dict[str, Any]) -> None: ...
+
+
+class KafkaCursors:
+    """Cursors on the one-partition cursors topic: `save` appends, `load` reads it all back.
+
+    Tansu never compacts, so `load` reads every save ever made; a poller loads once when it
+    starts, and saves only when its cursor moved.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        fetch_max_wait_ms: int = 100,
+        timeout: float = TIMEOUT,
+        topic: str = CURSORS,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._fetch_max_wait_ms = fetch_max_wait_ms
+        self._timeout = timeout
+        self._topic = topic
+        self._producer: AIOKafkaProducer | None = None
+
+    async def load(self, name: str) -> dict[str, Any] | None:
+        """The document last saved under `name`, or None."""
+        key = name.encode()
+        latest: bytes | None = None
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            # Tansu answers a fetch only when the wait is up, even when data is there.
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
+        )
+        await consumer.start()
+        try:
+            async with asyncio.timeout(self._timeout):
+                partition = TopicPartition(self._topic, 0)
+                consumer.assign([partition])
+                await consumer.seek_to_beginning(partition)
+                end = (await consumer.end_offsets([partition]))[partition]
+                # Tansu reports the last batch's base offset + 1 as the end; a fetch returns
+                # whole batches, so reading up to it still yields the last batch's every record.
+                while await consumer.position(partition) < end:
+                    batches = await consumer.getmany(partition, timeout_ms=self._fetch_max_wait_ms)
+                    for record in batches.get(partition, []):
+                        if record.key == key:
+                            latest = record.value
+        finally:
+            await consumer.stop()
+        if latest is None:
+            return None
+        document = orjson.loads(latest)
+        if not isinstance(document, dict):
+            raise ValueError(f"cursor {name!r} is not a JSON object")
+        return document
+
+    async def save(self, name: str, document: dict[str, Any]) -> None:
+        """Append the document under `name` and wait for the broker's acknowledgement."""
+        if self._producer is None:
+            kafka = producer(self._bootstrap)
+            try:
+                await kafka.start()
+            except BaseException:
+                await kafka.stop()
+                raise
+            self._producer = kafka
+        async with asyncio.timeout(self._timeout):
+            await self._producer.send_and_wait(
+                self._topic, key=name.encode(), value=orjson.dumps(document)
+            )
+        log.debug("cursor saved", extra={"topic": self._topic, "key": name})
+
+    async def close(self) -> None:
+        kafka, self._producer = self._producer, None
+        if kafka is not None:
+            await kafka.stop()

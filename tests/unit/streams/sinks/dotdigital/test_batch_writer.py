@@ -1,0 +1,437 @@
+"""The Dotdigital sink against the real sandbox over HTTP, on a fake clock so nothing waits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from connectors.dotdigital.client import DotdigitalClient
+from connectors.dotdigital.ratelimit import TierBudgets
+from sandbox.commerce.events import Line, Order
+from sandbox.dotdigital import SandboxConfig, serve
+from schemas.commands import ContactWrite, InsightWrite, WriteCommand
+from schemas.commerce import CommerceOrder
+from schemas.dotdigital import ContactIdentity, InsightRecord
+from schemas.normalized import OrderUpdated
+from schemas.orders import ORDERS_COLLECTION, order_updated, orders_record
+from streams.sinks.dotdigital.batch_writer import BatchWriter
+from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
+
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the start of a rate-limit minute
+PLACED_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+ISSUED_AT = PLACED_AT + timedelta(seconds=5)
+CONFIG = SandboxConfig()
+
+Origin = str
+Commands = list[tuple[WriteCommand, Origin]]
+
+
+class FakeTime:
+    """One clock for both sides (the client's monotonic and wall clocks and the sandbox's),
+    moved only by the recorded sleeps."""
+
+    def __init__(self) -> None:
+        self.wall = START
+        self.client_sleeps: list[float] = []  # rate-limit holds and import polls
+        self.retry_sleeps: list[float] = []  # the sink's waits between retries
+
+    def clock(self) -> float:
+        return self.wall - START
+
+    def wall_clock(self) -> float:
+        return self.wall
+
+    async def client_sleep(self, seconds: float) -> None:
+        self.client_sleeps.append(seconds)
+        self.wall += seconds
+
+    async def retry_sleep(self, seconds: float) -> None:
+        self.retry_sleeps.append(seconds)
+        self.wall += seconds
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The real HTTP transport, noting each exchange's method, path and status on the way."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.exchanges: list[tuple[str, str, int]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        self.exchanges.append((request.method, request.url.path, response.status_code))
+        return response
+
+    def writes(self) -> list[tuple[str, str]]:
+        """The PATCH and PUT calls, in the order they were answered."""
+        return [(m, path) for m, path, _ in self.exchanges if m in {"PATCH", "PUT"}]
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@dataclass
+class World:
+    """A running sandbox, a client pointed at it, the sink under test, and the fake time."""
+
+    admin: httpx.AsyncClient
+    client: DotdigitalClient
+    sink: BatchWriter
+    time: FakeTime
+    transport: Recording
+
+    async def faults(self, **settings: Any) -> None:
+        response = await self.admin.post("/_sandbox/faults", json=settings)
+        response.raise_for_status()
+
+    async def stats(self) -> dict[str, Any]:
+        response = await self.admin.get("/_sandbox/stats")
+        response.raise_for_status()
+        stats: dict[str, Any] = response.json()
+        return stats
+
+    async def orders_of(self, email: str) -> dict[str, dict[str, Any]]:
+        """Every Orders record of a contact, by key; a key stored twice fails the test."""
+        records = await self.client.list_contact_insight(email, ORDERS_COLLECTION)
+        keys = [record["key"] for record in records]
+        assert len(keys) == len(set(keys)), f"duplicate records for {email}: {keys}"
+        return {record["key"]: record["json"] for record in records}
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    time = FakeTime()
+    runner = await serve(CONFIG, host="127.0.0.1", port=0, clock=time.wall_clock)
+    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    transport = Recording()
+    client = DotdigitalClient(
+        base_url,
+        CONFIG.username,
+        SecretStr(CONFIG.password),
+        transport=transport,
+        # No client-side buckets: they schedule on the event loop and would really wait.
+        limits=TierBudgets(low=None, medium=None, high=None),
+        clock=time.clock,
+        sleep=time.client_sleep,
+        wall_clock=time.wall_clock,
+    )
+    try:
+        async with client, httpx.AsyncClient(base_url=base_url) as admin:
+            yield World(admin, client, BatchWriter(client, sleep=time.retry_sleep), time, transport)
+    finally:
+        await runner.cleanup()
+
+
+def order(entity_id: int, email: str) -> Order:
+    return Order(
+        entity_id=entity_id,
+        increment_id=f"{entity_id:09d}",
+        email=email,
+        firstname="Ada",
+        lastname="Lovelace",
+        lines=[Line(sku="LOOM-1", name="Loom", product_id=7, qty=1, price=Decimal("120"))],
+        created_at=PLACED_AT,
+    )
+
+
+def updated(
+    entity_id: int, email: str, *, state: str = "new", at: datetime = PLACED_AT
+) -> OrderUpdated:
+    snapshot = order(entity_id, email).snapshot(state=state, status=state, at=at)
+    return order_updated(
+        CommerceOrder.model_validate(snapshot), [], event_id=f"evt-{entity_id}", occurred_at=at
+    )
+
+
+def contact_write(email: str, **fields: Any) -> WriteCommand:
+    return WriteCommand(
+        command=ContactWrite(
+            email=email,
+            data_fields={"FIRSTNAME": "Ada", **fields},
+            source_event_id=f"evt-contact-{email}",
+            issued_at=ISSUED_AT,
+        )
+    )
+
+
+def insight_write(record: InsightRecord, email: str) -> WriteCommand:
+    return WriteCommand(
+        command=InsightWrite(
+            email=email,
+            collection=ORDERS_COLLECTION,
+            collection_type="orders",
+            record=record,
+            subject=f"order {record.key}",
+            source_event_id=f"evt-{record.key}",
+            issued_at=ISSUED_AT,
+        )
+    )
+
+
+def order_write(order: OrderUpdated) -> WriteCommand:
+    return insight_write(orders_record(order), order.email)
+
+
+async def test_contact_is_upserted_before_its_orders_record(world: World) -> None:
+    email = "first.time@example.com"
+    placed = updated(101, email)
+    # The record arrives first: the sink must still create the contact before importing it.
+    commands: Commands = [(order_write(placed), "o-1"), (contact_write(email), "c-1")]
+
+    rejections = await world.sink.write(commands)
+
+    assert rejections == []
+    contact = await world.client.get_contact(email)
+    assert contact is not None
+    assert contact.data_fields["FIRSTNAME"] == "Ada"
+    stored = await world.orders_of(email)
+    assert stored == {"000000101": orders_record(placed).json_}
+    assert world.transport.writes() == [
+        ("PATCH", f"/contacts/v3/email/{email}"),
+        ("PUT", "/insightData/v3/import"),
+    ]
+
+
+async def test_record_without_a_contact_is_refused_by_dotdigital(world: World) -> None:
+    email = "nobody@example.com"
+
+    rejections = await world.sink.write([(order_write(updated(102, email)), "o-1")])
+
+    [rejection] = rejections
+    assert rejection.origin == "o-1"
+    assert rejection.subject == "order 000000102"
+    assert "ContactEmailDoesNotExist" in rejection.detail
+
+
+async def test_two_versions_of_an_order_in_one_batch_land_as_the_later_one(
+    world: World,
+) -> None:
+    email = "repeat@example.com"
+    placed = updated(103, email)
+    complete = updated(103, email, state="complete", at=PLACED_AT + timedelta(days=2))
+    commands: Commands = [
+        (contact_write(email), "c-1"),
+        (order_write(placed), "o-1"),
+        (order_write(complete), "o-2"),
+    ]
+
+    rejections = await world.sink.write(commands)
+
+    assert rejections == []
+    stored = await world.orders_of(email)
+    assert list(stored) == ["000000103"]
+    assert stored["000000103"]["orderState"] == "complete"
+    assert stored["000000103"]["fulfilled"] is True
+    assert world.transport.writes().count(("PUT", "/insightData/v3/import")) == 1
+
+
+async def test_record_with_an_invalid_json_key_is_rejected_and_the_others_land(
+    world: World,
+) -> None:
+    email = "mixed@example.com"
+    good = orders_record(updated(104, email))
+    bad = InsightRecord(
+        key="000000105",
+        contact_identity=ContactIdentity(value=email),
+        json_={**orders_record(updated(105, email)).json_, "bad key!": 1},
+    )
+    commands: Commands = [
+        (contact_write(email), "c-1"),
+        (insight_write(bad, email), "o-bad"),
+        (insight_write(good, email), "o-good"),
+    ]
+
+    rejections = await world.sink.write(commands)
+
+    [rejection] = rejections
+    assert rejection.origin == "o-bad"
+    assert rejection.subject == "order 000000105"
+    assert rejection.email == email
+    assert "JsonKeyInvalidCharacters" in rejection.detail
+    assert list(await world.orders_of(email)) == ["000000104"]
+
+
+def busy_batch() -> tuple[Commands, dict[str, dict[str, dict[str, Any]]]]:
+    """Three contacts with two orders each, and the records each should end with."""
+    commands: Commands = []
+    expected: dict[str, dict[str, dict[str, Any]]] = {}
+    for n in range(3):
+        email = f"shopper{n}@example.com"
+        commands.append((contact_write(email, ORDER_COUNT=2), f"c-{n}"))
+        expected[email] = {}
+        for entity_id in (200 + 10 * n, 201 + 10 * n):
+            placed = updated(entity_id, email)
+            commands.append((order_write(placed), f"o-{entity_id}"))
+            expected[email][placed.increment_id] = orders_record(placed).json_
+    return commands, expected
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"error_rate": 0.3, "error_status": 503, "seed": 1},
+        {"error_rate": 0.3, "error_status": 503, "seed": 13},
+        {"error_rate": 0.3, "error_status": 503, "error_body": "html", "seed": 7},
+        {"burst_429": 3},
+    ],
+    ids=["503s-on-contacts", "503s-everywhere", "503s-with-html", "429-burst"],
+)
+async def test_every_record_lands_exactly_once_despite_faults(
+    world: World, faults: dict[str, Any]
+) -> None:
+    commands, expected = busy_batch()
+    await world.faults(**faults)
+
+    rejections = await world.sink.write(commands)
+
+    assert rejections == []
+    assert (await world.stats())["faults_injected"] > 0
+    assert world.time.retry_sleeps, "the sink never waited to retry"
+    await world.faults()  # read back without faults
+    for email, records in expected.items():
+        contact = await world.client.get_contact(email)
+        assert contact is not None
+        assert contact.data_fields["ORDER_COUNT"] == 2
+        assert await world.orders_of(email) == records
+
+
+async def test_rate_limit_burst_waits_as_long_as_the_server_says(world: World) -> None:
+    email = "patient@example.com"
+    await world.faults(burst_429=1)
+
+    rejections = await world.sink.write([(contact_write(email), "c-1")])
+
+    assert rejections == []
+    # The sandbox's minute started at START, so its reset header says 60 seconds.
+    assert world.time.retry_sleeps == [60.0]
+    assert await world.client.get_contact(email) is not None
+
+
+async def test_failed_import_submission_is_sent_again_and_stored_once(world: World) -> None:
+    commands, expected = busy_batch()
+    # With this seed the dice fail a contact upsert, the import submission and import polls.
+    await world.faults(error_rate=0.3, error_status=503, seed=13)
+
+    rejections = await world.sink.write(commands)
+
+    assert rejections == []
+    failed = {
+        (method, path.rsplit("/", 1)[0])
+        for method, path, status in world.transport.exchanges
+        if status == 503
+    }
+    assert failed == {
+        ("PATCH", "/contacts/v3/email"),
+        ("PUT", "/insightData/v3"),
+        ("GET", "/insightData/v3/import"),
+    }
+    await world.faults()
+    for email, records in expected.items():
+        assert await world.orders_of(email) == records
+
+
+async def test_records_of_a_refused_contact_are_rejected_with_it(world: World) -> None:
+    refused, fine = "two@@example.com", "fine@example.com"
+    orphan = InsightRecord(
+        key="000000302", contact_identity=ContactIdentity(value=refused), json_={"id": "000000302"}
+    )
+    commands: Commands = [
+        (contact_write(refused), "c-refused"),
+        (order_write(updated(301, fine)), "o-fine"),
+        (contact_write(fine), "c-fine"),
+        (insight_write(orphan, refused), "o-orphan"),
+    ]
+
+    rejections = await world.sink.write(commands)
+
+    by_origin = {rejection.origin: rejection for rejection in rejections}
+    assert set(by_origin) == {"c-refused", "o-orphan"}
+    assert by_origin["c-refused"].subject == f"contact {refused}"
+    assert "400" in by_origin["c-refused"].detail
+    assert by_origin["o-orphan"].subject == "order 000000302"
+    assert "contact was refused" in by_origin["o-orphan"].detail
+    assert list(await world.orders_of(fine)) == ["000000301"]
+
+
+async def test_many_contacts_go_as_one_bulk_import_before_their_records(world: World) -> None:
+    emails = [f"bulk-{n}@example.com" for n in range(6)]
+    commands: Commands = []
+    for n, email in enumerate(emails):
+        commands.append((contact_write(email, FIRSTNAME=f"Bulk {n}"), f"contact-{n}"))
+        commands.append((order_write(updated(900 + n, email)), f"order-{n}"))
+
+    rejections = await world.sink.write(commands)
+
+    assert rejections == []
+    writes = world.transport.writes()
+    assert writes[0] == ("PUT", "/contacts/v3/import")
+    assert not [w for w in writes if w[0] == "PATCH"]
+    assert writes.index(("PUT", "/contacts/v3/import")) < writes.index(
+        ("PUT", "/insightData/v3/import")
+    )
+    for n, email in enumerate(emails):
+        contact = await world.client.get_contact(email)
+        assert contact is not None and contact.data_fields["FIRSTNAME"] == f"Bulk {n}"
+        assert list(await world.orders_of(email)) == [f"{900 + n:09d}"]
+
+
+async def test_a_contact_the_bulk_import_refuses_takes_its_records_with_it(world: World) -> None:
+    good = [f"fine-{n}@example.com" for n in range(4)]
+    commands: Commands = [(contact_write(email), email) for email in good]
+    commands.append((contact_write("not-an-email"), "bad-contact"))
+
+    rejections = await world.sink.write(commands)
+
+    assert [r.origin for r in rejections] == ["bad-contact"]
+    assert "rejected the contact" in rejections[0].detail
+    for email in good:
+        assert await world.client.get_contact(email) is not None
+
+
+async def test_realtime_writes_are_single_calls_in_order_per_contact(world: World) -> None:
+    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    email = "now@example.com"
+    commands: Commands = [
+        (contact_write(email, FIRSTNAME="First"), "1"),
+        (contact_write(email, FIRSTNAME="Second"), "2"),
+        (contact_write("other@example.com", FIRSTNAME="Other"), "3"),
+    ]
+
+    rejections = await writer.write(commands)
+
+    assert rejections == []
+    assert [m for m, _ in world.transport.writes()] == ["PATCH", "PATCH", "PATCH"]
+    contact = await world.client.get_contact(email)
+    assert contact is not None and contact.data_fields["FIRSTNAME"] == "Second"
+
+
+async def test_realtime_record_for_an_unknown_contact_is_rejected_by_name(world: World) -> None:
+    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    record = orders_record(updated(950, "ghost@example.com"))
+
+    rejections = await writer.write([(insight_write(record, "ghost@example.com"), "ghost")])
+
+    assert [(r.origin, r.subject) for r in rejections] == [("ghost", "order 000000950")]
+    assert "contactNotFound" in rejections[0].detail
+
+
+async def test_realtime_writes_retry_through_server_errors(world: World) -> None:
+    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    await world.faults(error_rate=0.5, error_status=503, seed=3)
+    commands: Commands = [(contact_write(f"rt-{n}@example.com", N=n), str(n)) for n in range(10)]
+
+    rejections = await writer.write(commands)
+
+    assert rejections == []
+    assert world.time.retry_sleeps
+    await world.faults()
+    for n in range(10):
+        contact = await world.client.get_contact(f"rt-{n}@example.com")
+        assert contact is not None and contact.data_fields["N"] == n
