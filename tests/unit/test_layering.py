@@ -115,7 +115,7 @@ def test_every_streams_module_sits_in_a_stage_or_at_the_top() -> None:
 def test_a_stage_importing_a_sibling_stage_is_seen(tmp_path: Path) -> None:
     module = tmp_path / "probe.py"
     module.write_text("from streams.process.join import Joiner\n")
-    line, name = next(imported_modules(module))
+    _line, name = next(imported_modules(module))
 
     assert stage_of(name) == "process"
     assert stage_of(name) not in STAGES["sinks"]
