@@ -46,7 +46,8 @@ from schemas.incidents import Reason
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.refunds import RefundRecorded
 from schemas.writeback import CommerceUnsubscribe
-from streams.process.join import Joiner, JoinNotice
+from streams.process.join_output import JoinNotice
+from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer, NotUsed
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
@@ -320,25 +321,23 @@ class ConsentLoop:
 
     def _join(self, item: Any, topic: str | None = None) -> None:
         if topic == IDENTITY:
-            writes = self.joiner.on_handover(item)
+            out = self.joiner.on_handover(item)
         elif isinstance(item, ConsentChanged):
-            writes = self.joiner.on_consent(item)
+            out = self.joiner.on_consent(item)
         elif isinstance(item, OrderUpdated):
-            writes = self.joiner.on_order(item)
+            out = self.joiner.on_order(item)
         elif isinstance(item, RefundRecorded):
-            writes = self.joiner.on_refund(item)
+            out = self.joiner.on_refund(item)
         else:
             assert isinstance(item, CustomerUpdated)
-            writes = self.joiner.on_customer(item, item.email)
-        forwards = list(self.joiner.forwards)
-        self.joiner.forwards.clear()
-        self.notices.extend(self.joiner.notices)
-        self.joiner.notices.clear()
-        for write in writes:
+            out = self.joiner.on_customer(item, item.email)
+        self.notices.extend(out.notices)
+        for write in out.writes:
             if isinstance(write.command, ConsentWrite):
                 self.consent_writes.append(write.command)
             (self.realtime if write.command.lane is Lane.REALTIME else self.batch).append(write)
-        for name, _, event in forwards:
+        for forward in out.forwards:
+            name, event = forward.topic, forward.event
             if name == CONSENT:
                 assert isinstance(event, ConsentChanged)
                 self.published.append(event)

@@ -21,7 +21,8 @@ from schemas.commerce import CloudEvent, raw_key
 from schemas.contacts import ContactHandover
 from schemas.normalized import CustomerUpdated, OrderUpdated
 from schemas.refunds import RefundRecorded
-from streams.process.join import Joiner
+from streams.process.join_output import JoinOutput
+from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer, NotUsed
 from streams.runtime.topics import IDENTITY
 
@@ -72,14 +73,14 @@ def run(events: list[dict[str, Any]]) -> Dotdigital:
         pending: list[tuple[str, Any]] = [("normalized", n) for n in emitted]
         while pending:
             kind, item = pending.pop(0)
-            for write in _join(joiner, kind, item):
+            out = _join(joiner, kind, item)
+            for write in out.writes:
                 dotdigital.apply(write)
-            pending.extend((name, event) for name, _, event in joiner.forwards)
-            joiner.forwards.clear()
+            pending.extend((forward.topic, forward.event) for forward in out.forwards)
     return dotdigital
 
 
-def _join(joiner: Joiner, kind: str, item: Any) -> list[WriteCommand]:
+def _join(joiner: Joiner, kind: str, item: Any) -> JoinOutput:
     if kind == IDENTITY:
         return joiner.on_handover(item)
     if isinstance(item, OrderUpdated):
@@ -87,10 +88,10 @@ def _join(joiner: Joiner, kind: str, item: Any) -> list[WriteCommand]:
     if isinstance(item, RefundRecorded):
         return joiner.on_refund(item)
     assert isinstance(item, CustomerUpdated)
-    writes = joiner.on_customer(item, item.email)
+    out = joiner.on_customer(item, item.email)
     if item.previous_email:  # the same event also reaches the old email's partition
-        writes += joiner.on_customer(item, item.previous_email)
-    return writes
+        out += joiner.on_customer(item, item.previous_email)
+    return out
 
 
 def order_history() -> list[dict[str, Any]]:
@@ -312,12 +313,12 @@ def test_nothing_is_written_for_a_new_address_until_its_history_arrives() -> Non
     )
 
     early = joiner.on_customer(customer_event, "second@example.com")
-    joiner.on_customer(customer_event, "first@example.com")
-    ((_, _, handover),) = joiner.forwards
+    (forward,) = joiner.on_customer(customer_event, "first@example.com").forwards
+    handover = forward.event
     assert isinstance(handover, ContactHandover)
-    writes = joiner.on_handover(handover)
+    writes = joiner.on_handover(handover).writes
 
-    assert early == []
+    assert early == JoinOutput()
     (rename,) = [w.command for w in writes if isinstance(w.command, ContactWrite)]
     assert (rename.email, rename.previous_email) == ("second@example.com", "first@example.com")
     assert joiner.route("second@example.com") == "first@example.com"

@@ -1,0 +1,156 @@
+"""The join's folds: one normalized event in, the tables updated, a `JoinOutput` back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from schemas.commands import ConsentWrite, WriteCommand
+from schemas.consent import ConsentChanged, ConsentOutcome, ConsentState, NoticeKind, fold_consent
+from schemas.contacts import ContactHandover, ContactState, OrderState, fold_customer, fold_order
+from schemas.incidents import Reason
+from schemas.normalized import CustomerUpdated, OrderUpdated
+from schemas.orders import ORDERS_COLLECTION, is_newer
+from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded, refunds_record
+from schemas.writeback import CommerceUnsubscribe
+from streams.process.contact_book import ContactBook, Table
+from streams.process.identity import changed_email, hand_over, take_over
+from streams.process.join_output import Forward, JoinNotice, JoinOutput
+from streams.process.order_writes import Attributes, OrderSync, contact_write, insight, order_writes
+from streams.runtime.topics import COMMERCE_WRITES, CONSENT, ORDERS
+
+NOTICE_REASONS = {
+    NoticeKind.RESUBSCRIBE_REFUSED: Reason.RESUBSCRIBE_REFUSED,
+    NoticeKind.GUEST_UNSUBSCRIBE: Reason.GUEST_UNSUBSCRIBE,
+}
+
+
+class Joiner:
+    """Folds normalized events into the per-email tables and says what they call for."""
+
+    def __init__(
+        self,
+        contacts: Table,
+        orders: Table,
+        *,
+        collection: str = ORDERS_COLLECTION,
+        refunds_collection: str = REFUNDS_COLLECTION,
+        programs: Mapping[str, int] | None = None,
+        write_back: bool = True,
+    ) -> None:
+        self.book = ContactBook(contacts, orders)
+        self._sync = OrderSync(collection, refunds_collection, dict(programs or {}))
+        self._write_back = write_back
+
+    def consent_of(self, email: str) -> ConsentState | None:
+        """The contact's consent as the table holds it now (for the sink's gate)."""
+        return self.book.consent_of(email)
+
+    def route(self, email: str) -> str:
+        """The writes-topic key for a contact's writes: its lineage, so they stay in order."""
+        return self.book.route(email)
+
+    def on_order(self, order: OrderUpdated, attributes: Attributes | None = None) -> JoinOutput:
+        """An order snapshot (with its lines' product attributes, resolved beforehand)."""
+        book = self.book
+        moved_to = book.moved_to(order.email)
+        if moved_to is not None:
+            # An old snapshot under an email that has since changed: it belongs to the new one.
+            forwarded = order.model_copy(update={"email": moved_to})
+            return JoinOutput(forwards=[Forward(ORDERS, moved_to, forwarded)])
+        previous = book.order(order.increment_id)
+        if previous is not None and not is_newer(previous.order, order):
+            return JoinOutput()
+        contact = fold_order(book.contact(order.email), order)
+        if changed_email(previous, order) and contact.synced_fields is None:
+            # The customer's email changed, and this order says so before their customer save
+            # did (another topic): the new address waits for its history, as it would then.
+            assert previous is not None
+            contact = contact.model_copy(update={"awaiting_handover": previous.email})
+        if contact.awaiting_handover:
+            # Nothing goes to Dotdigital for this address until its contact has been renamed.
+            book.keep_contact(order.email, contact)
+            enrolled = previous.enrolled if previous else []
+            book.keep_order(OrderState(email=order.email, order=order, enrolled=enrolled))
+            return JoinOutput()
+        return order_writes(book, self._sync, contact, order, previous, attributes)
+
+    def on_refund(self, refund: RefundRecorded) -> JoinOutput:
+        """A credit memo is a record of its own; the order's totals follow with its snapshot."""
+        record = refunds_record(refund)
+        what = f"refund {refund.increment_id} of order"
+        collection = self._sync.refunds_collection
+        return JoinOutput([insight(refund.email, collection, "custom", record, refund, what)])
+
+    def on_customer(self, customer: CustomerUpdated, key: str | None = None) -> JoinOutput:
+        """A customer save, seen under its email (or, after an email change, its old one)."""
+        book = self.book
+        previous = customer.previous_email
+        if previous is not None and key == previous:
+            return hand_over(book, customer, previous)
+        if previous is None and book.moved_to(customer.email) is not None:
+            # A save from before the customer left this address, arriving late: the contact
+            # lives on under its new email, and an older save must not bring the old one back.
+            return JoinOutput()
+        current = book.contact(customer.email)
+        folded = fold_customer(current, customer).model_copy(update={"moved_to": None})
+        if previous is not None and (current is None or current.synced_fields is None):
+            # The Dotdigital contact is still under the old address: nothing is written for the
+            # new one until the old partition hands the history over (see `on_handover`).
+            waiting = folded.model_copy(update={"awaiting_handover": previous})
+            book.keep_contact(customer.email, waiting)
+            return JoinOutput()
+        state, writes = contact_write(folded, customer.event_id)
+        book.keep_contact(customer.email, state)
+        return JoinOutput(writes)
+
+    def on_handover(self, handover: ContactHandover) -> JoinOutput:
+        """A contact's history, handed over from its previous email's partition."""
+        return take_over(self.book, self._sync, handover)
+
+    def on_consent(self, change: ConsentChanged) -> JoinOutput:
+        """One side reported consent: fold it by the rules, publish a change, carry it over."""
+        email = change.email
+        contact = self.book.contact(email) or ContactState(email=email)
+        known = contact.customer_id if contact.registered else None
+        outcome = fold_consent(contact.consent, change, customer_id=known)
+        if outcome.state != contact.consent:
+            self.book.keep_contact(email, contact.model_copy(update={"consent": outcome.state}))
+        out = JoinOutput()
+        if outcome.published is not None:
+            out.forwards.append(Forward(CONSENT, email, outcome.published))
+        for notice in outcome.notices:
+            reason = NOTICE_REASONS[notice.kind]
+            subject = f"contact {email}"
+            out.notices.append(JoinNotice(reason, subject, notice.message, email, change.event_id))
+        out.forwards += self._commerce_write(outcome, change)
+        action = outcome.to_dotdigital
+        if action is not None:
+            write = ConsentWrite(
+                email=email,
+                action=action,
+                consent_event_id=change.event_id,
+                occurred_at=change.occurred_at,
+                subject=f"contact {email} ({action})",
+                source_event_id=change.event_id,
+                issued_at=datetime.now(UTC),
+            )
+            out.writes.append(WriteCommand(command=write))
+        return out
+
+    def _commerce_write(self, outcome: ConsentOutcome, change: ConsentChanged) -> list[Forward]:
+        """The write-back to Commerce an opt-out Dotdigital reported calls for, if any."""
+        state = outcome.state
+        if not outcome.to_commerce or not self._write_back or state is None:
+            return []
+        if state.customer_id is None:
+            return []
+        command = CommerceUnsubscribe(
+            email=change.email,
+            customer_id=state.customer_id,
+            reason=change.reason,
+            consent_event_id=change.event_id,
+            occurred_at=change.occurred_at,
+            issued_at=datetime.now(UTC),
+        )
+        return [Forward(COMMERCE_WRITES, change.email, command)]

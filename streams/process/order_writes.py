@@ -1,0 +1,123 @@
+"""An order's writes: the contact's data fields, the `Orders` record and the journeys it earned."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, Lane, WriteCommand
+from schemas.consent import enrolment_refusal
+from schemas.contacts import ContactState, OrderState, contact_fields, fingerprint
+from schemas.dotdigital import InsightRecord
+from schemas.fulfilment import FIRST_ORDER, enrolments_due
+from schemas.incidents import Reason
+from schemas.normalized import OrderUpdated
+from schemas.orders import ORDERS_COLLECTION, orders_record
+from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded
+from streams.process.contact_book import ContactBook
+from streams.process.join_output import JoinNotice, JoinOutput
+
+Attributes = Mapping[str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class OrderSync:
+    """Where order and refund records go, and which programs fulfilled orders enrol into."""
+
+    collection: str = ORDERS_COLLECTION
+    refunds_collection: str = REFUNDS_COLLECTION
+    programs: Mapping[str, int] = field(default_factory=dict)
+
+
+def contact_write(state: ContactState, event_id: str) -> tuple[ContactState, list[WriteCommand]]:
+    """The contact's data fields as a write, unless Dotdigital already has them."""
+    upsert = contact_fields(state)
+    digest = fingerprint(upsert.data_fields)
+    if digest == state.synced_fields:
+        return state, []
+    write = ContactWrite(
+        email=state.email,
+        data_fields=upsert.data_fields,
+        source_event_id=event_id,
+        issued_at=datetime.now(UTC),
+    )
+    return state.model_copy(update={"synced_fields": digest}), [WriteCommand(command=write)]
+
+
+def order_writes(
+    book: ContactBook,
+    sync: OrderSync,
+    contact: ContactState,
+    order: OrderUpdated,
+    previous: OrderState | None,
+    attributes: Attributes | None = None,
+) -> JoinOutput:
+    """The contact, the order's record and the enrolments it has earned, as writes; the tables
+    remember what was sent."""
+    state, writes = contact_write(contact, order.event_id)
+    out = JoinOutput(writes)
+    record = orders_record(order, attributes)
+    digest = fingerprint(record.json_)
+    if previous is None or previous.synced_record != digest:
+        out.writes.append(insight(order.email, sync.collection, "orders", record, order, "order"))
+    done = frozenset(previous.enrolled if previous else ())
+    due = enrolments_due(
+        order,
+        programs=sync.programs,
+        done_for_order=done,
+        contact_had_first_order=state.first_order_enrolled,
+    )
+    refusal = enrolment_refusal(state.consent)
+    for trigger in due:
+        subject = f"order {order.increment_id} ({trigger})"
+        if refusal is not None:
+            # Marked done: a journey for this order never starts later, after a re-subscribe.
+            out.notices.append(
+                JoinNotice(Reason.CONSENT_GATE, subject, refusal, order.email, order.event_id)
+            )
+            continue
+        enrolment = EnrolmentWrite(
+            email=order.email,
+            program_id=sync.programs[trigger],
+            trigger=trigger,
+            subject=subject,
+            source_event_id=order.event_id,
+            issued_at=datetime.now(UTC),
+        )
+        out.writes.append(WriteCommand(command=enrolment))
+    if FIRST_ORDER in due:
+        state = state.model_copy(update={"first_order_enrolled": True})
+    book.keep_order(
+        OrderState(
+            email=order.email, order=order, synced_record=digest, enrolled=sorted(done | set(due))
+        )
+    )
+    book.keep_contact(order.email, state)
+    return out
+
+
+def insight(
+    email: str,
+    collection: str,
+    collection_type: str,
+    record: InsightRecord,
+    source: OrderUpdated | RefundRecorded,
+    what: str,
+) -> WriteCommand:
+    """An insight record write on the batch lane, named for the order it belongs to."""
+    number = (
+        source.order_increment_id if isinstance(source, RefundRecorded) else source.increment_id
+    )
+    return WriteCommand(
+        command=InsightWrite(
+            lane=Lane.BATCH,
+            email=email,
+            collection=collection,
+            collection_type=collection_type,
+            record=record,
+            subject=f"{what} {number}",
+            source_event_id=source.event_id,
+            issued_at=datetime.now(UTC),
+        )
+    )
