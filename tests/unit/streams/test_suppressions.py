@@ -22,8 +22,8 @@ from streams.metrics import Metrics
 from streams.settings import ConsentSettings, Settings
 from streams.suppressions import CURSOR, SuppressionPoller, register
 from streams.topics import TopicSet
-from tests.contract.harness import DISCOVERY_URL, NO_BUCKETS, Dotdigital, sandbox
-from tests.faketopic import RecordingTopic
+from tests.support.dotdigital import DISCOVERY_URL, NO_BUCKETS, Dotdigital, sandbox
+from tests.support.topic import RecordingTopic
 
 STATUS_OF = {
     "unsubscribed": ConsentStatus.UNSUBSCRIBED,

@@ -25,8 +25,9 @@ from streams.incidents import Incidents
 from streams.metrics import Metrics
 from streams.topics import COMMERCE_WRITES
 from streams.writeback import PROPAGATION, WRITES, WriteBack
-from tests.contract.commerce_harness import CLIENT_ID, SHOP_URL, Commerce, bearer, commerce_sandbox
-from tests.faketopic import RecordingTopic
+from tests.support.accounts import CLIENT_ID
+from tests.support.commerce import SHOP_URL, Commerce, bearer, commerce_sandbox
+from tests.support.topic import RecordingTopic
 
 ADA = "ada@example.com"
 OPTED_OUT_AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
