@@ -14,14 +14,8 @@ from connectors.errors import FatalError, RateLimited
 from sandbox.commerce.auth import IntegrationCredentials
 from sandbox.commerce.config import CommerceSandboxConfig
 from sandbox.commerce.customers import SUBSCRIBED, UNSUBSCRIBED
-from tests.contract.commerce_harness import (
-    CLIENT_ID,
-    SHOP_URL,
-    Commerce,
-    bearer,
-    commerce_sandbox,
-    shop,
-)
+from tests.support.accounts import CLIENT_ID
+from tests.support.commerce import SHOP_URL, Commerce, bearer, commerce_sandbox, shop
 
 ADA = "ada@example.com"
 

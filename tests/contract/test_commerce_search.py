@@ -12,7 +12,8 @@ from connectors.commerce.search import Filter, SearchCriteria
 from sandbox.commerce.config import CommerceSandboxConfig
 from sandbox.commerce.orders import Order
 from sandbox.commerce.store import Store
-from tests.contract.commerce_harness import CLIENT_ID, Commerce, commerce_sandbox
+from tests.support.accounts import CLIENT_ID
+from tests.support.commerce import Commerce, commerce_sandbox
 
 ADA, GRACE = "ada@example.com", "grace@example.com"
 PAGE_SIZE = "searchCriteria[pageSize]"

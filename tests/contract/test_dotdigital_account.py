@@ -6,7 +6,7 @@ import pytest
 
 from connectors.errors import FatalError
 from sandbox.dotdigital import SandboxConfig
-from tests.contract.harness import Dotdigital, sandbox
+from tests.support.dotdigital import Dotdigital, sandbox
 
 EU = "http://r1-api.dotdigital.com/"
 NORTH_AMERICA = "http://r2-api.dotdigital.com/"

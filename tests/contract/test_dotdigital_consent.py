@@ -9,7 +9,7 @@ import pytest
 from connectors.errors import SkippableError
 from sandbox.dotdigital import SandboxConfig
 from schemas.dotdigital import ContactUpsert
-from tests.contract.harness import START, Dotdigital, sandbox
+from tests.support.dotdigital import START, Dotdigital, sandbox
 
 SINCE = datetime.fromtimestamp(START, tz=UTC)
 ADA = "ada@example.com"

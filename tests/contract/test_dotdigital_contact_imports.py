@@ -13,7 +13,7 @@ from connectors.errors import (
 )
 from sandbox.dotdigital import SandboxConfig
 from schemas.dotdigital import ContactUpsert, MergeOption
-from tests.contract.harness import Dotdigital, sandbox
+from tests.support.dotdigital import Dotdigital, sandbox
 
 
 def contact(email: str, **fields: object) -> ContactUpsert:

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.errors import SkippableError
 from schemas.dotdigital import ContactUpsert, EmailChannel, MergeOption
-from tests.contract.harness import START, Dotdigital
+from tests.support.dotdigital import START, Dotdigital
 
 ADA = "ada+shop@example.com"  # `+` and `@` must survive the path segment
 SINCE = datetime.fromtimestamp(START, tz=UTC)

@@ -7,7 +7,7 @@ import pytest
 
 from connectors.errors import ConnectorError, RetriableError
 from sandbox.dotdigital.faults import HTML_ERROR_PAGE
-from tests.contract.harness import Dotdigital
+from tests.support.dotdigital import Dotdigital
 
 ADA = "ada@example.com"
 

@@ -16,7 +16,7 @@ from schemas.dotdigital import (
     InsightImport,
     InsightRecord,
 )
-from tests.contract.harness import Dotdigital, sandbox
+from tests.support.dotdigital import Dotdigital, sandbox
 
 ADA = "ada@example.com"
 

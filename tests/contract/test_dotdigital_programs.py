@@ -9,7 +9,7 @@ import pytest
 from connectors.errors import SkippableError
 from sandbox.dotdigital import SandboxConfig
 from schemas.dotdigital import ContactUpsert
-from tests.contract.harness import Dotdigital, sandbox
+from tests.support.dotdigital import Dotdigital, sandbox
 
 ACTIVE, PAUSED, UNKNOWN = 1, 2, 99
 

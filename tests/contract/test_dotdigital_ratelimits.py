@@ -9,7 +9,7 @@ import pytest
 from connectors.errors import RateLimited, TooManyImports
 from sandbox.dotdigital import SandboxConfig
 from schemas.dotdigital import ContactUpsert
-from tests.contract.harness import RATE_HEADERS, START, Dotdigital, sandbox
+from tests.support.dotdigital import RATE_HEADERS, START, Dotdigital, sandbox
 
 SINCE = datetime.fromtimestamp(START, tz=UTC)
 LOW_TIER_CALL = "/contacts/v3"  # the change feed is a Low-tier read

@@ -9,7 +9,7 @@ from sandbox.commerce.events import Line, Order
 from schemas.commerce import CommerceOrder
 from schemas.orders import order_updated, orders_record
 from streams.process.product_attributes import ProductAttributes
-from tests.contract.commerce_harness import Commerce
+from tests.support.commerce import Commerce
 
 
 async def test_configured_attributes_are_copied_onto_order_lines_as_labels(

@@ -6,12 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.harness import Stack, running_stack
+from tests.support.stack import FIRST_ORDER_PROGRAM, ORDER_FULFILLED_PROGRAM, Stack, running_stack
 
 pytestmark = pytest.mark.integration
-
-ORDER_FULFILLED_PROGRAM = 1
-FIRST_ORDER_PROGRAM = 2
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from sandbox.broker import EmbeddedBroker
-from tests.integration.harness import base_env, eventually, free_port, read_all, start_cli
+from tests.support.accounts import BEARER
+from tests.support.stack import base_env, eventually, free_port, read_all, start_cli
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +72,7 @@ def _orders_in_store(env: dict[str, str]) -> int:
     answer = httpx.get(
         f"{base}/rest/default/V1/orders",
         params={"searchCriteria[pageSize]": "1"},
-        headers={"Authorization": "Bearer cartwright-access-token"},
+        headers=BEARER,
         timeout=30,
     ).json()
     total: int = answer["total_count"]

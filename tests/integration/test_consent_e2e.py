@@ -16,9 +16,14 @@ import pytest
 
 from sandbox.commerce.customers import Customer
 from sandbox.commerce.store import Store
-from tests.integration.conftest import ORDER_FULFILLED_PROGRAM
-from tests.integration.harness import Stack, eventually, read_all, read_topic
-from tests.integration.test_ordering_rules_e2e import enrolments_of
+from tests.support.stack import (
+    ORDER_FULFILLED_PROGRAM,
+    Stack,
+    enrolments_of,
+    eventually,
+    read_all,
+    read_topic,
+)
 
 pytestmark = pytest.mark.integration
 

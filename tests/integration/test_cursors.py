@@ -10,7 +10,7 @@ import pytest
 from sandbox.broker import EmbeddedBroker
 from streams.runtime.topics import create_topics
 from streams.sources.cursors import KafkaCursors
-from tests.integration.harness import free_port
+from tests.support.stack import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,8 @@ from sandbox.commerce.store import Store
 from sandbox.commerce.traffic import StoreTraffic
 from streams.runtime.topics import ALL_TOPICS, CONSENT, DEADLETTER, EXCEPTIONS, RAW
 from streams.settings import KafkaSettings
-from tests.integration.harness import (
-    CLIENT_ID,
+from tests.support.accounts import CLIENT_ID
+from tests.support.stack import (
     Process,
     Stack,
     base_env,

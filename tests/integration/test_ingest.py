@@ -15,8 +15,10 @@ import httpx
 import pytest
 
 from sandbox.broker import EmbeddedBroker
-from tests.integration.harness import (
+from tests.support.orders import email_of, new_order, order_event
+from tests.support.stack import (
     Stack,
+    accepted,
     base_env,
     eventually,
     free_port,
@@ -24,7 +26,6 @@ from tests.integration.harness import (
     running_stack,
     start_cli,
 )
-from tests.integration.test_spine import accepted, email_of, new_order, order_event
 
 pytestmark = pytest.mark.integration
 

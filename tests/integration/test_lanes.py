@@ -15,7 +15,8 @@ from aiokafka import AIOKafkaProducer
 
 from sandbox.load import batch_commands, realtime_command
 from streams.runtime.topics import WRITES, WRITES_REALTIME
-from tests.integration.harness import DD_PASSWORD, DD_USER, Stack, eventually, running_stack
+from tests.support.accounts import DD_PASSWORD, DD_USER
+from tests.support.stack import Stack, eventually, running_stack
 
 pytestmark = pytest.mark.integration
 

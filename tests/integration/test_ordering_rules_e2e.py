@@ -8,15 +8,21 @@ from typing import Any
 import pytest
 
 from sandbox.commerce.store import Store
-from tests.integration.conftest import FIRST_ORDER_PROGRAM, ORDER_FULFILLED_PROGRAM
-from tests.integration.harness import Stack, eventually
-from tests.integration.test_spine import accepted
+from tests.support.accounts import CLIENT_ID
+from tests.support.stack import (
+    FIRST_ORDER_PROGRAM,
+    ORDER_FULFILLED_PROGRAM,
+    Stack,
+    accepted,
+    enrolments_of,
+    eventually,
+)
 
 pytestmark = pytest.mark.integration
 
 
 def store() -> Store:
-    return Store(seed=uuid.uuid4().int % 10_000, client_id="cartwright-integration")
+    return Store(seed=uuid.uuid4().int % 10_000, client_id=CLIENT_ID)
 
 
 def unique(name: str) -> str:
@@ -26,17 +32,6 @@ def unique(name: str) -> str:
 def deliver(stack: Stack, events: list[dict[str, Any]]) -> None:
     for event in events:
         accepted(stack.deliver(event))
-
-
-def enrolments_of(stack: Stack, email: str) -> list[int]:
-    contact = stack.dotdigital.contact(email)
-    if contact is None:
-        return []
-    found: list[int] = []
-    for enrolment in stack.dotdigital.admin("enrolments")["enrolments"]:
-        if contact["contactId"] in enrolment["contacts"]:
-            found.append(enrolment["programId"])
-    return sorted(found)
 
 
 def record(stack: Stack, owner: str, collection: str, key: str, **match: Any) -> dict[str, Any]:

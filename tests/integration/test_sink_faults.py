@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.harness import Stack, eventually, read_all
-from tests.integration.test_spine import accepted, email_of, new_order, order_event
+from tests.support.orders import email_of, new_order, order_event
+from tests.support.stack import Stack, accepted, eventually, read_all
 
 pytestmark = pytest.mark.integration
 

@@ -2,62 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
-import uuid
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.commerce.events import ORDER_SAVED, SHIPMENT_SAVED, Line, Order, envelope
+from sandbox.commerce.events import SHIPMENT_SAVED, Order, envelope
 from schemas.commerce import CommerceOrder, CommerceShipment
 from schemas.orders import order_updated, orders_record
-from tests.integration.harness import CLIENT_ID, Stack, eventually, read_topic
+from tests.support.accounts import CLIENT_ID
+from tests.support.orders import PLACED, email_of, new_order, order_event
+from tests.support.stack import Stack, accepted, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
-PLACED = datetime(2026, 11, 26, 10, 15, tzinfo=UTC)
 SHIPPED = PLACED + timedelta(hours=20)
-_numbers = itertools.count(1)
-
-
-def new_order(email: str | None = None, *, customer_id: int | None = None) -> Order:
-    number = next(_numbers)
-    unique = uuid.uuid4().int % 10**6
-    return Order(
-        entity_id=unique * 10 + number,
-        increment_id=f"1{unique:06d}{number:02d}",
-        email=email or f"  Shopper.{unique}.{number}@Example.COM ",
-        firstname="Grace",
-        lastname="Hopper",
-        lines=[
-            Line(
-                "MJ01-S-Red",
-                "Beaumont Summit Kit-S-Red",
-                1401,
-                2,
-                Decimal("42.00"),
-                [(7, "Engraving", "For Mum")],
-                (1400, "MJ01", "Beaumont Summit Kit"),
-            ),
-            Line("24-MB01", "Joust Duffle Bag", 1, 1, Decimal("34.00")),
-        ],
-        created_at=PLACED,
-        customer_id=customer_id,
-        coupon="WELCOME10",
-        discount=Decimal("10.00"),
-    )
-
-
-def order_event(order: Order, state: str = "new", status: str = "pending") -> dict[str, Any]:
-    return envelope(
-        ORDER_SAVED,
-        order.snapshot(state=state, status=status, at=PLACED),
-        client_id=CLIENT_ID,
-        at=PLACED,
-    )
 
 
 def shipment_event(order: Order) -> dict[str, Any]:
@@ -79,16 +39,6 @@ def expected_record(order: Order, *, shipped: bool) -> dict[str, Any]:
         occurred_at=PLACED,
     )
     return orders_record(updated).json_
-
-
-def email_of(order: Order) -> str:
-    return order.email.strip().lower()
-
-
-def accepted(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
 
 
 def landed_record(stack: Stack, order: Order, **match: Any) -> dict[str, Any]:

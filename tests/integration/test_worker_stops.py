@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Stack, base_env, free_port, start_cli
+from tests.support.stack import Stack, base_env, free_port, start_cli
 
 pytestmark = pytest.mark.integration
 

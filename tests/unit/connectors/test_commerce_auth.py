@@ -18,7 +18,7 @@ from connectors.commerce.auth import (
 )
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.search import Condition, SearchCriteria
-from tests.faketime import FakeTime
+from tests.support.faketime import FakeTime
 
 CONSUMER_SECRET = "cs/secret+1"
 TOKEN_SECRET = "ts secret&2"

@@ -14,8 +14,8 @@ from connectors.commerce.auth import BearerAuth
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.search import SearchCriteria
 from connectors.errors import FatalError, RateLimited, RetriableError, SkippableError
-from tests.faketime import FakeTime
-from tests.unit.connectors.fakecommerce import FakeCommerce, reply
+from tests.support.fakecommerce import FakeCommerce, reply
+from tests.support.faketime import FakeTime
 
 CUSTOMER = {
     "id": 7,

@@ -22,7 +22,7 @@ from connectors.commerce.delta import (
 from connectors.commerce.pagination import SearchResult
 from connectors.commerce.search import SearchCriteria
 from connectors.errors import FatalError
-from tests.unit.connectors.fakecommerce import FakeCommerce
+from tests.support.fakecommerce import FakeCommerce
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

@@ -13,8 +13,8 @@ from connectors.commerce.auth import BearerAuth
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.labels import ResolvedOption, TtlCache
 from connectors.errors import RetriableError
-from tests.faketime import FakeTime
-from tests.unit.connectors.fakecommerce import FakeCommerce
+from tests.support.fakecommerce import FakeCommerce
+from tests.support.faketime import FakeTime
 
 COLOR = "/V1/products/attributes/color/options"
 MUG_OPTIONS = "/V1/products/MUG-1/options"

@@ -14,7 +14,7 @@ from connectors.commerce.client import CommerceClient
 from connectors.commerce.pagination import SearchResult, search_pages
 from connectors.commerce.search import SearchCriteria
 from connectors.errors import FatalError
-from tests.unit.connectors.fakecommerce import FakeCommerce
+from tests.support.fakecommerce import FakeCommerce
 
 
 class Rows:

@@ -17,7 +17,7 @@ from connectors.commerce.search import (
     SearchCriteria,
     parse_commerce_time,
 )
-from tests.unit.connectors.fakecommerce import FakeCommerce
+from tests.support.fakecommerce import FakeCommerce
 
 CET = timezone(timedelta(hours=1))
 G0F0 = "searchCriteria[filter_groups][0][filters][0]"

@@ -33,7 +33,7 @@ from schemas.dotdigital import (
     InsightRecord,
     MergeOption,
 )
-from tests.faketime import FakeTime
+from tests.support.faketime import FakeTime
 
 USER = "apiuser-1a2b3c@apiconnector.com"
 PASSWORD = "correct-horse-battery-staple"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.dotdigital.ratelimit import OPERATION_TIERS, Tier, TierBudgets, TierLimiter
-from tests.faketime import FakeTime
+from tests.support.faketime import FakeTime
 
 
 @pytest.fixture

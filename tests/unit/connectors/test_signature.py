@@ -10,6 +10,7 @@ import pytest
 from connectors.commerce.signature import PublicKeyCache, verify_delivery
 from connectors.errors import RetriableError
 from sandbox.commerce.signing import KEY_PATHS, Signer
+from tests.support.faketime import FakeTime
 
 KEY_HOST = "https://static.adobeioevents.com"
 BODY = b'{"id":"evt-1","type":"com.adobe.commerce.observer.sales_order_save_commit_after"}'
@@ -41,16 +42,6 @@ class KeyHost:
         return [request.url.path for request in self.requests]
 
 
-class FakeClock:
-    """Monotonic seconds that move only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def signer() -> Signer:
     return Signer()  # RSA key generation is slow: one pair of keys for the module
@@ -62,13 +53,15 @@ def host(signer: Signer) -> KeyHost:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> FakeTime:
+    return FakeTime(now=1000.0)
 
 
 @pytest.fixture
-async def keys(host: KeyHost, clock: FakeClock) -> AsyncIterator[PublicKeyCache]:
-    cache = PublicKeyCache(KEY_HOST, ttl=TTL, transport=httpx.MockTransport(host), clock=clock)
+async def keys(host: KeyHost, clock: FakeTime) -> AsyncIterator[PublicKeyCache]:
+    cache = PublicKeyCache(
+        KEY_HOST, ttl=TTL, transport=httpx.MockTransport(host), clock=clock.clock
+    )
     yield cache
     await cache.aclose()
 
@@ -183,7 +176,7 @@ async def test_hostile_key_paths_are_never_fetched(
 
 
 async def test_keys_are_cached_within_the_ttl(
-    signer: Signer, keys: PublicKeyCache, host: KeyHost, clock: FakeClock
+    signer: Signer, keys: PublicKeyCache, host: KeyHost, clock: FakeTime
 ) -> None:
     headers = signer.headers(BODY, "evt-1")
     assert (await verify_delivery(BODY, headers, keys)).genuine
@@ -197,7 +190,7 @@ async def test_keys_are_cached_within_the_ttl(
 
 
 async def test_keys_are_fetched_again_after_the_ttl(
-    signer: Signer, keys: PublicKeyCache, host: KeyHost, clock: FakeClock
+    signer: Signer, keys: PublicKeyCache, host: KeyHost, clock: FakeTime
 ) -> None:
     headers = signer.headers(BODY, "evt-1")
     assert (await verify_delivery(BODY, headers, keys)).genuine
@@ -249,11 +242,11 @@ async def test_unknown_key_path_is_not_genuine(signer: Signer, keys: PublicKeyCa
     assert "no digital signature verifies" in verdict.reason
 
 
-async def test_key_that_is_not_a_pem_is_not_genuine(signer: Signer, clock: FakeClock) -> None:
+async def test_key_that_is_not_a_pem_is_not_genuine(signer: Signer, clock: FakeTime) -> None:
     def garbage(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"<html>not a key</html>")
 
-    cache = PublicKeyCache(KEY_HOST, transport=httpx.MockTransport(garbage), clock=clock)
+    cache = PublicKeyCache(KEY_HOST, transport=httpx.MockTransport(garbage), clock=clock.clock)
     try:
         verdict = await verify_delivery(BODY, signer.headers(BODY, "evt-1"), cache)
     finally:
@@ -276,7 +269,7 @@ async def test_non_base64_signature_is_not_genuine(
 
 
 async def test_unknown_key_path_is_asked_for_once_then_remembered_as_missing(
-    signer: Signer, keys: PublicKeyCache, host: KeyHost, clock: FakeClock
+    signer: Signer, keys: PublicKeyCache, host: KeyHost, clock: FakeTime
 ) -> None:
     headers = {
         **signer.headers(BODY, "evt-1"),

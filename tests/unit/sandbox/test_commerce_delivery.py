@@ -17,15 +17,10 @@ from sandbox.commerce.config import CommerceSandboxConfig
 from sandbox.commerce.delivery import RETRY_SCHEDULE, Deliverer, retried
 from sandbox.commerce.server import serve
 from sandbox.commerce.store import Store
-from tests.faketime import FakeTime
-from tests.unit.sandbox.commerce_harness import (
-    CLIENT_ID,
-    SIGNER,
-    Receiver,
-    Running,
-    receiver,
-    running_commerce,
-)
+from tests.support.accounts import CLIENT_ID
+from tests.support.commerce import SIGNER, Commerce, commerce_sandbox
+from tests.support.faketime import FakeTime
+from tests.support.webhook import Receiver, receiver
 
 SCALE = 1.0 / 60.0
 
@@ -37,9 +32,9 @@ async def hook() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def commerce(hook: Receiver) -> AsyncIterator[Running]:
+async def commerce(hook: Receiver) -> AsyncIterator[Commerce]:
     config = CommerceSandboxConfig(client_id=CLIENT_ID, webhook_url=hook.url, time_scale=1.0)
-    async with running_commerce(config, store=Store(seed=21, client_id=CLIENT_ID)) as running:
+    async with commerce_sandbox(Store(seed=21, client_id=CLIENT_ID), config) as running:
         yield running
 
 
@@ -107,7 +102,7 @@ async def test_adobe_gives_up_after_24_hours_of_failures(hook: Receiver) -> None
 
 
 async def test_deliveries_are_signed_with_the_published_keys(
-    commerce: Running, hook: Receiver
+    commerce: Commerce, hook: Receiver
 ) -> None:
     orders(commerce.store, 1)
     await commerce.sandbox.outbox.drain()
@@ -123,7 +118,7 @@ async def test_deliveries_are_signed_with_the_published_keys(
     assert receipt.body["recipientclientid"] == CLIENT_ID
 
 
-async def test_duplicates_repeat_the_same_eventid(commerce: Running, hook: Receiver) -> None:
+async def test_duplicates_repeat_the_same_eventid(commerce: Commerce, hook: Receiver) -> None:
     await commerce.admin("faults", {"duplicate_rate": 1.0, "seed": 4})
     orders(commerce.store, 3)
     await commerce.sandbox.outbox.drain()
@@ -137,7 +132,7 @@ async def test_duplicates_repeat_the_same_eventid(commerce: Running, hook: Recei
 
 
 async def test_republishes_carry_the_same_content_under_new_ids(
-    commerce: Running, hook: Receiver
+    commerce: Commerce, hook: Receiver
 ) -> None:
     await commerce.admin("faults", {"republish_rate": 1.0})
     orders(commerce.store, 2)
@@ -151,7 +146,7 @@ async def test_republishes_carry_the_same_content_under_new_ids(
 
 
 async def test_reorder_window_shuffles_only_within_the_window(
-    commerce: Running, hook: Receiver
+    commerce: Commerce, hook: Receiver
 ) -> None:
     await commerce.admin("faults", {"reorder_window_seconds": 60, "seed": 8})
     orders(commerce.store, 12, gap=10.0, time=commerce.time)
@@ -166,7 +161,7 @@ async def test_reorder_window_shuffles_only_within_the_window(
         assert arrived.index(early) < arrived.index(late)
 
 
-async def test_delay_holds_every_delivery_back(commerce: Running, hook: Receiver) -> None:
+async def test_delay_holds_every_delivery_back(commerce: Commerce, hook: Receiver) -> None:
     await commerce.admin("faults", {"delay_seconds": 300})
     start = commerce.time.now
     orders(commerce.store, 1)
@@ -174,7 +169,7 @@ async def test_delay_holds_every_delivery_back(commerce: Running, hook: Receiver
     assert len(hook.receipts) == 2 and commerce.time.now - start >= 300
 
 
-async def test_events_over_64_kb_are_never_created(commerce: Running, hook: Receiver) -> None:
+async def test_events_over_64_kb_are_never_created(commerce: Commerce, hook: Receiver) -> None:
     store = commerce.store
     guest = store.guest("big@example.com", "Big", "Basket")
     lines = [store.catalogue.line("MJ01-S-Red", 1, {}) for _ in range(60)]
@@ -192,7 +187,7 @@ async def test_events_over_64_kb_are_never_created(commerce: Running, hook: Rece
 
 
 async def test_batch_delivery_posts_arrays_of_at_most_the_batch_size(
-    commerce: Running, hook: Receiver
+    commerce: Commerce, hook: Receiver
 ) -> None:
     await commerce.admin("faults", {"batch_size": 4})
     orders(commerce.store, 5)
@@ -202,7 +197,7 @@ async def test_batch_delivery_posts_arrays_of_at_most_the_batch_size(
     assert sizes == [4, 4, 2] and len(hook.events()) == 10
 
 
-async def test_fault_settings_are_validated_and_reset(commerce: Running) -> None:
+async def test_fault_settings_are_validated_and_reset(commerce: Commerce) -> None:
     bad = await commerce.anonymous.post("/_sandbox/faults", json={"duplicate_rate": 2})
     unknown = await commerce.anonymous.post("/_sandbox/faults", json={"chaos": True})
     assert bad.status_code == unknown.status_code == 400

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox.commerce.journal import InvalidPosition, Journal
 from sandbox.commerce.store import Store
-from tests.unit.sandbox.commerce_harness import running_commerce
+from tests.support.commerce import commerce_sandbox
 
 
 def test_positions_are_ordered_and_pages_continue_after_since() -> None:
@@ -32,7 +32,7 @@ def test_retention_drops_the_oldest_and_an_expired_since_starts_at_the_oldest_ke
 
 async def test_journal_over_http_pages_then_answers_204_with_retry_after() -> None:
     store = Store(seed=9)
-    async with running_commerce(store=store) as commerce:
+    async with commerce_sandbox(store=store) as commerce:
         customer = store.register("ada@example.com", "Ada", "Lovelace")
         store.place_order(customer, [store.catalogue.line("24-MB01", 1)])
         first = await commerce.anonymous.get("/_journal/commerce", params={"limit": 2})
@@ -56,7 +56,7 @@ async def test_journal_over_http_pages_then_answers_204_with_retry_after() -> No
 
 async def test_storefront_events_have_their_own_journal() -> None:
     store = Store(seed=9)
-    async with running_commerce(store=store) as commerce:
+    async with commerce_sandbox(store=store) as commerce:
         store.view_product("24-MB01")
         body = (await commerce.anonymous.get("/_journal/storefront")).json()
         assert body["events"][0]["event"]["event"] == "product-page-view"

@@ -16,7 +16,8 @@ from sandbox.commerce.config import CommerceSandboxConfig
 from sandbox.commerce.customers import SUBSCRIBED
 from sandbox.commerce.events import CUSTOMER_SAVED, SUBSCRIBER_SAVED
 from sandbox.commerce.store import Store
-from tests.unit.sandbox.commerce_harness import CLIENT_ID, Running, running_commerce
+from tests.support.accounts import CLIENT_ID
+from tests.support.commerce import Commerce, commerce_sandbox
 
 CONSUMER_KEY, CONSUMER_SECRET = "ck-test", "cs-test"
 TOKEN, TOKEN_SECRET = "at-test", "ats-test"
@@ -39,9 +40,9 @@ def scenario() -> Store:
 
 
 @pytest.fixture
-async def commerce() -> AsyncIterator[Running]:
+async def commerce() -> AsyncIterator[Commerce]:
     config = CommerceSandboxConfig(client_id=CLIENT_ID)
-    async with running_commerce(config, store=scenario()) as running:
+    async with commerce_sandbox(scenario(), config) as running:
         yield running
 
 
@@ -83,7 +84,7 @@ def criteria(*filters: tuple[str, str, str], **extra: str) -> dict[str, str]:
 
 
 async def test_bearer_token_is_accepted_and_a_wrong_one_gets_commerce_401(
-    commerce: Running,
+    commerce: Commerce,
 ) -> None:
     assert (await commerce.api.get("/rest/default/V1/orders", params=criteria())).status_code == 200
     wrong = await commerce.anonymous.get(
@@ -102,20 +103,20 @@ async def test_bearer_can_be_switched_off() -> None:
     config = CommerceSandboxConfig(
         client_id=CLIENT_ID, credentials=IntegrationCredentials(bearer_enabled=False)
     )
-    async with running_commerce(config) as commerce:
+    async with commerce_sandbox(config=config) as commerce:
         response = await commerce.api.get("/rest/default/V1/orders", params=criteria())
         assert response.status_code == 401
 
 
 @pytest.fixture
-async def oauth_commerce() -> AsyncIterator[Running]:
+async def oauth_commerce() -> AsyncIterator[Commerce]:
     credentials = IntegrationCredentials(CONSUMER_KEY, CONSUMER_SECRET, TOKEN, TOKEN_SECRET)
     config = CommerceSandboxConfig(client_id=CLIENT_ID, credentials=credentials)
-    async with running_commerce(config, store=scenario()) as running:
+    async with commerce_sandbox(scenario(), config) as running:
         yield running
 
 
-async def test_oauth_signature_with_query_parameters_is_accepted(oauth_commerce: Running) -> None:
+async def test_oauth_signature_with_query_parameters_is_accepted(oauth_commerce: Commerce) -> None:
     url = str(
         httpx.URL(oauth_commerce.base_url + "/rest/default/V1/orders",
                   params=criteria(("customer_email", "ada@example.com", "eq"), pageSize="5"))
@@ -128,7 +129,7 @@ async def test_oauth_signature_with_query_parameters_is_accepted(oauth_commerce:
 
 
 async def test_oauth_signature_with_a_wrong_secret_tampering_or_replay_is_refused(
-    oauth_commerce: Running,
+    oauth_commerce: Commerce,
 ) -> None:
     url = oauth_commerce.base_url + "/rest/default/V1/products/24-MB01"
     wrong_secret = oauth_header("GET", url, secret="not-the-secret", nonce="a")
@@ -143,7 +144,7 @@ async def test_oauth_signature_with_a_wrong_secret_tampering_or_replay_is_refuse
     assert replay.json()["parameters"] == {"resources": "Magento_Catalog::products"}
 
 
-async def test_orders_list_filters_sorts_and_repeats_the_last_page(commerce: Running) -> None:
+async def test_orders_list_filters_sorts_and_repeats_the_last_page(commerce: Commerce) -> None:
     params = criteria(("customer_email", "%@example.com", "like"), pageSize="2", currentPage="7")
     params["searchCriteria[sortOrders][0][field]"] = "created_at"
     body = (await commerce.api.get("/rest/default/V1/orders", params=params)).json()
@@ -154,7 +155,7 @@ async def test_orders_list_filters_sorts_and_repeats_the_last_page(commerce: Run
     assert body["search_criteria"]["current_page"] == 7
 
 
-async def test_rest_rows_use_real_numbers_and_commerce_dates(commerce: Running) -> None:
+async def test_rest_rows_use_real_numbers_and_commerce_dates(commerce: Commerce) -> None:
     order = commerce.store.orders[min(commerce.store.orders)]
     body = (await commerce.api.get(f"/rest/default/V1/orders/{order.entity_id}")).json()
     assert body["entity_id"] == order.entity_id and isinstance(body["grand_total"], float)
@@ -165,7 +166,7 @@ async def test_rest_rows_use_real_numbers_and_commerce_dates(commerce: Running) 
     assert missing.status_code == 404 and "doesn't exist" in missing.json()["message"]
 
 
-async def test_documents_customers_carts_and_products(commerce: Running) -> None:
+async def test_documents_customers_carts_and_products(commerce: Commerce) -> None:
     api = commerce.api
     memos = (await api.get("/rest/default/V1/creditmemos", params=criteria())).json()
     assert memos["items"][0]["items"][0]["sku"] == "24-MB01" and memos["total_count"] == 1
@@ -199,7 +200,7 @@ async def test_documents_customers_carts_and_products(commerce: Running) -> None
 
 
 async def test_put_customer_unsubscribes_and_emits_customer_and_subscriber_saves(
-    commerce: Running,
+    commerce: Commerce,
 ) -> None:
     ada = commerce.store.find_customer("ada@example.com")
     assert ada is not None
@@ -215,7 +216,7 @@ async def test_put_customer_unsubscribes_and_emits_customer_and_subscriber_saves
     assert published[1]["data"]["value"]["subscriber_status"] == "3"
 
 
-async def test_put_customer_needs_commerce_required_fields(commerce: Running) -> None:
+async def test_put_customer_needs_commerce_required_fields(commerce: Commerce) -> None:
     ada = commerce.store.find_customer("ada@example.com")
     assert ada is not None
     response = await commerce.api.put(
@@ -227,7 +228,7 @@ async def test_put_customer_needs_commerce_required_fields(commerce: Running) ->
 
 
 async def test_listing_without_search_criteria_and_unknown_store_are_refused(
-    commerce: Running,
+    commerce: Commerce,
 ) -> None:
     missing = await commerce.api.get("/rest/default/V1/orders")
     assert missing.status_code == 400
@@ -237,7 +238,7 @@ async def test_listing_without_search_criteria_and_unknown_store_are_refused(
     assert (await commerce.api.get("/rest/all/V1/orders", params=criteria())).status_code == 200
 
 
-async def test_rest_429_fault_answers_like_fastly(commerce: Running) -> None:
+async def test_rest_429_fault_answers_like_fastly(commerce: Commerce) -> None:
     await commerce.admin("faults", {"rest_429_rate": 1.0})
     throttled = await commerce.api.get("/rest/default/V1/orders", params=criteria())
     assert throttled.status_code == 429 and throttled.headers["retry-after"] == "1"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from sandbox.dotdigital import SandboxConfig
-from tests.unit.sandbox.dotdigital_harness import Running, running_sandbox
+from tests.support.dotdigital import Dotdigital, sandbox
 
 ADA = "/contacts/v3/email/ada@example.com"
 
@@ -17,13 +16,7 @@ def upsert(email: str = "ada@example.com", **parts: Any) -> dict[str, Any]:
     return {"matchIdentifier": "email", "identifiers": {"email": email}, **parts}
 
 
-@pytest.fixture
-async def dd() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
-async def test_patch_creates_with_201_then_updates_with_200(dd: Running) -> None:
+async def test_patch_creates_with_201_then_updates_with_200(dd: Dotdigital) -> None:
     created = await dd.api.patch(
         ADA,
         json=upsert(
@@ -49,7 +42,7 @@ async def test_patch_creates_with_201_then_updates_with_200(dd: Running) -> None
     assert body["lists"] == [{"id": 4, "name": "List 4", "status": "subscribed"}]
 
 
-async def test_get_returns_the_full_contact_shape(dd: Running) -> None:
+async def test_get_returns_the_full_contact_shape(dd: Dotdigital) -> None:
     await dd.api.patch("/contacts/v3/email/Ada@Example.com", json=upsert("Ada@Example.com"))
     response = await dd.api.get(ADA)
     assert response.status_code == 200
@@ -70,7 +63,7 @@ async def test_get_returns_the_full_contact_shape(dd: Running) -> None:
     assert body["created"] == "2026-01-01T00:00:00.000Z"
 
 
-async def test_get_of_an_unknown_contact_is_404_with_details(dd: Running) -> None:
+async def test_get_of_an_unknown_contact_is_404_with_details(dd: Dotdigital) -> None:
     response = await dd.api.get("/contacts/v3/email/nobody@example.com")
     assert response.status_code == 404
     body = response.json()
@@ -79,7 +72,7 @@ async def test_get_of_an_unknown_contact_is_404_with_details(dd: Running) -> Non
     assert "description" in body
 
 
-async def test_merge_option_in_the_query_is_honoured(dd: Running) -> None:
+async def test_merge_option_in_the_query_is_honoured(dd: Dotdigital) -> None:
     await dd.api.patch(ADA, json=upsert(dataFields={"CITY": "Leeds"}))
     response = await dd.api.patch(
         ADA, params={"merge-option": "overwrite-if-empty"}, json=upsert(dataFields={"CITY": "York"})
@@ -87,7 +80,7 @@ async def test_merge_option_in_the_query_is_honoured(dd: Running) -> None:
     assert response.json()["dataFields"] == {"CITY": "Leeds"}
 
 
-async def test_bad_json_invalid_email_and_bad_status_are_400(dd: Running) -> None:
+async def test_bad_json_invalid_email_and_bad_status_are_400(dd: Dotdigital) -> None:
     bad_json = await dd.api.patch(
         ADA, content=b"{not json", headers={"Content-Type": "application/json"}
     )
@@ -103,7 +96,7 @@ async def test_bad_json_invalid_email_and_bad_status_are_400(dd: Running) -> Non
         assert set(response.json()) == {"errorCode", "description", "details"}
 
 
-async def test_changing_email_onto_another_contact_is_409(dd: Running) -> None:
+async def test_changing_email_onto_another_contact_is_409(dd: Dotdigital) -> None:
     await dd.api.patch(ADA, json=upsert())
     await dd.api.patch("/contacts/v3/email/bo@example.com", json=upsert("bo@example.com"))
     response = await dd.api.patch(ADA, json=upsert("bo@example.com"))
@@ -111,7 +104,7 @@ async def test_changing_email_onto_another_contact_is_409(dd: Running) -> None:
     assert response.json()["errorCode"] == "contacts:idAlreadyExists"
 
 
-async def test_subscribe_does_not_lift_a_dotdigital_side_hard_bounce(dd: Running) -> None:
+async def test_subscribe_does_not_lift_a_dotdigital_side_hard_bounce(dd: Dotdigital) -> None:
     await dd.admin("contacts/ada@example.com/status", {"status": "hardBounced"})
     response = await dd.api.patch(
         ADA, json=upsert(channelProperties={"email": {"status": "subscribed"}})
@@ -119,7 +112,7 @@ async def test_subscribe_does_not_lift_a_dotdigital_side_hard_bounce(dd: Running
     assert response.json()["status"] == "hardBounced"
 
 
-async def test_contact_import_runs_not_finished_then_finished_with_a_report(dd: Running) -> None:
+async def test_contact_import_runs_not_finished_then_finished_with_a_report(dd: Dotdigital) -> None:
     await dd.api.patch(ADA, json=upsert())
     submitted = await dd.api.put(
         "/contacts/v3/import",
@@ -145,7 +138,7 @@ async def test_contact_import_runs_not_finished_then_finished_with_a_report(dd: 
     assert (await dd.api.get(ADA)).json()["dataFields"] == {"A": 1}
 
 
-async def test_unknown_import_id_is_404(dd: Running) -> None:
+async def test_unknown_import_id_is_404(dd: Dotdigital) -> None:
     response = await dd.api.get("/contacts/v3/import/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
     assert response.json()["errorCode"] == "contacts:importNotFound"
@@ -153,7 +146,7 @@ async def test_unknown_import_id_is_404(dd: Running) -> None:
 
 async def test_more_than_the_active_import_cap_is_429_told_apart_by_body() -> None:
     config = SandboxConfig(max_active_contact_imports=2)
-    async with running_sandbox(config) as dd:
+    async with sandbox(config) as dd:
         statuses = []
         for _ in range(3):
             response = await dd.api.put("/contacts/v3/import", json={"contacts": [upsert()]})
@@ -162,7 +155,7 @@ async def test_more_than_the_active_import_cap_is_429_told_apart_by_body() -> No
     assert response.json()["errorCode"] == "contacts:tooManyActiveImports"
 
 
-async def test_failing_imports_fault_ends_the_job_failed(dd: Running) -> None:
+async def test_failing_imports_fault_ends_the_job_failed(dd: Dotdigital) -> None:
     await dd.admin("faults", {"fail_imports": True})
     import_id = (await dd.api.put("/contacts/v3/import", json={"contacts": [upsert()]})).json()[
         "importId"
@@ -174,7 +167,7 @@ async def test_failing_imports_fault_ends_the_job_failed(dd: Running) -> None:
 
 @pytest.mark.parametrize("status", ["RejectedByWatchdog", "ExceedsAllowedContactLimit"])
 async def test_failing_contact_imports_can_end_in_the_other_failure_statuses(
-    dd: Running, status: str
+    dd: Dotdigital, status: str
 ) -> None:
     await dd.admin("faults", {"fail_imports": True, "contact_import_failure": status})
     submitted = await dd.api.put("/contacts/v3/import", json={"contacts": [upsert()]})
@@ -183,7 +176,7 @@ async def test_failing_contact_imports_can_end_in_the_other_failure_statuses(
     assert (await dd.api.get(ADA)).status_code == 404
 
 
-async def test_an_unknown_contact_import_failure_status_is_refused(dd: Running) -> None:
+async def test_an_unknown_contact_import_failure_status_is_refused(dd: Dotdigital) -> None:
     response = await dd.anonymous.post(
         "/_sandbox/faults", json={"fail_imports": True, "contact_import_failure": "Complete"}
     )
@@ -191,23 +184,23 @@ async def test_an_unknown_contact_import_failure_status_is_refused(dd: Running) 
 
 
 async def test_time_based_imports_finish_when_the_clock_says_so() -> None:
-    async with running_sandbox(SandboxConfig(import_seconds_before_finished=30)) as dd:
+    async with sandbox(SandboxConfig(import_seconds_before_finished=30)) as dd:
         import_id = (await dd.api.put("/contacts/v3/import", json={"contacts": [upsert()]})).json()[
             "importId"
         ]
         early = await dd.api.get(f"/contacts/v3/import/{import_id}")
-        dd.clock.advance(30)
+        dd.advance(30)
         read = await dd.api.get(ADA)
     assert early.json()["status"] == "NotFinished"
     assert read.status_code == 200
 
 
-async def test_change_feed_pages_with_markers_and_include(dd: Running) -> None:
+async def test_change_feed_pages_with_markers_and_include(dd: Dotdigital) -> None:
     for name in ("a", "b", "c"):
         await dd.api.patch(
             f"/contacts/v3/email/{name}@example.com", json=upsert(f"{name}@example.com")
         )
-        dd.clock.advance(60)
+        dd.advance(60)
     params = {
         "~modified": "gte::2026-01-01T00:01:00Z",
         "limit": "1",
@@ -223,6 +216,6 @@ async def test_change_feed_pages_with_markers_and_include(dd: Running) -> None:
     assert "_links" not in second
 
 
-async def test_change_feed_rejects_a_bad_date(dd: Running) -> None:
+async def test_change_feed_rejects_a_bad_date(dd: Dotdigital) -> None:
     response = await dd.api.get("/contacts/v3", params={"~modified": "gte::yesterday"})
     assert response.status_code == 400

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.dotdigital import SandboxConfig
-from tests.unit.sandbox.dotdigital_harness import Running, running_sandbox
+from tests.support.dotdigital import Dotdigital, sandbox
 
 ADA = "ada@example.com"
 ORDER = "/insightData/v3/contacts/email/ada@example.com/Orders/100000001"
@@ -28,20 +28,20 @@ def orders_import(*records: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def dd() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
+async def dd() -> AsyncIterator[Dotdigital]:
+    async with sandbox() as running:
         await running.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
         yield running
 
 
-async def submit(dd: Running, body: dict[str, Any]) -> str:
+async def submit(dd: Dotdigital, body: dict[str, Any]) -> str:
     response = await dd.api.put("/insightData/v3/import", json=body)
     assert response.status_code == 202, response.text
     import_id: str = response.json()["importId"]
     return import_id
 
 
-async def test_import_lifecycle_reports_unknown_contacts_and_bad_keys(dd: Running) -> None:
+async def test_import_lifecycle_reports_unknown_contacts_and_bad_keys(dd: Dotdigital) -> None:
     import_id = await submit(
         dd,
         orders_import(
@@ -71,7 +71,7 @@ async def test_import_lifecycle_reports_unknown_contacts_and_bad_keys(dd: Runnin
     assert after.json()["json"] == {"orderTotal": 12.5, "products": [{"sku": "S1"}]}
 
 
-async def test_importing_the_same_key_twice_keeps_one_record(dd: Running) -> None:
+async def test_importing_the_same_key_twice_keeps_one_record(dd: Dotdigital) -> None:
     for total in (1, 2):
         import_id = await submit(dd, orders_import(record("100000001", ADA, {"orderTotal": total})))
         await dd.poll_import(f"/insightData/v3/import/{import_id}")
@@ -81,7 +81,7 @@ async def test_importing_the_same_key_twice_keeps_one_record(dd: Running) -> Non
     ]
 
 
-async def test_invalid_collection_name_is_400(dd: Running) -> None:
+async def test_invalid_collection_name_is_400(dd: Dotdigital) -> None:
     response = await dd.api.put(
         "/insightData/v3/import", json={**orders_import(), "collectionName": "1 bad"}
     )
@@ -90,7 +90,7 @@ async def test_invalid_collection_name_is_400(dd: Running) -> None:
 
 
 async def test_more_than_the_insight_import_cap_is_429() -> None:
-    async with running_sandbox(SandboxConfig(max_active_insight_imports=1)) as dd:
+    async with sandbox(SandboxConfig(max_active_insight_imports=1)) as dd:
         first = await dd.api.put("/insightData/v3/import", json=orders_import())
         second = await dd.api.put("/insightData/v3/import", json=orders_import())
     assert first.status_code == 202
@@ -99,7 +99,7 @@ async def test_more_than_the_insight_import_cap_is_429() -> None:
 
 
 async def test_imports_can_finish_as_complete_the_spec_s_word() -> None:
-    async with running_sandbox(SandboxConfig(insight_finished_status="Complete")) as dd:
+    async with sandbox(SandboxConfig(insight_finished_status="Complete")) as dd:
         await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
         import_id = await submit(dd, orders_import(record("100000001", ADA, {"orderTotal": 1})))
         answers = await dd.poll_import(f"/insightData/v3/import/{import_id}")
@@ -110,7 +110,7 @@ async def test_imports_can_finish_as_complete_the_spec_s_word() -> None:
 
 
 async def test_failing_insight_imports_end_failed_whatever_the_contact_failure(
-    dd: Running,
+    dd: Dotdigital,
 ) -> None:
     await dd.admin("faults", {"fail_imports": True, "contact_import_failure": "RejectedByWatchdog"})
     import_id = await submit(dd, orders_import(record("100000001", ADA, {"orderTotal": 1})))
@@ -118,13 +118,13 @@ async def test_failing_insight_imports_end_failed_whatever_the_contact_failure(
     assert answers[-1]["status"] == "Failed"
 
 
-async def test_unknown_insight_import_is_404(dd: Running) -> None:
+async def test_unknown_insight_import_is_404(dd: Dotdigital) -> None:
     response = await dd.api.get("/insightData/v3/import/unknown")
     assert response.status_code == 404
     assert response.json()["errorCode"] == "insightData:importNotFound"
 
 
-async def test_single_put_answers_201_new_then_204_replaced(dd: Running) -> None:
+async def test_single_put_answers_201_new_then_204_replaced(dd: Dotdigital) -> None:
     await submit(dd, orders_import())  # creates the collection
     created = await dd.api.put(ORDER, json={"orderTotal": 1})
     replaced = await dd.api.put(ORDER, json={"orderTotal": 2})
@@ -135,7 +135,7 @@ async def test_single_put_answers_201_new_then_204_replaced(dd: Running) -> None
     assert read.json()["json"] == {"orderTotal": 2}
 
 
-async def test_single_put_needs_the_contact_and_the_collection(dd: Running) -> None:
+async def test_single_put_needs_the_contact_and_the_collection(dd: Dotdigital) -> None:
     no_collection = await dd.api.put(ORDER, json={"a": 1})
     await submit(dd, orders_import())
     no_contact = await dd.api.put(
@@ -147,14 +147,14 @@ async def test_single_put_needs_the_contact_and_the_collection(dd: Running) -> N
     assert no_contact.json()["errorCode"] == "insightData:contactNotFound"
 
 
-async def test_single_put_rejects_nested_arrays(dd: Running) -> None:
+async def test_single_put_rejects_nested_arrays(dd: Dotdigital) -> None:
     await submit(dd, orders_import())
     response = await dd.api.put(ORDER, json={"grid": [[1]]})
     assert response.status_code == 400
     assert response.json()["details"][0]["description"] == "JsonContainsNestedArray"
 
 
-async def test_account_records_round_trip(dd: Running) -> None:
+async def test_account_records_round_trip(dd: Dotdigital) -> None:
     import_id = await submit(
         dd,
         {

@@ -17,7 +17,8 @@ from sandbox.dotdigital.jobs import (
     insight_import,
 )
 from sandbox.dotdigital.store import ContactStore
-from tests.unit.sandbox.dotdigital_harness import FakeClock
+from tests.support.dotdigital import START
+from tests.support.faketime import FakeTime
 
 
 class Applied:
@@ -32,10 +33,10 @@ class Applied:
 
 
 def board(
-    clock: FakeClock, polls: int = 1, seconds: float | None = None, cap: int = 2
+    clock: FakeTime, polls: int = 1, seconds: float | None = None, cap: int = 2
 ) -> ImportBoard:
     return ImportBoard(
-        clock,
+        clock.wall_clock,
         polls_before_finished=polls,
         seconds_before_finished=seconds,
         max_active={JobKind.CONTACTS: cap, JobKind.INSIGHT: cap},
@@ -43,7 +44,7 @@ def board(
 
 
 def test_job_answers_not_finished_for_the_configured_polls_then_applies_once() -> None:
-    jobs = board(FakeClock(), polls=2)
+    jobs = board(FakeTime(wall=START), polls=2)
     applied = Applied()
     job = jobs.submit(JobKind.INSIGHT, applied, {"collectionName": "Orders"})
     statuses = []
@@ -67,7 +68,7 @@ def test_job_answers_not_finished_for_the_configured_polls_then_applies_once() -
 
 
 def test_time_based_jobs_finish_on_tick_without_polls() -> None:
-    clock = FakeClock()
+    clock = FakeTime(wall=START)
     jobs = board(clock, seconds=30)
     applied = Applied()
     jobs.submit(JobKind.CONTACTS, applied, {})
@@ -79,7 +80,7 @@ def test_time_based_jobs_finish_on_tick_without_polls() -> None:
 
 
 def test_the_cap_counts_only_running_jobs_of_one_kind() -> None:
-    jobs = board(FakeClock(), polls=0, cap=1)
+    jobs = board(FakeTime(wall=START), polls=0, cap=1)
     first = jobs.submit(JobKind.CONTACTS, Applied(), {})
     jobs.submit(JobKind.INSIGHT, Applied(), {})
     with pytest.raises(TooManyActiveImports):
@@ -89,7 +90,7 @@ def test_the_cap_counts_only_running_jobs_of_one_kind() -> None:
 
 
 def test_failing_imports_end_failed_without_applying() -> None:
-    jobs = board(FakeClock(), polls=0)
+    jobs = board(FakeTime(wall=START), polls=0)
     applied = Applied()
     job = jobs.submit(JobKind.INSIGHT, applied, {})
     polled = jobs.poll(JobKind.INSIGHT, job.import_id, failure=JobStatus.FAILED)
@@ -104,7 +105,7 @@ def test_failing_imports_end_failed_without_applying() -> None:
 def test_contact_imports_can_end_in_each_failure_status_insight_ones_only_failed(
     failure: JobStatus,
 ) -> None:
-    jobs = board(FakeClock(), polls=0)
+    jobs = board(FakeTime(wall=START), polls=0)
     applied = Applied()
     contacts = jobs.submit(JobKind.CONTACTS, applied, {})
     insight = jobs.submit(JobKind.INSIGHT, applied, {})
@@ -116,7 +117,7 @@ def test_contact_imports_can_end_in_each_failure_status_insight_ones_only_failed
 
 def test_insight_imports_can_be_told_to_finish_as_complete() -> None:
     jobs = ImportBoard(
-        FakeClock(),
+        FakeTime(wall=START).wall_clock,
         polls_before_finished=0,
         seconds_before_finished=None,
         max_active={JobKind.CONTACTS: 1, JobKind.INSIGHT: 1},
@@ -131,27 +132,27 @@ def test_insight_imports_can_be_told_to_finish_as_complete() -> None:
 def test_a_job_cannot_finish_or_fail_in_a_status_of_the_wrong_kind() -> None:
     with pytest.raises(ValueError, match="cannot finish as Failed"):
         ImportBoard(
-            FakeClock(),
+            FakeTime(wall=START).wall_clock,
             polls_before_finished=0,
             seconds_before_finished=None,
             max_active={JobKind.CONTACTS: 1, JobKind.INSIGHT: 1},
             finished_status={JobKind.CONTACTS: JobStatus.FAILED},
         )
-    jobs = board(FakeClock(), polls=0)
+    jobs = board(FakeTime(wall=START), polls=0)
     jobs.submit(JobKind.CONTACTS, Applied(), {})
     with pytest.raises(ValueError, match="not a failure status"):
         jobs.finish_all(failure=JobStatus.FINISHED)
 
 
 def test_unknown_or_other_kind_ids_are_not_found() -> None:
-    jobs = board(FakeClock())
+    jobs = board(FakeTime(wall=START))
     job = jobs.submit(JobKind.INSIGHT, Applied(), {})
     assert jobs.poll(JobKind.CONTACTS, job.import_id, failure=None) is None
     assert jobs.poll(JobKind.INSIGHT, "nope", failure=None) is None
 
 
 def test_finish_all_ends_every_running_job() -> None:
-    jobs = board(FakeClock(), polls=100)
+    jobs = board(FakeTime(wall=START), polls=100)
     for _ in range(2):
         jobs.submit(JobKind.INSIGHT, Applied(), {})
     assert jobs.finish_all(failure=None) == 2
@@ -159,7 +160,7 @@ def test_finish_all_ends_every_running_job() -> None:
 
 
 def test_contact_import_reports_created_updated_invalid_duplicate_and_suppressed() -> None:
-    store = ContactStore(FakeClock())
+    store = ContactStore(FakeTime(wall=START).wall_clock)
     store.upsert("old@example.com", ContactChange(), MergeOption.OVERWRITE)
     store.force_status("bounced@example.com", "hardBounced")
     rows = [

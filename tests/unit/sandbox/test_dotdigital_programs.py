@@ -9,12 +9,13 @@ import pytest
 from sandbox.dotdigital.contact import ContactChange, MergeOption
 from sandbox.dotdigital.programs import EnrolmentRejected, ProgramBook
 from sandbox.dotdigital.store import ContactStore
-from tests.unit.sandbox.dotdigital_harness import START, FakeClock
+from tests.support.dotdigital import START
+from tests.support.faketime import FakeTime
 
 
 @pytest.fixture
 def contacts() -> ContactStore:
-    store = ContactStore(FakeClock())
+    store = ContactStore(FakeTime(wall=START).wall_clock)
     store.upsert("a@example.com", ContactChange(), MergeOption.OVERWRITE)
     store.unsubscribe("b@example.com")
     return store
@@ -22,7 +23,7 @@ def contacts() -> ContactStore:
 
 @pytest.fixture
 def book() -> ProgramBook:
-    return ProgramBook({1: True, 2: False}, max_contacts=25, clock=FakeClock())
+    return ProgramBook({1: True, 2: False}, max_contacts=25, clock=FakeTime(wall=START).wall_clock)
 
 
 def test_enrolment_records_each_contacts_status(book: ProgramBook, contacts: ContactStore) -> None:

@@ -6,24 +6,29 @@ import pytest
 
 from sandbox.dotdigital.config import RateMode, ResetFormat
 from sandbox.dotdigital.ratelimit import RateLimiter, Tier
-from tests.unit.sandbox.dotdigital_harness import START, FakeClock
+from tests.support.dotdigital import START
+from tests.support.faketime import FakeTime
 
 BUDGETS: dict[str, int | None] = {"low": 2, "medium": 5, "high": 10, "unlimited": None}
 
 
 def limiter(
-    clock: FakeClock,
+    clock: FakeTime,
     mode: RateMode = "tiered",
     reset_format: ResetFormat = "seconds",
     hourly_limit: int = 3,
 ) -> RateLimiter:
     return RateLimiter(
-        clock, budgets=BUDGETS, mode=mode, reset_format=reset_format, hourly_limit=hourly_limit
+        clock.wall_clock,
+        budgets=BUDGETS,
+        mode=mode,
+        reset_format=reset_format,
+        hourly_limit=hourly_limit,
     )
 
 
 def test_tier_budget_counts_down_then_refuses_with_headers() -> None:
-    clock = FakeClock(START + 15)
+    clock = FakeTime(wall=START + 15)
     limits = limiter(clock)
     first = limits.charge(Tier.LOW)
     second = limits.charge(Tier.LOW)
@@ -40,7 +45,7 @@ def test_tier_budget_counts_down_then_refuses_with_headers() -> None:
 
 
 def test_tiers_have_separate_budgets() -> None:
-    limits = limiter(FakeClock())
+    limits = limiter(FakeTime(wall=START))
     for _ in range(2):
         limits.charge(Tier.LOW)
     assert not limits.charge(Tier.LOW).allowed
@@ -48,7 +53,7 @@ def test_tiers_have_separate_budgets() -> None:
 
 
 def test_a_new_minute_restores_the_budget() -> None:
-    clock = FakeClock()
+    clock = FakeTime(wall=START)
     limits = limiter(clock)
     for _ in range(2):
         limits.charge(Tier.LOW)
@@ -59,19 +64,19 @@ def test_a_new_minute_restores_the_budget() -> None:
 
 
 def test_reset_can_be_an_epoch_timestamp() -> None:
-    clock = FakeClock(START + 15)
+    clock = FakeTime(wall=START + 15)
     verdict = limiter(clock, reset_format="epoch").charge(Tier.HIGH)
     assert verdict.headers["X-RateLimit-Reset"] == str(int(START + 60))
 
 
 def test_unlimited_tier_is_never_refused_and_has_no_headers() -> None:
-    limits = limiter(FakeClock())
+    limits = limiter(FakeTime(wall=START))
     verdicts = [limits.charge(Tier.UNLIMITED) for _ in range(50)]
     assert all(v.allowed and v.headers == {} for v in verdicts)
 
 
 def test_flat_mode_caps_calls_per_rolling_hour() -> None:
-    clock = FakeClock()
+    clock = FakeTime(wall=START)
     limits = limiter(clock, mode="flat", hourly_limit=3)
     for _ in range(3):
         assert limits.charge(Tier.LOW).allowed
@@ -86,14 +91,14 @@ def test_flat_mode_caps_calls_per_rolling_hour() -> None:
 
 
 def test_flat_mode_does_not_count_exempt_calls() -> None:
-    limits = limiter(FakeClock(), mode="flat", hourly_limit=1)
+    limits = limiter(FakeTime(wall=START), mode="flat", hourly_limit=1)
     assert all(limits.charge(Tier.MEDIUM, hourly=False).allowed for _ in range(5))
     assert limits.charge(Tier.MEDIUM).allowed
     assert not limits.charge(Tier.MEDIUM).allowed
 
 
 def test_calls_in_last_hour_forget_old_calls() -> None:
-    clock = FakeClock()
+    clock = FakeTime(wall=START)
     limits = limiter(clock)
     limits.charge(Tier.HIGH)
     clock.advance(1800)
@@ -105,7 +110,7 @@ def test_calls_in_last_hour_forget_old_calls() -> None:
 
 @pytest.mark.parametrize("mode", ["tiered", "flat"])
 def test_reconfiguring_starts_counting_afresh(mode: RateMode) -> None:
-    limits = limiter(FakeClock())
+    limits = limiter(FakeTime(wall=START))
     for _ in range(3):
         limits.charge(Tier.LOW)
     limits.configure(mode=mode, budgets={"low": 1})

@@ -6,24 +6,23 @@ import pytest
 
 from sandbox.dotdigital.contact import ContactChange, IdentifierTaken, InvalidEmail, MergeOption
 from sandbox.dotdigital.store import ContactStore
-from tests.unit.sandbox.dotdigital_harness import START, FakeClock
+from tests.support.dotdigital import START
+from tests.support.faketime import FakeTime
 
 OVERWRITE = MergeOption.OVERWRITE
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> FakeTime:
+    return FakeTime(wall=START)
 
 
 @pytest.fixture
-def store(clock: FakeClock) -> ContactStore:
-    return ContactStore(clock)
+def store(clock: FakeTime) -> ContactStore:
+    return ContactStore(clock.wall_clock)
 
 
-def test_upsert_creates_then_updates_the_same_contact(
-    store: ContactStore, clock: FakeClock
-) -> None:
+def test_upsert_creates_then_updates_the_same_contact(store: ContactStore, clock: FakeTime) -> None:
     first, created = store.upsert("Ada@Example.com", ContactChange(data_fields={"A": 1}), OVERWRITE)
     clock.advance(5)
     second, created_again = store.upsert("ada@example.com", ContactChange(), OVERWRITE)
@@ -86,7 +85,7 @@ def test_a_status_less_upsert_keeps_an_unsubscribe(store: ContactStore) -> None:
     assert store.suppression(contact.contact_id) is not None
 
 
-def test_unsubscribe_is_logged_once_with_its_date(store: ContactStore, clock: FakeClock) -> None:
+def test_unsubscribe_is_logged_once_with_its_date(store: ContactStore, clock: FakeTime) -> None:
     store.upsert("a@example.com", ContactChange(), OVERWRITE)
     clock.advance(10)
     contact, entry = store.unsubscribe("A@example.com")
@@ -137,7 +136,7 @@ def test_resubscribe_cannot_unsuppress_a_complaint(store: ContactStore) -> None:
     assert contact.data_fields == {}
 
 
-def test_suppression_feed_filters_by_date_and_reason(store: ContactStore, clock: FakeClock) -> None:
+def test_suppression_feed_filters_by_date_and_reason(store: ContactStore, clock: FakeTime) -> None:
     store.unsubscribe("early@example.com")
     clock.advance(100)
     store.unsubscribe("late@example.com")
@@ -149,7 +148,7 @@ def test_suppression_feed_filters_by_date_and_reason(store: ContactStore, clock:
     assert unsubscribed == ["late@example.com"]
 
 
-def test_change_feed_pages_by_keyset_in_update_order(store: ContactStore, clock: FakeClock) -> None:
+def test_change_feed_pages_by_keyset_in_update_order(store: ContactStore, clock: FakeTime) -> None:
     for name in ("a", "b", "c"):
         store.upsert(f"{name}@example.com", ContactChange(), OVERWRITE)
         clock.advance(1)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from sandbox.dotdigital import SandboxConfig
-from tests.unit.sandbox.dotdigital_harness import Running, running_sandbox
+from tests.support.dotdigital import Dotdigital, sandbox
 
 ADA = "ada@example.com"
 
@@ -21,15 +17,9 @@ def resubscribe_body(email: str) -> dict[str, object]:
     }
 
 
-@pytest.fixture
-async def dd() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
-async def test_unsubscribe_shows_in_v3_and_in_both_feeds(dd: Running) -> None:
+async def test_unsubscribe_shows_in_v3_and_in_both_feeds(dd: Dotdigital) -> None:
     await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
-    dd.clock.advance(60)
+    dd.advance(60)
     response = await dd.api.post("/v2/contacts/unsubscribe", json={"email": "Ada@Example.com"})
     contact = await dd.api.get(f"/contacts/v3/email/{ADA}")
     unsubscribed = await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-01T00:00:30Z")
@@ -55,16 +45,16 @@ async def test_unsubscribe_shows_in_v3_and_in_both_feeds(dd: Running) -> None:
     assert later.json() == []
 
 
-async def test_unsubscribe_of_an_invalid_email_is_a_v2_error(dd: Running) -> None:
+async def test_unsubscribe_of_an_invalid_email_is_a_v2_error(dd: Dotdigital) -> None:
     response = await dd.api.post("/v2/contacts/unsubscribe", json={"email": "nope"})
     assert response.status_code == 400
     assert response.json()["message"].endswith("ERROR_PARAMETER_INVALID")
 
 
-async def test_feeds_page_with_select_and_skip(dd: Running) -> None:
+async def test_feeds_page_with_select_and_skip(dd: Dotdigital) -> None:
     for name in ("a", "b", "c"):
         await dd.api.post("/v2/contacts/unsubscribe", json={"email": f"{name}@example.com"})
-        dd.clock.advance(1)
+        dd.advance(1)
     page = await dd.api.get(
         "/v2/contacts/suppressed-since/2026-01-01", params={"select": 2, "skip": 1}
     )
@@ -76,7 +66,7 @@ async def test_feeds_page_with_select_and_skip(dd: Running) -> None:
     assert too_big.status_code == 400
 
 
-async def test_suppressed_feed_shows_dotdigital_side_bounces(dd: Running) -> None:
+async def test_suppressed_feed_shows_dotdigital_side_bounces(dd: Dotdigital) -> None:
     await dd.admin(f"contacts/{ADA}/status", {"status": "hardBounced"})
     suppressed = await dd.api.get("/v2/contacts/suppressed-since/2026-01-01")
     unsubscribed = await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-01")
@@ -84,7 +74,7 @@ async def test_suppressed_feed_shows_dotdigital_side_bounces(dd: Running) -> Non
     assert unsubscribed.json() == []
 
 
-async def test_resubscribe_adds_an_unsubscribed_contact_back(dd: Running) -> None:
+async def test_resubscribe_adds_an_unsubscribed_contact_back(dd: Dotdigital) -> None:
     await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
     response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
     body = response.json()
@@ -95,7 +85,7 @@ async def test_resubscribe_adds_an_unsubscribed_contact_back(dd: Running) -> Non
 
 
 async def test_resubscribe_can_be_challenged() -> None:
-    async with running_sandbox(SandboxConfig(resubscribe_challenges=True)) as dd:
+    async with sandbox(SandboxConfig(resubscribe_challenges=True)) as dd:
         await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
         response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
         contact = await dd.api.get(f"/contacts/v3/email/{ADA}")
@@ -103,14 +93,14 @@ async def test_resubscribe_can_be_challenged() -> None:
     assert contact.json()["status"] == "unsubscribed"
 
 
-async def test_resubscribe_cannot_unsuppress_a_complaint(dd: Running) -> None:
+async def test_resubscribe_cannot_unsuppress_a_complaint(dd: Dotdigital) -> None:
     await dd.admin(f"contacts/{ADA}/status", {"status": "ispComplained"})
     response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
     assert response.json()["status"] == "ContactCannotBeUnsuppressed"
     assert response.json()["contact"]["status"] == "IspComplained"
 
 
-async def test_enrolment_is_accepted_and_readable_from_the_admin_surface(dd: Running) -> None:
+async def test_enrolment_is_accepted_and_readable_from_the_admin_surface(dd: Dotdigital) -> None:
     created = await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
     contact_id = created.json()["contactId"]
     response = await dd.api.post(
@@ -128,7 +118,7 @@ async def test_enrolment_is_accepted_and_readable_from_the_admin_surface(dd: Run
     assert listed["enrolments"][0]["contactStatuses"] == {str(contact_id): "subscribed"}
 
 
-async def test_enrolment_errors_are_v2_messages(dd: Running) -> None:
+async def test_enrolment_errors_are_v2_messages(dd: Dotdigital) -> None:
     unknown = await dd.api.post("/v2/programs/enrolments", json={"programId": 99, "contacts": [1]})
     too_many = await dd.api.post(
         "/v2/programs/enrolments", json={"programId": 1, "contacts": list(range(26))}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from pydantic import SecretStr
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
@@ -22,20 +21,15 @@ from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
 from streams.settings import ConsentSettings, Settings
 from streams.sources.suppression_feed import CURSOR, SuppressionPoller, register
-from tests.contract.harness import DISCOVERY_URL, NO_BUCKETS, Dotdigital, sandbox
-from tests.faketopic import RecordingTopic
+from tests.support.dotdigital import Dotdigital, make_client
+from tests.support.network import Plug
+from tests.support.topic import RecordingTopic
 
 STATUS_OF = {
     "unsubscribed": ConsentStatus.UNSUBSCRIBED,
     "hardBounced": ConsentStatus.SUPPRESSED,
     "ispComplained": ConsentStatus.SUPPRESSED,
 }
-
-
-@pytest.fixture
-async def dd() -> AsyncIterator[Dotdigital]:
-    async with sandbox() as running:
-        yield running
 
 
 @dataclass
@@ -89,19 +83,6 @@ def poller(
         report=outbox.report,
         now=lambda: wall(dd),
         metrics=Metrics(),
-    )
-
-
-def client_over(dd: Dotdigital, transport: httpx.AsyncBaseTransport) -> DotdigitalClient:
-    return DotdigitalClient(
-        DISCOVERY_URL,
-        dd.config.username,
-        SecretStr(dd.config.password),
-        transport=transport,
-        limits=NO_BUCKETS,
-        clock=dd.time.clock,
-        sleep=dd.time.sleep,
-        wall_clock=dd.time.wall_clock,
     )
 
 
@@ -236,7 +217,7 @@ class BreakingNetwork(httpx.AsyncBaseTransport):
 
 async def test_an_unreadable_row_is_reported_once_and_skipped(dd: Dotdigital) -> None:
     cursors, outbox = MemoryCursors(), Outbox()
-    client = client_over(dd, BreakingNetwork(dd.network, "broken@example.com"))
+    client = dd.new_client(transport=BreakingNetwork(dd.network, "broken@example.com"))
     await dd.set_status("first@example.com", "hardBounced")
     dd.advance(5)
     await dd.client.unsubscribe("broken@example.com")  # in both feeds, reported once
@@ -368,14 +349,6 @@ class FakeApp:
         self.crashed.append(exc)
 
 
-class ClosingClient(DotdigitalClient):
-    closed = False
-
-    async def aclose(self) -> None:
-        self.closed = True
-        await super().aclose()
-
-
 def faust_parts() -> tuple[FakeApp, TopicSet, Incidents]:
     app = FakeApp()
     topics = TopicSet(**{f.name: RecordingTopic() for f in fields(TopicSet)})
@@ -385,22 +358,12 @@ def faust_parts() -> tuple[FakeApp, TopicSet, Incidents]:
 async def test_the_task_polls_only_while_its_worker_leads(dd: Dotdigital) -> None:
     app, topics, incidents = faust_parts()
     cursors = MemoryCursors()
-    clients: list[ClosingClient] = []
+    lines: list[Plug] = []  # each client's own line into the sandbox, to see it closed
     await dd.client.unsubscribe("ada@example.com")
 
     async def client_factory() -> DotdigitalClient:
-        client = ClosingClient(
-            DISCOVERY_URL,
-            dd.config.username,
-            SecretStr(dd.config.password),
-            transport=dd.network,
-            limits=NO_BUCKETS,
-            clock=dd.time.clock,
-            sleep=dd.time.sleep,
-            wall_clock=dd.time.wall_clock,
-        )
-        clients.append(client)
-        return client
+        lines.append(dd.network.plug())
+        return make_client(dd.config, lines[-1], dd.time)
 
     # Each sleep hands leadership on as scripted; the last one is the worker stopping.
     leadership = iter([True, False, True])
@@ -428,8 +391,8 @@ async def test_the_task_polls_only_while_its_worker_leads(dd: Dotdigital) -> Non
     assert len({orjson.loads(value)["event_id"] for _, value in sent}) == 1
     assert ConsentChanged.model_validate_json(sent[0][1]).status is ConsentStatus.UNSUBSCRIBED
     assert (cursors.loads, len(cursors.saved)) == (2, 1)
-    assert len(clients) == 1
-    assert clients[0].closed
+    assert len(lines) == 1
+    assert lines[0].closed
     assert app.crashed == []
 
 

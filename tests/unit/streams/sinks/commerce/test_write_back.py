@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+import httpx
 import orjson
 import pytest
 from faust.types import TP
@@ -25,8 +26,10 @@ from streams.runtime.metrics import Metrics
 from streams.runtime.topics import COMMERCE_WRITES
 from streams.sinks.commerce import write_back as writeback
 from streams.sinks.commerce.write_back import PROPAGATION, WRITES, WriteBack
-from tests.contract.commerce_harness import CLIENT_ID, SHOP_URL, Commerce, bearer, commerce_sandbox
-from tests.faketopic import RecordingTopic
+from tests.support.accounts import CLIENT_ID
+from tests.support.commerce import SHOP_URL, Commerce, bearer, commerce_sandbox
+from tests.support.network import Plug, SandboxNetwork
+from tests.support.topic import RecordingTopic
 
 ADA = "ada@example.com"
 OPTED_OUT_AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -73,22 +76,19 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-class ShopClient(CommerceClient):
-    """The real client, pointed at the sandbox, noting whether it was closed."""
-
-    closed = False
-
-    async def aclose(self) -> None:
-        self.closed = True
-        await super().aclose()
-
-
-def shop_client(commerce: Commerce, *, token: str | None = None, attempts: int = 5) -> ShopClient:
-    """A client of the sandbox shop with the integration's token (or another, to be refused)."""
-    return ShopClient(
+def shop_client(
+    commerce: Commerce,
+    *,
+    token: str | None = None,
+    attempts: int = 5,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> CommerceClient:
+    """A client of the sandbox shop with the integration's token (or another, to be refused),
+    over the shop's network (or another line into it)."""
+    return CommerceClient(
         SHOP_URL,
         auth=bearer(commerce.credentials, token),
-        transport=commerce.network,
+        transport=transport or commerce.network,
         clock=commerce.time.clock,
         wall_clock=commerce.time.wall_clock,
         sleep=commerce.time.sleep,
@@ -265,18 +265,20 @@ class Acks(faust.Sensor):
 class Worker:
     """A Faust app with the write-back agent on it, its incidents recorded."""
 
-    def __init__(self, client: Callable[[], ShopClient]) -> None:
+    def __init__(
+        self, network: SandboxNetwork, client: Callable[[httpx.AsyncBaseTransport], CommerceClient]
+    ) -> None:
         self.app = faust.App("writeback-test", broker="kafka://127.0.0.1:1", store="memory://")
         self.deadletter = RecordingTopic()
         self.exceptions = RecordingTopic()
         self.metrics = Metrics()
         self.acks = Acks()
         self.app.sensors.add(self.acks)
-        self.clients: list[ShopClient] = []
+        self.lines: list[Plug] = []  # each client's own line into the shop, to see it closed
 
         async def client_factory() -> CommerceClient:
-            self.clients.append(client())
-            return self.clients[-1]
+            self.lines.append(network.plug())
+            return client(self.lines[-1])
 
         topic = self.app.topic(
             COMMERCE_WRITES,
@@ -314,7 +316,7 @@ def encoded(command: CommerceUnsubscribe) -> bytes:
 
 
 async def test_the_agent_acknowledges_a_command_once_commerce_has_it(commerce: Commerce) -> None:
-    worker = Worker(lambda: shop_client(commerce))
+    worker = Worker(commerce.network, lambda line: shop_client(commerce, transport=line))
 
     async with worker.agent.test_context() as agent:
         event = await agent.put(encoded(opt_out(customer_id(commerce))), key=ADA.encode())
@@ -323,13 +325,13 @@ async def test_the_agent_acknowledges_a_command_once_commerce_has_it(commerce: C
     assert commerce.store.subscribers[ADA].status == UNSUBSCRIBED
     assert worker.metrics.counts[WRITES] == 1
     assert worker.deadletter.sent == []
-    assert [client.closed for client in worker.clients] == [True]  # closed as the agent stopped
+    assert [line.closed for line in worker.lines] == [True]  # closed as the agent stopped
 
 
 async def test_the_agent_dead_letters_a_refused_opt_out_then_acknowledges_it(
     commerce: Commerce,
 ) -> None:
-    worker = Worker(lambda: shop_client(commerce))
+    worker = Worker(commerce.network, lambda line: shop_client(commerce, transport=line))
     command = encoded(opt_out(UNKNOWN_CUSTOMER))
 
     async with worker.agent.test_context() as agent:
@@ -353,7 +355,7 @@ async def test_the_agent_dead_letters_a_refused_opt_out_then_acknowledges_it(
 async def test_the_agent_dead_letters_an_undecodable_command_then_acknowledges_it(
     commerce: Commerce,
 ) -> None:
-    worker = Worker(lambda: shop_client(commerce))
+    worker = Worker(commerce.network, lambda line: shop_client(commerce, transport=line))
 
     async with worker.agent.test_context() as agent:
         event = await agent.put(b'{"email": "ada@example.com"}', key=ADA.encode())
@@ -368,7 +370,9 @@ async def test_the_agent_dead_letters_an_undecodable_command_then_acknowledges_i
 async def test_the_agent_stops_the_worker_on_a_fatal_error_without_acknowledging(
     commerce: Commerce,
 ) -> None:
-    worker = Worker(lambda: shop_client(commerce, token="not-the-token"))
+    worker = Worker(
+        commerce.network, lambda line: shop_client(commerce, token="not-the-token", transport=line)
+    )
 
     async with worker.agent.test_context() as agent:
         event = await agent.put(encoded(opt_out(customer_id(commerce))), key=ADA.encode())
@@ -376,6 +380,6 @@ async def test_the_agent_stops_the_worker_on_a_fatal_error_without_acknowledging
 
     assert isinstance(worker.app.crash_reason, FatalError)
     assert not event.message.acked and worker.acks.offsets == []
-    assert [client.closed for client in worker.clients] == [True]
+    assert [line.closed for line in worker.lines] == [True]
     assert worker.deadletter.sent == []
     assert commerce.store.subscribers[ADA].status != UNSUBSCRIBED

@@ -2,131 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
-from pydantic import SecretStr
 
-from connectors.dotdigital.client import DotdigitalClient
-from connectors.dotdigital.ratelimit import TierBudgets
 from sandbox.commerce.events import Line, Order
-from sandbox.dotdigital import SandboxConfig, serve
-from schemas.commands import ContactWrite, InsightWrite, WriteCommand
+from schemas.commands import InsightWrite, WriteCommand
 from schemas.commerce import CommerceOrder
 from schemas.dotdigital import ContactIdentity, InsightRecord
 from schemas.normalized import OrderUpdated
 from schemas.orders import ORDERS_COLLECTION, order_updated, orders_record
-from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
-
-START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the start of a rate-limit minute
-PLACED_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-ISSUED_AT = PLACED_AT + timedelta(seconds=5)
-CONFIG = SandboxConfig()
+from tests.support.writes import ISSUED_AT, PLACED_AT, World, contact_write
 
 Origin = str
 Commands = list[tuple[WriteCommand, Origin]]
-
-
-class FakeTime:
-    """One clock for both sides (the client's monotonic and wall clocks and the sandbox's),
-    moved only by the recorded sleeps."""
-
-    def __init__(self) -> None:
-        self.wall = START
-        self.client_sleeps: list[float] = []  # rate-limit holds and import polls
-        self.retry_sleeps: list[float] = []  # the sink's waits between retries
-
-    def clock(self) -> float:
-        return self.wall - START
-
-    def wall_clock(self) -> float:
-        return self.wall
-
-    async def client_sleep(self, seconds: float) -> None:
-        self.client_sleeps.append(seconds)
-        self.wall += seconds
-
-    async def retry_sleep(self, seconds: float) -> None:
-        self.retry_sleeps.append(seconds)
-        self.wall += seconds
-
-
-class Recording(httpx.AsyncBaseTransport):
-    """The real HTTP transport, noting each exchange's method, path and status on the way."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
-        self.exchanges: list[tuple[str, str, int]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
-        self.exchanges.append((request.method, request.url.path, response.status_code))
-        return response
-
-    def writes(self) -> list[tuple[str, str]]:
-        """The PATCH and PUT calls, in the order they were answered."""
-        return [(m, path) for m, path, _ in self.exchanges if m in {"PATCH", "PUT"}]
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-@dataclass
-class World:
-    """A running sandbox, a client pointed at it, the sink under test, and the fake time."""
-
-    admin: httpx.AsyncClient
-    client: DotdigitalClient
-    sink: BatchWriter
-    time: FakeTime
-    transport: Recording
-
-    async def faults(self, **settings: Any) -> None:
-        response = await self.admin.post("/_sandbox/faults", json=settings)
-        response.raise_for_status()
-
-    async def stats(self) -> dict[str, Any]:
-        response = await self.admin.get("/_sandbox/stats")
-        response.raise_for_status()
-        stats: dict[str, Any] = response.json()
-        return stats
-
-    async def orders_of(self, email: str) -> dict[str, dict[str, Any]]:
-        """Every Orders record of a contact, by key; a key stored twice fails the test."""
-        records = await self.client.list_contact_insight(email, ORDERS_COLLECTION)
-        keys = [record["key"] for record in records]
-        assert len(keys) == len(set(keys)), f"duplicate records for {email}: {keys}"
-        return {record["key"]: record["json"] for record in records}
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    time = FakeTime()
-    runner = await serve(CONFIG, host="127.0.0.1", port=0, clock=time.wall_clock)
-    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    transport = Recording()
-    client = DotdigitalClient(
-        base_url,
-        CONFIG.username,
-        SecretStr(CONFIG.password),
-        transport=transport,
-        # No client-side buckets: they schedule on the event loop and would really wait.
-        limits=TierBudgets(low=None, medium=None, high=None),
-        clock=time.clock,
-        sleep=time.client_sleep,
-        wall_clock=time.wall_clock,
-    )
-    try:
-        async with client, httpx.AsyncClient(base_url=base_url) as admin:
-            yield World(admin, client, BatchWriter(client, sleep=time.retry_sleep), time, transport)
-    finally:
-        await runner.cleanup()
 
 
 def order(entity_id: int, email: str) -> Order:
@@ -147,17 +39,6 @@ def updated(
     snapshot = order(entity_id, email).snapshot(state=state, status=state, at=at)
     return order_updated(
         CommerceOrder.model_validate(snapshot), [], event_id=f"evt-{entity_id}", occurred_at=at
-    )
-
-
-def contact_write(email: str, **fields: Any) -> WriteCommand:
-    return WriteCommand(
-        command=ContactWrite(
-            email=email,
-            data_fields={"FIRSTNAME": "Ada", **fields},
-            source_event_id=f"evt-contact-{email}",
-            issued_at=ISSUED_AT,
-        )
     )
 
 
@@ -193,7 +74,7 @@ async def test_contact_is_upserted_before_its_orders_record(world: World) -> Non
     assert contact.data_fields["FIRSTNAME"] == "Ada"
     stored = await world.orders_of(email)
     assert stored == {"000000101": orders_record(placed).json_}
-    assert world.transport.writes() == [
+    assert world.network.writes() == [
         ("PATCH", f"/contacts/v3/email/{email}"),
         ("PUT", "/insightData/v3/import"),
     ]
@@ -229,7 +110,7 @@ async def test_two_versions_of_an_order_in_one_batch_land_as_the_later_one(
     assert list(stored) == ["000000103"]
     assert stored["000000103"]["orderState"] == "complete"
     assert stored["000000103"]["fulfilled"] is True
-    assert world.transport.writes().count(("PUT", "/insightData/v3/import")) == 1
+    assert world.network.writes().count(("PUT", "/insightData/v3/import")) == 1
 
 
 async def test_record_with_an_invalid_json_key_is_rejected_and_the_others_land(
@@ -293,7 +174,7 @@ async def test_every_record_lands_exactly_once_despite_faults(
 
     assert rejections == []
     assert (await world.stats())["faults_injected"] > 0
-    assert world.time.retry_sleeps, "the sink never waited to retry"
+    assert world.retry_sleeps, "the sink never waited to retry"
     await world.faults()  # read back without faults
     for email, records in expected.items():
         contact = await world.client.get_contact(email)
@@ -310,7 +191,7 @@ async def test_rate_limit_burst_waits_as_long_as_the_server_says(world: World) -
 
     assert rejections == []
     # The sandbox's minute started at START, so its reset header says 60 seconds.
-    assert world.time.retry_sleeps == [60.0]
+    assert world.retry_sleeps == [60.0]
     assert await world.client.get_contact(email) is not None
 
 
@@ -324,7 +205,7 @@ async def test_failed_import_submission_is_sent_again_and_stored_once(world: Wor
     assert rejections == []
     failed = {
         (method, path.rsplit("/", 1)[0])
-        for method, path, status in world.transport.exchanges
+        for method, path, status in world.network.calls()
         if status == 503
     }
     assert failed == {
@@ -370,7 +251,7 @@ async def test_many_contacts_go_as_one_bulk_import_before_their_records(world: W
     rejections = await world.sink.write(commands)
 
     assert rejections == []
-    writes = world.transport.writes()
+    writes = world.network.writes()
     assert writes[0] == ("PUT", "/contacts/v3/import")
     assert not [w for w in writes if w[0] == "PATCH"]
     assert writes.index(("PUT", "/contacts/v3/import")) < writes.index(
@@ -396,7 +277,7 @@ async def test_a_contact_the_bulk_import_refuses_takes_its_records_with_it(world
 
 
 async def test_realtime_writes_are_single_calls_in_order_per_contact(world: World) -> None:
-    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    writer = RealtimeWriter(world.client, sleep=world.retry_sleep)
     email = "now@example.com"
     commands: Commands = [
         (contact_write(email, FIRSTNAME="First"), "1"),
@@ -407,13 +288,13 @@ async def test_realtime_writes_are_single_calls_in_order_per_contact(world: Worl
     rejections = await writer.write(commands)
 
     assert rejections == []
-    assert [m for m, _ in world.transport.writes()] == ["PATCH", "PATCH", "PATCH"]
+    assert [m for m, _ in world.network.writes()] == ["PATCH", "PATCH", "PATCH"]
     contact = await world.client.get_contact(email)
     assert contact is not None and contact.data_fields["FIRSTNAME"] == "Second"
 
 
 async def test_realtime_record_for_an_unknown_contact_is_rejected_by_name(world: World) -> None:
-    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    writer = RealtimeWriter(world.client, sleep=world.retry_sleep)
     record = orders_record(updated(950, "ghost@example.com"))
 
     rejections = await writer.write([(insight_write(record, "ghost@example.com"), "ghost")])
@@ -423,14 +304,14 @@ async def test_realtime_record_for_an_unknown_contact_is_rejected_by_name(world:
 
 
 async def test_realtime_writes_retry_through_server_errors(world: World) -> None:
-    writer = RealtimeWriter(world.client, sleep=world.time.retry_sleep)
+    writer = RealtimeWriter(world.client, sleep=world.retry_sleep)
     await world.faults(error_rate=0.5, error_status=503, seed=3)
     commands: Commands = [(contact_write(f"rt-{n}@example.com", N=n), str(n)) for n in range(10)]
 
     rejections = await writer.write(commands)
 
     assert rejections == []
-    assert world.time.retry_sleeps
+    assert world.retry_sleeps
     await world.faults()
     for n in range(10):
         contact = await world.client.get_contact(f"rt-{n}@example.com")

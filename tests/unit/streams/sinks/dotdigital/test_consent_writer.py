@@ -12,15 +12,8 @@ from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.consent_writer import PROPAGATION_TO_DOTDIGITAL, ConsentWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
-from tests.unit.streams.sinks.dotdigital.test_batch_writer import (
-    ISSUED_AT,
-    START,
-    World,
-    contact_write,
-    world,
-)
-
-__all__ = ["world"]  # the sandbox fixture
+from tests.support.dotdigital import START
+from tests.support.writes import ISSUED_AT, World, contact_write
 
 PROGRAM = 1  # active in the sandbox's default account
 CHANGED_AT = datetime.fromtimestamp(START, UTC) - timedelta(seconds=3)  # 3 s before "now"
@@ -86,11 +79,9 @@ def writer(
         observe=observed,
         metrics=metrics,
         now=lambda: datetime.fromtimestamp(world.time.wall, UTC),
-        sleep=world.time.retry_sleep,
+        sleep=world.retry_sleep,
     )
-    return RealtimeWriter(
-        world.client, sleep=world.time.retry_sleep, gate=gate, consent=consent_writer
-    )
+    return RealtimeWriter(world.client, sleep=world.retry_sleep, gate=gate, consent=consent_writer)
 
 
 async def status_of(world: World, email: str) -> str | None:
@@ -99,8 +90,7 @@ async def status_of(world: World, email: str) -> str | None:
 
 
 async def set_status(world: World, email: str, status: str) -> None:
-    response = await world.admin.post(f"/_sandbox/contacts/{email}/status", json={"status": status})
-    response.raise_for_status()
+    await world.dd.set_status(email, status)
 
 
 async def test_an_unsubscribe_is_a_global_unsubscribe_and_its_time_is_measured(
@@ -116,14 +106,14 @@ async def test_an_unsubscribe_is_a_global_unsubscribe_and_its_time_is_measured(
 
     assert rejections == []
     assert await status_of(world, email) == "unsubscribed"
-    assert ("POST", "/v2/contacts/unsubscribe", 200) in world.transport.exchanges
+    assert ("POST", "/v2/contacts/unsubscribe", 200) in world.network.calls()
     latency = metrics.snapshot()["latencies"][PROPAGATION_TO_DOTDIGITAL]  # type: ignore[index]
     assert latency["count"] == 1 and latency["max"] == 3.0
 
 
 def later(world: World, seconds: float = 60.0) -> datetime:
     """Move the shared clock on, and say when "now" is."""
-    world.time.wall += seconds
+    world.time.advance(seconds)
     return datetime.fromtimestamp(world.time.wall, UTC)
 
 
@@ -179,7 +169,7 @@ async def test_an_unsubscribe_in_dotdigital_after_the_request_wins_over_it(world
 
     assert rejections == []
     assert await status_of(world, email) == "unsubscribed"
-    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.transport.exchanges)
+    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.network.calls())
     (change,) = observed.changes
     assert getattr(change, "status") is ConsentStatus.UNSUBSCRIBED  # noqa: B009
     assert getattr(change, "source") is ConsentSource.DOTDIGITAL  # noqa: B009
@@ -193,7 +183,7 @@ async def test_a_subscribed_contact_needs_no_resubscribe_call(world: World) -> N
 
     await writer(world, consents, observed, Metrics()).write([(consent("resubscribe", email), "r")])
 
-    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.transport.exchanges)
+    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.network.calls())
     (change,) = observed.changes
     assert getattr(change, "status") is ConsentStatus.SUBSCRIBED  # noqa: B009
 
@@ -210,20 +200,19 @@ async def test_a_resubscribe_overtaken_by_an_opt_out_is_not_sent(world: World) -
 
     assert rejection.reason is Reason.CONSENT_GATE
     assert rejection.detail == "re-subscribe skipped: unsubscribed on 2026-11-26 via dotdigital"
-    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.transport.exchanges)
+    assert not any(path == "/v2/contacts/resubscribe" for _, path, _ in world.network.calls())
     assert observed.changes == [] and await status_of(world, email) == "unsubscribed"
 
 
 async def enrolled(world: World) -> int:
-    response = await world.admin.get("/_sandbox/enrolments")
-    return len(response.json()["enrolments"])
+    return len((await world.dd.admin("enrolments"))["enrolments"])
 
 
 async def test_the_batch_lane_enrols_no_one_who_opted_out(world: World) -> None:
     kept, gone, bounced = "kept@example.com", "gone@example.com", "bounced@example.com"
     sink = BatchWriter(
         world.client,
-        sleep=world.time.retry_sleep,
+        sleep=world.retry_sleep,
         gate=ConsentGate({gone: state(ConsentStatus.UNSUBSCRIBED)}.get),
     )
     await sink.write([(contact_write(email), email) for email in (kept, gone, bounced)])

@@ -1,10 +1,12 @@
-"""The real Commerce REST client against the real store simulator over HTTP, on one fake clock.
+"""The Commerce sandbox of a test: served on a free port, the real client over HTTP, one fake time.
 
 The client talks to `http://shop.example.com` and the transport delivers to the simulator's
 local port (a fake DNS), so OAuth signs the shop's own URL (default port dropped) and the
 simulator verifies what arrived under that Host. The client's clocks and sleep, and the
 simulator's clock and sleep, are one `FakeTime`: retries advance it, nothing waits. The store's
-own simulated clock moves only when a test moves it (`store.clock.advance`).
+own simulated clock moves only when a test moves it (`store.clock.advance`). Deliveries are
+driven by the test (no background tasks). Tests of the simulator itself use `api` (the
+integration's Bearer token) and `anonymous` (no auth).
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from sandbox.commerce.server import sandbox_of, serve
 from sandbox.commerce.signing import Signer
 from sandbox.commerce.state import CommerceSandbox
 from sandbox.commerce.store import Store
-from tests.contract.harness import SandboxNetwork
-from tests.faketime import FakeTime
+from tests.support.accounts import BEARER, CLIENT_ID
+from tests.support.admin import admin
+from tests.support.faketime import FakeTime
+from tests.support.network import SandboxNetwork
 
 SHOP_URL = "http://shop.example.com"
 START = 1_795_683_600.0  # 2026-11-26T09:00:00Z, the store clock's default start
-CLIENT_ID = "cartwright-contract"
 SIGNER = Signer()  # RSA key generation is slow; one pair serves every test
 # Module-wide, so no two OAuth clients ever send the same nonce (the store refuses replays).
 _NONCES = itertools.count(1)
@@ -98,11 +101,13 @@ class Commerce:
     """A running simulator, a Bearer client pointed at it, and a test's controls."""
 
     config: CommerceSandboxConfig
+    base_url: str  # where the simulator really listens
     sandbox: CommerceSandbox
     client: CommerceClient
     network: SandboxNetwork
     time: FakeTime
-    admin_http: httpx.AsyncClient
+    api: httpx.AsyncClient  # straight to the simulator, with the integration's Bearer token
+    anonymous: httpx.AsyncClient  # straight to the simulator, no auth
     other_clients: list[CommerceClient] = field(default_factory=list)
 
     @property
@@ -122,17 +127,16 @@ class Commerce:
     def oauth_client(self, **secrets: str) -> CommerceClient:
         return self.new_client(oauth(self.credentials, self.time, **secrets))
 
-    async def admin(self, path: str, body: dict[str, Any]) -> Any:
-        response = await self.admin_http.post(f"/_sandbox/{path}", json=body)
-        response.raise_for_status()
-        return response.json()
+    async def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """POST (with a body) or GET a `/_sandbox/` route; returns its JSON."""
+        return await admin(self.anonymous, path, body)
 
     async def faults(self, **settings: Any) -> None:
         await self.admin("faults", settings)
 
     async def raw_search(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         """A search sent by hand with the Bearer token, for what the client never sends."""
-        response = await self.admin_http.get(
+        response = await self.anonymous.get(
             f"/rest/default{path}",
             params=params,
             headers={"Authorization": f"Bearer {self.credentials.access_token}"},
@@ -171,14 +175,18 @@ async def commerce_sandbox(
         config, port=0, signer=SIGNER, store=store, clock=time.clock, sleep=time.sleep,
         background=False,
     )  # fmt: skip
-    network = SandboxNetwork(runner.addresses[0][1])
+    port = runner.addresses[0][1]
+    network = SandboxNetwork(port)
+    real_url = f"http://127.0.0.1:{port}"
     commerce: Commerce | None = None
     try:
         async with (
             make_client(bearer(config.credentials), network, time) as client,
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{runner.addresses[0][1]}") as admin,
+            httpx.AsyncClient(base_url=real_url, headers=BEARER) as api,
+            httpx.AsyncClient(base_url=real_url) as anonymous,
         ):
-            commerce = Commerce(config, sandbox_of(runner.app), client, network, time, admin)
+            state = sandbox_of(runner.app)
+            commerce = Commerce(config, real_url, state, client, network, time, api, anonymous)
             yield commerce
     finally:
         if commerce is not None:

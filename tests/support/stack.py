@@ -1,4 +1,4 @@
-"""The real parts for end-to-end tests: broker, sandboxes and a worker as processes, and probes."""
+"""The real stack of the end-to-end tests: broker, sandboxes and a worker as processes, and probes."""
 
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ from sandbox.commerce.delivery import Deliverer
 from sandbox.commerce.server import CommerceSandboxConfig, build_app, sandbox_of
 from sandbox.commerce.signing import Signer
 from sandbox.commerce.store import Store
+from tests.support.accounts import CLIENT_ID, COMMERCE_TOKEN, DD_PASSWORD, DD_USER
+from tests.support.admin import admin_blocking
 
 T = TypeVar("T")
 
-CLIENT_ID = "cartwright-integration"
-COMMERCE_TOKEN = "cartwright-access-token"
-DD_USER = "apiuser-integration@apiconnector.com"
-DD_PASSWORD = "integration-password"
+# The Dotdigital programs the session's worker enrols into (see tests/integration/conftest.py).
+ORDER_FULFILLED_PROGRAM = 1
+FIRST_ORDER_PROGRAM = 2
 
 
 def free_port() -> int:
@@ -180,10 +181,7 @@ class Dotdigital:
         return items
 
     def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        url = f"/_sandbox/{path}"
-        response = self.api.post(url, json=body) if body is not None else self.api.get(url)
-        response.raise_for_status()
-        return response.json()
+        return admin_blocking(self.api, path, body)
 
 
 @dataclass
@@ -272,6 +270,25 @@ def read_all(bootstrap: str, topic: str, quiet: float = 2.0) -> list[dict[str, A
     (Tansu's end offsets are unreliable, so "everything" means "until the topic goes quiet".)
     """
     return asyncio.run(_read_topic(bootstrap, topic, lambda _: False, 60.0, quiet))
+
+
+def accepted(response: httpx.Response) -> dict[str, Any]:
+    """The worker's answer to a delivery, which must be a 200."""
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def enrolments_of(stack: Stack, email: str) -> list[int]:
+    """The programs the contact of `email` is enrolled in, sorted."""
+    contact = stack.dotdigital.contact(email)
+    if contact is None:
+        return []
+    found: list[int] = []
+    for enrolment in stack.dotdigital.admin("enrolments")["enrolments"]:
+        if contact["contactId"] in enrolment["contacts"]:
+            found.append(enrolment["programId"])
+    return sorted(found)
 
 
 def deliverer_for(stack: Stack) -> Deliverer:

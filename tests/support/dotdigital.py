@@ -1,9 +1,10 @@
-"""The real Dotdigital client against the real sandbox over HTTP, on one fake clock.
+"""The Dotdigital sandbox of a test: served on a free port, the real client over HTTP, one fake time.
 
 Every Dotdigital host (`r1-api…`, `r2-api…`) resolves to the in-process sandbox at the
 transport, the way DNS would, so the client keeps its real base URLs and Host headers and the
 sandbox's region check sees them. The client's monotonic clock, wall clock and sleep and the
 sandbox's clock are one `FakeTime`: rate-limit holds and import polls advance it, nothing waits.
+Tests of the sandbox itself use `api` (its account's Basic auth) and `anonymous` (no auth).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pydantic import SecretStr
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import TierBudgets
 from sandbox.dotdigital import SandboxConfig, serve
-from tests.faketime import FakeTime
+from tests.support.admin import admin
+from tests.support.faketime import FakeTime
+from tests.support.network import SandboxNetwork
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the start of a rate-limit minute
 DISCOVERY_URL = "http://r1-api.dotdigital.com/"
@@ -33,62 +36,6 @@ RATE_HEADERS = (
 )
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request as it reached the sandbox, and its answer."""
-
-    method: str
-    host: str
-    path: str
-    params: dict[str, str]
-    status: int
-    headers: httpx.Headers
-    body: bytes
-
-
-class SandboxNetwork(httpx.AsyncBaseTransport):
-    """Real HTTP to the sandbox's port whatever the host (a fake DNS), noting every exchange."""
-
-    def __init__(self, port: int) -> None:
-        self._port = port
-        self._inner = httpx.AsyncHTTPTransport()
-        self.exchanges: list[Exchange] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.headers["Host"]  # set from the URL the client asked for; kept as is
-        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
-        response = await self._inner.handle_async_request(request)
-        body = await response.aread()
-        await response.aclose()
-        self.exchanges.append(
-            Exchange(
-                request.method,
-                host,
-                request.url.path,
-                dict(request.url.params),
-                response.status_code,
-                response.headers,
-                body,
-            )
-        )
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=body,
-            extensions=response.extensions,
-        )
-
-    def to(self, method: str, path_prefix: str) -> list[Exchange]:
-        """The exchanges of one method whose path starts with `path_prefix`, in order."""
-        return [e for e in self.exchanges if e.method == method and e.path.startswith(path_prefix)]
-
-    async def aclose(self) -> None:
-        """Clients sharing the network do not close it when they close; `shutdown` does."""
-
-    async def shutdown(self) -> None:
-        await self._inner.aclose()
-
-
 @dataclass
 class Dotdigital:
     """A running sandbox, a client pointed at it, and the admin and time controls of a test."""
@@ -98,7 +45,8 @@ class Dotdigital:
     client: DotdigitalClient
     network: SandboxNetwork
     time: FakeTime
-    admin_http: httpx.AsyncClient
+    api: httpx.AsyncClient  # straight to the sandbox, with the account's Basic auth
+    anonymous: httpx.AsyncClient  # straight to the sandbox, no auth
     other_clients: list[DotdigitalClient] = field(default_factory=list)
 
     def new_client(
@@ -107,25 +55,23 @@ class Dotdigital:
         base_url: str = DISCOVERY_URL,
         password: str | None = None,
         timeout: float = 121.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> DotdigitalClient:
-        """Another client of the same account (or with another password), closed at the end."""
-        client = make_client(self.config, self.network, self.time, base_url, password, timeout)
+        """Another client of the same account (or with another password, or over another
+        transport), closed at the end."""
+        client = make_client(
+            self.config, transport or self.network, self.time, base_url, password, timeout
+        )
         self.other_clients.append(client)
         return client
 
     def advance(self, seconds: float) -> None:
         """Let time pass on both sides without anyone sleeping."""
-        self.time.now += seconds
-        self.time.wall += seconds
+        self.time.advance(seconds)
 
     async def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
         """POST (with a body) or GET a `/_sandbox/` route; returns its JSON."""
-        if body is None:
-            response = await self.admin_http.get(f"/_sandbox/{path}")
-        else:
-            response = await self.admin_http.post(f"/_sandbox/{path}", json=body)
-        response.raise_for_status()
-        return response.json()
+        return await admin(self.anonymous, path, body)
 
     async def faults(self, **settings: Any) -> None:
         await self.admin("faults", settings)
@@ -133,19 +79,33 @@ class Dotdigital:
     async def limits(self, **settings: Any) -> None:
         await self.admin("limits", settings)
 
+    async def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = await self.admin("stats")
+        return stats
+
     async def set_status(self, email: str, status: str) -> None:
         """A Dotdigital-side event (bounce, complaint) the API cannot cause."""
         await self.admin(f"contacts/{email}/status", {"status": status})
 
     async def spend(self, path: str, times: int = 1) -> list[httpx.Response]:
         """Calls from another process of the same account, outside the client under test."""
-        auth = (self.config.username, self.config.password)
-        return [await self.admin_http.get(path, auth=auth) for _ in range(times)]
+        return [await self.api.get(path) for _ in range(times)]
+
+    async def poll_import(self, path: str, max_polls: int = 10) -> list[dict[str, Any]]:
+        """Poll an import status until it leaves NotFinished; every answer, in order."""
+        answers: list[dict[str, Any]] = []
+        for _ in range(max_polls):
+            response = await self.api.get(path)
+            assert response.status_code == 200, response.text
+            answers.append(response.json())
+            if answers[-1]["status"] != "NotFinished":
+                return answers
+        raise AssertionError(f"{path} still NotFinished after {max_polls} polls")
 
 
 def make_client(
     config: SandboxConfig,
-    network: SandboxNetwork,
+    transport: httpx.AsyncBaseTransport,
     time: FakeTime,
     base_url: str = DISCOVERY_URL,
     password: str | None = None,
@@ -155,7 +115,7 @@ def make_client(
         base_url,
         config.username,
         SecretStr(config.password if password is None else password),
-        transport=network,
+        transport=transport,
         timeout=timeout,
         limits=NO_BUCKETS,
         clock=time.clock,
@@ -179,9 +139,10 @@ async def sandbox(
         real_url = f"http://127.0.0.1:{port}"
         async with (
             make_client(config, network, time, base_url) as client,
-            httpx.AsyncClient(base_url=real_url) as admin_http,
+            httpx.AsyncClient(base_url=real_url, auth=(config.username, config.password)) as api,
+            httpx.AsyncClient(base_url=real_url) as anonymous,
         ):
-            dd = Dotdigital(config, real_url, client, network, time, admin_http)
+            dd = Dotdigital(config, real_url, client, network, time, api, anonymous)
             yield dd
     finally:
         if dd is not None:

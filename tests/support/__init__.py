@@ -1,0 +1,1 @@
+"""What the test suites share: fake time, the two sandboxes, the accounts, the recording topic."""
