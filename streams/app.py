@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
-from connectors.commerce.signature import PublicKeyCache
 from streams import join, lanes, normalize, suppressions, writeback
 from streams.attributes import ProductAttributes
 from streams.clients import DotdigitalClients, commerce_client

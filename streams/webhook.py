@@ -8,7 +8,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from connectors.commerce.signature import PublicKeyCache, verify_delivery
+from connectors.adobe_io.signature import PublicKeyCache, verify_delivery
 from connectors.errors import RetriableError
 from streams.envelopes import read_delivery
 from streams.metrics import Metrics
