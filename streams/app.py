@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
-from connectors.commerce.signature import PublicKeyCache
 from streams.ops.endpoints import register_ops
 from streams.process import join, normalize
 from streams.process.product_attributes import ProductAttributes

@@ -1,1 +1,1 @@
-"""Adobe Commerce: event signatures and the REST client (auth, search, paging, deltas, labels)."""
+"""Adobe Commerce: the REST client (auth, session, search, paging, deltas, labels)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from connectors.clock import Clock, Sleep
 from connectors.commerce.delta import (
     DEFAULT_OVERLAP,
     DeltaCheckpoint,
@@ -24,10 +25,9 @@ from connectors.commerce.delta import (
 from connectors.commerce.labels import LabelResolver, parse_attribute_options
 from connectors.commerce.pagination import Item, SearchResult, search_pages
 from connectors.commerce.search import Direction, SearchCriteria
-from connectors.commerce.session import RestSession, RetryPolicy, segment
-from connectors.dotdigital.clock import Clock, Sleep
+from connectors.commerce.session import CommerceSession, RetryPolicy
 from connectors.errors import FatalError, SkippableError
-from connectors.lifecycle import SessionClient
+from connectors.rest import SessionClient, segment, unless_missing
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class CommerceClient(SessionClient):
     epoch-style reset headers, `sleep` every wait.
     """
 
-    _session: RestSession
+    _session: CommerceSession
 
     def __init__(
         self,
@@ -64,7 +64,7 @@ class CommerceClient(SessionClient):
         label_ttl: float = 3600.0,
     ) -> None:
         self._auth = auth
-        self._session = RestSession(
+        self._session = CommerceSession(
             base_url,
             auth=auth,
             store_code=store_code,
@@ -234,12 +234,9 @@ class CommerceClient(SessionClient):
     # --- shared -------------------------------------------------------------------------------------
 
     async def _read(self, operation: str, path: str) -> dict[str, Any] | None:
-        try:
-            data = await self._session.send(operation, "GET", path)
-        except SkippableError as error:
-            if error.status == 404:
-                return None
-            raise
+        data = await unless_missing(self._session.send(operation, "GET", path))
+        if data is None:
+            return None
         if not isinstance(data, dict):
             raise FatalError(f"GET {path}: reply is not a JSON object")
         return data

@@ -7,19 +7,19 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
-from connectors.dotdigital.clock import Clock, Sleep
+from connectors.clock import Clock, Sleep
+from connectors.dotdigital.imports import run_import
 from connectors.dotdigital.pagination import V3Page, marker_pages, skip_pages
-from connectors.dotdigital.polling import await_report
 from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
-from connectors.dotdigital.session import ApiSession, as_model, segment
-from connectors.errors import FatalError, RetriableError, SkippableError
-from connectors.lifecycle import SessionClient
+from connectors.dotdigital.session import SOURCE, ApiSession
+from connectors.errors import FatalError
 from connectors.privacy import mask_email
+from connectors.rest import SessionClient, as_model, segment, unless_missing
 from schemas.dotdigital import (
     Contact,
     ContactImportReport,
@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 MAX_CONTACT_IMPORTS = 25  # above this Dotdigital answers 429 tooManyActiveImports
 MAX_INSIGHT_IMPORTS = 5
 ENROLMENT_BATCH = 25  # the spec's cap on contacts per enrolment call
+_CONTACT_IMPORTS = "/contacts/v3/import"
+_INSIGHT_IMPORTS = "/insightData/v3/import"
+
+Report = TypeVar("Report", ContactImportReport, InsightImportReport)
 
 # The PATCH query spells merge options in kebab case, the import body in camel case.
 _IMPORT_MERGE = {
@@ -145,13 +149,8 @@ class DotdigitalClient(SessionClient):
     async def get_contact(self, email: str) -> Contact | None:
         """The contact with this email, or None when Dotdigital does not know it (404)."""
         path = f"/contacts/v3/email/{segment(email)}"
-        try:
-            reply = await self._session.send("get_contact", "GET", path, email=email)
-        except SkippableError as error:
-            if error.status == 404:
-                return None
-            raise
-        return reply.model(Contact)
+        reply = await unless_missing(self._session.send("get_contact", "GET", path, email=email))
+        return None if reply is None else reply.model(Contact)
 
     async def modified_contacts(self, since: datetime, limit: int = 5000) -> AsyncIterator[Contact]:
         """Contacts changed at or after `since` (the `~modified` feed), following its markers."""
@@ -170,7 +169,7 @@ class DotdigitalClient(SessionClient):
 
         async for items in marker_pages(fetch):
             for item in items:
-                yield as_model(Contact, item)
+                yield as_model(Contact, item, SOURCE)
 
     # --- contact imports -----------------------------------------------------------------------
 
@@ -179,16 +178,13 @@ class DotdigitalClient(SessionClient):
     ) -> str:
         """`PUT /contacts/v3/import`; returns the import id. Prefer `run_contact_import`."""
         body = {"mergeOption": _IMPORT_MERGE[merge], "contacts": [c.wire() for c in contacts]}
-        reply = await self._session.send(
-            "start_contact_import", "PUT", "/contacts/v3/import", body=body
-        )
-        return _import_id(reply.json_object("contact import"))
+        return await self._start_import("start_contact_import", _CONTACT_IMPORTS, body)
 
     async def contact_import_report(self, import_id: str) -> ContactImportReport:
         """`GET /contacts/v3/import/{importId}`."""
-        path = f"/contacts/v3/import/{segment(import_id)}"
-        reply = await self._session.send("contact_import_report", "GET", path)
-        return reply.model(ContactImportReport)
+        return await self._import_report(
+            "contact_import_report", _CONTACT_IMPORTS, import_id, ContactImportReport
+        )
 
     async def run_contact_import(
         self,
@@ -203,38 +199,30 @@ class DotdigitalClient(SessionClient):
         `Failed` is retriable (contacts are upserts by email); `RejectedByWatchdog` means the
         batch itself is bad (skippable); `ExceedsAllowedContactLimit` needs an operator (fatal).
         """
-        async with self._contact_imports:
-            import_id = await self.start_contact_import(contacts, merge)
-            report = await await_report(
-                lambda: self.contact_import_report(import_id),
-                what=f"contact import {import_id}",
-                poll_interval=poll_interval,
-                timeout=timeout,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
-        message = f"contact import {import_id} ended {report.status}"
-        if report.status == "ExceedsAllowedContactLimit":
-            raise FatalError(message, code=report.status)
-        if report.status == "RejectedByWatchdog":
-            raise SkippableError(message, status=200, code=report.status)
-        if report.failed:
-            raise RetriableError(message, code=report.status)
-        return report
+        return await run_import(
+            "contact import",
+            lambda: self.start_contact_import(contacts, merge),
+            self.contact_import_report,
+            slots=self._contact_imports,
+            fatal={"ExceedsAllowedContactLimit"},
+            skippable={"RejectedByWatchdog"},
+            poll_interval=poll_interval,
+            timeout=timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
     # --- insight data --------------------------------------------------------------------------
 
     async def start_insight_import(self, batch: InsightImport) -> str:
         """`PUT /insightData/v3/import`; returns the import id. Prefer `run_insight_import`."""
-        path = "/insightData/v3/import"
-        reply = await self._session.send("start_insight_import", "PUT", path, body=batch.wire())
-        return _import_id(reply.json_object("insight import"))
+        return await self._start_import("start_insight_import", _INSIGHT_IMPORTS, batch.wire())
 
     async def insight_import_report(self, import_id: str) -> InsightImportReport:
         """`GET /insightData/v3/import/{importId}`."""
-        path = f"/insightData/v3/import/{segment(import_id)}"
-        reply = await self._session.send("insight_import_report", "GET", path)
-        return reply.model(InsightImportReport)
+        return await self._import_report(
+            "insight_import_report", _INSIGHT_IMPORTS, import_id, InsightImportReport
+        )
 
     async def run_insight_import(
         self,
@@ -248,19 +236,30 @@ class DotdigitalClient(SessionClient):
         A `Failed` job raises `RetriableError`: records are upserts by key, so the whole batch
         can be sent again. Per-record rejections come back in the report's `failures`.
         """
-        async with self._insight_imports:
-            import_id = await self.start_insight_import(batch)
-            report = await await_report(
-                lambda: self.insight_import_report(import_id),
-                what=f"insight import {import_id}",
-                poll_interval=poll_interval,
-                timeout=timeout,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
-        if report.failed:
-            raise RetriableError(f"insight import {import_id} failed", code=report.status)
-        return report
+        return await run_import(
+            "insight import",
+            lambda: self.start_insight_import(batch),
+            self.insight_import_report,
+            slots=self._insight_imports,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+
+    async def _start_import(self, operation: str, path: str, body: Any) -> str:
+        reply = await self._session.send(operation, "PUT", path, body=body)
+        what = operation.removeprefix("start_").replace("_", " ")  # "contact import"
+        import_id = reply.json_object(what).get("importId")
+        if not isinstance(import_id, str) or not import_id:
+            raise FatalError("import reply has no importId")
+        return import_id
+
+    async def _import_report(
+        self, operation: str, path: str, import_id: str, model: type[Report]
+    ) -> Report:
+        reply = await self._session.send(operation, "GET", f"{path}/{segment(import_id)}")
+        return reply.model(model)
 
     async def put_insight_record(
         self, collection: str, key: str, json: dict[str, Any], *, email: str | None
@@ -278,13 +277,9 @@ class DotdigitalClient(SessionClient):
     ) -> dict[str, Any] | None:
         """One record as Dotdigital returns it, or None when it (or its collection) is absent."""
         path = _record_path(collection, key, email)
-        try:
-            reply = await self._session.send("get_insight_record", "GET", path, email=email)
-        except SkippableError as error:
-            if error.status == 404:
-                return None
-            raise
-        return reply.json_object("insight record")
+        op = "get_insight_record"
+        reply = await unless_missing(self._session.send(op, "GET", path, email=email))
+        return None if reply is None else reply.json_object("insight record")
 
     async def list_contact_insight(self, email: str, collection: str) -> list[dict[str, Any]]:
         """Every record of one contact in one collection: `[{key, json, created, updated}]`."""
@@ -381,10 +376,3 @@ def _record_path(collection: str, key: str, email: str | None) -> str:
     if email is None:
         return f"/insightData/v3/account/{segment(collection)}/{segment(key)}"
     return f"/insightData/v3/contacts/email/{segment(email)}/{segment(collection)}/{segment(key)}"
-
-
-def _import_id(reply: dict[str, Any]) -> str:
-    import_id = reply.get("importId")
-    if not isinstance(import_id, str) or not import_id:
-        raise FatalError("import reply has no importId")
-    return import_id

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from aiolimiter import AsyncLimiter
 
-from connectors.dotdigital.clock import Clock, Sleep
+from connectors.clock import Clock, Sleep
 from connectors.errors import remaining_calls, reset_after
 
 FLAT_LIMIT_CODE = "ERROR_APIUSAGE_EXCEEDED"

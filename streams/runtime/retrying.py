@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from connectors.dotdigital.retry import with_retries
+from connectors.retry import with_retries
 
 T = TypeVar("T")
 
-RETRY_ATTEMPTS = 1_000_000
 RETRY_BASE_DELAY = 1.0
 RETRY_MAX_DELAY = 60.0
 
@@ -24,7 +23,7 @@ async def retry_until_settled(
     """`call()`, retried on retriable errors with capped backoff (and `Retry-After` honoured)."""
     return await with_retries(
         call,
-        attempts=RETRY_ATTEMPTS,
+        attempts=None,  # until settled
         base_delay=RETRY_BASE_DELAY,
         max_delay=RETRY_MAX_DELAY,
         sleep=sleep,

@@ -6,11 +6,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
 import orjson
 
+from connectors.adobe_io.journal import Drained, JournalClient, JournalPage
+from connectors.errors import RetriableError, SkippableError
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.producer import ProducerTopic, producer
@@ -27,16 +27,14 @@ DRAINED_WAIT = 10.0
 ERROR_WAIT = 5.0
 
 
-def journal_delivery(page: dict[str, Any], client_id: str) -> tuple[Delivery, str | None]:
-    """The envelopes of one journal page, and the position after it."""
+def journal_delivery(page: JournalPage, client_id: str) -> Delivery:
+    """The envelopes of one journal page."""
     delivery = Delivery()
-    for entry in page.get("events", []):
-        event = entry.get("event") if isinstance(entry, dict) else None
+    for event in page.events:
         part = read_delivery(orjson.dumps(event), client_id)
         delivery.events.extend(part.events)
         delivery.unreadable.extend(part.unreadable)
-    last = page.get("_page", {}).get("last")
-    return delivery, last if isinstance(last, str) else None
+    return delivery
 
 
 async def pull_journal(
@@ -67,27 +65,21 @@ async def pull_journal(
         incidents = Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS))
         publisher = RawPublisher(ProducerTopic(kafka, RAW), incidents, Metrics(), timeout=60.0)
         publisher.already_stored(already)
-        async with httpx.AsyncClient(timeout=30.0) as http:
+        async with JournalClient(url) as journal:
             while True:
-                params: dict[str, str | int] = {"limit": limit}
-                if position:
-                    params["since"] = position
                 try:
-                    response = await http.get(url, params=params)
-                except httpx.TransportError as exc:
-                    log.warning("journal unreachable: %s", type(exc).__name__)
+                    page = await journal.read(position, limit)
+                except (RetriableError, SkippableError) as error:
+                    # A FatalError (401, 403: credentials or URL) is not caught: the command stops.
+                    log.warning("journal read failed: %s", error)
                     await sleep(ERROR_WAIT)
                     continue
-                if response.status_code == 204:
+                if isinstance(page, Drained):
                     if once:
                         return published
-                    await sleep(float(response.headers.get("retry-after", DRAINED_WAIT)))
+                    await sleep(DRAINED_WAIT if page.retry_after is None else page.retry_after)
                     continue
-                if response.status_code != 200:
-                    log.warning("journal answered %s", response.status_code)
-                    await sleep(ERROR_WAIT)
-                    continue
-                delivery, last = journal_delivery(response.json(), settings.adobe.client_id)
+                delivery = journal_delivery(page, settings.adobe.client_id)
                 try:
                     result = await publisher.publish(delivery, source="journal")
                 except Unstored:
@@ -95,8 +87,8 @@ async def pull_journal(
                     continue
                 published += result.accepted
                 through.advance(result.offsets)
-                if last:
-                    position = last
+                if page.last:
+                    position = page.last
                     store.save(
                         {
                             "position": position,

@@ -8,7 +8,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from connectors.commerce.signature import PublicKeyCache, verify_delivery
+from connectors.adobe_io.signature import PublicKeyCache, verify_delivery
 from connectors.errors import RetriableError
 from streams.runtime.metrics import Metrics
 from streams.sources.deliveries import read_delivery

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from connectors.clock import Sleep
 from connectors.commerce.client import CommerceClient
-from connectors.dotdigital.clock import Sleep
 from connectors.errors import FatalError, SkippableError
 from connectors.privacy import mask_email
 from schemas.incidents import Reason

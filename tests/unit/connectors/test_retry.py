@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.dotdigital.retry import backoff_delay, with_retries
 from connectors.errors import (
     ConnectorError,
     FatalError,
@@ -13,6 +12,7 @@ from connectors.errors import (
     SkippableError,
     TooManyImports,
 )
+from connectors.retry import backoff_delay, with_retries
 
 
 class Sleeps(list[float]):
@@ -126,3 +126,28 @@ def test_backoff_delay_doubles_per_attempt() -> None:
     ]
 
     assert delays == [0.5, 1.0, 2.0, 4.0]
+
+
+async def test_without_an_attempt_limit_retriable_errors_are_waited_out_until_success() -> None:
+    sleeps = Sleeps()
+    call = Failing(*(RetriableError("503") for _ in range(2000)))
+
+    result = await with_retries(
+        call, attempts=None, base_delay=1.0, max_delay=60.0, sleep=sleeps, jitter=lambda: 1.0
+    )
+
+    assert result == "ok"
+    assert call.calls == 2001
+    assert sleeps[:3] == [1.0, 2.0, 4.0]
+    assert set(sleeps[6:]) == {60.0}
+
+
+async def test_without_an_attempt_limit_a_fatal_error_still_ends_the_wait() -> None:
+    sleeps = Sleeps()
+    call = Failing(RetriableError("503"), FatalError("HTTP 401"))
+
+    with pytest.raises(FatalError):
+        await with_retries(call, attempts=None, base_delay=1.0, max_delay=60.0, sleep=sleeps)
+
+    assert call.calls == 2
+    assert len(sleeps) == 1

@@ -427,7 +427,7 @@ async def test_failed_insight_import_is_retriable(client: DotdigitalClient, api:
     api.on("PUT", "/insightData/v3/import", reply(202, {"importId": "i-3"}), body=ORDERS_BODY)
     api.on("GET", "/insightData/v3/import/i-3", reply(200, {"importId": "i-3", "status": "Failed"}))
 
-    with pytest.raises(RetriableError, match="i-3 failed"):
+    with pytest.raises(RetriableError, match="i-3 ended Failed"):
         await client.run_insight_import(orders_batch())
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from connectors.commerce.signature import PublicKeyCache, verify_delivery
+from connectors.adobe_io.signature import PublicKeyCache, verify_delivery
 from connectors.errors import RetriableError
 from sandbox.commerce.signing import KEY_PATHS, Signer
 from tests.support.faketime import FakeTime

@@ -1,0 +1,1 @@
+"""Adobe I/O Events: delivery signature verification and the journal client."""

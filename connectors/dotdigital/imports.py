@@ -1,0 +1,99 @@
+"""Dotdigital's asynchronous imports: start one, poll its report on the injected clock, judge its end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from typing import Protocol, TypeVar
+
+from connectors.clock import Clock, Sleep
+from connectors.errors import FatalError, RetriableError, SkippableError
+
+logger = logging.getLogger(__name__)
+
+
+class ImportReport(Protocol):
+    """What polling needs from an import report."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def failed(self) -> bool: ...
+
+
+R = TypeVar("R", bound=ImportReport)
+
+
+async def run_import(
+    what: str,
+    start: Callable[[], Awaitable[str]],
+    report: Callable[[str], Awaitable[R]],
+    *,
+    slots: asyncio.Semaphore,
+    fatal: Collection[str] = (),
+    skippable: Collection[str] = (),
+    poll_interval: float,
+    timeout: float,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
+    clock: Clock,
+    sleep: Sleep,
+) -> R:
+    """Start an import (`start()` returns its id) within `slots`, wait for its report, judge it.
+
+    A report that ends failed raises `FatalError` for a status in `fatal` (an operator must act),
+    `SkippableError` for one in `skippable` (the batch itself is bad), else `RetriableError`
+    (imports are upserts, so the whole batch can be sent again). The status is the error's code.
+    """
+    async with slots:
+        import_id = await start()
+        ended = await await_report(
+            lambda: report(import_id),
+            what=f"{what} {import_id}",
+            poll_interval=poll_interval,
+            timeout=timeout,
+            clock=clock,
+            sleep=sleep,
+        )
+    if not ended.failed:
+        return ended
+    message, code = f"{what} {import_id} ended {ended.status}", ended.status
+    if code in fatal:
+        raise FatalError(message, code=code)
+    if code in skippable:
+        # The import call itself answered 200: the job, not the request, refused the batch.
+        raise SkippableError(message, status=200, code=code)
+    raise RetriableError(message, code=code)
+
+
+async def await_report(
+    fetch: Callable[[], Awaitable[R]],
+    *,
+    what: str,
+    poll_interval: float,
+    timeout: float,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
+    clock: Clock,
+    sleep: Sleep,
+) -> R:
+    """Poll `fetch()` every `poll_interval` until the report is finished or failed.
+
+    Waits before each poll (an import is never done at once). A retriable error while polling
+    does not abandon the running import; the poll is simply repeated. Raises `RetriableError`
+    when `timeout` seconds pass on `clock` without an end.
+    """
+    deadline = clock() + timeout
+    wait = poll_interval
+    status = "not yet polled"
+    while clock() + wait <= deadline:
+        await sleep(wait)
+        try:
+            report = await fetch()
+        except RetriableError as error:
+            wait = error.retry_after if error.retry_after is not None else poll_interval
+            logger.info("import poll failed, polling again", extra={"import": what})
+            continue
+        if report.finished or report.failed:
+            return report
+        status, wait = report.status, poll_interval
+    raise RetriableError(f"{what} still {status} after {timeout}s")

@@ -1,0 +1,1 @@
+"""Tests of the Adobe Commerce REST connector."""
