@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.signature import PublicKeyCache
+from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams import join, lanes, normalize, suppressions, writeback
 from streams.attributes import ProductAttributes
 from streams.clients import DotdigitalClients, commerce_client
@@ -18,7 +19,7 @@ from streams.metrics import Metrics
 from streams.ops import register_ops
 from streams.raw import RawPublisher
 from streams.settings import Settings
-from streams.topics import WRITES, WRITES_REALTIME, faust_topics
+from streams.topics import faust_topics
 from streams.transport import CartwrightApp
 from streams.webhook import PATH, Ingest, webhook_view
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import orjson
 
 from connectors.commerce.delta import DeltaCheckpoint
-from schemas.backfill import ENTITIES, backfill_event
+from schemas.commerce.backfill import ENTITIES, backfill_event
+from schemas.contract.topics import DEADLETTER, EXCEPTIONS, RAW
 from streams.checkpoint import FileCheckpoint
 from streams.clients import commerce_client
 from streams.envelopes import Delivery, read_delivery
@@ -23,7 +24,6 @@ from streams.producer import ProducerTopic, producer
 from streams.raw import RawPublisher
 from streams.rawlog import StoredThrough
 from streams.settings import Settings
-from streams.topics import DEADLETTER, EXCEPTIONS, RAW
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from schemas.contract.topics import CURSORS
 from streams.producer import producer
-from streams.topics import CURSORS
 
 log = logging.getLogger(__name__)
 

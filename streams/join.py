@@ -12,7 +12,22 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from schemas.commands import (
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.consent import ConsentChanged
+from schemas.contract.incidents import Reason
+from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.contract.topics import (
+    COMMERCE_WRITES,
+    CONSENT,
+    CONSENT_OBSERVED,
+    CUSTOMERS,
+    IDENTITY,
+    ORDERS,
+    REFUNDS,
+)
+from schemas.dotdigital.bodies import InsightRecord
+from schemas.dotdigital.commands import (
     ConsentWrite,
     ContactWrite,
     EnrolmentWrite,
@@ -20,15 +35,16 @@ from schemas.commands import (
     Lane,
     WriteCommand,
 )
-from schemas.consent import (
-    ConsentChanged,
+from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
+from schemas.dotdigital.refunds import REFUNDS_COLLECTION, refunds_record
+from schemas.rules.consent import (
     ConsentOutcome,
     ConsentState,
     NoticeKind,
     enrolment_refusal,
     fold_consent,
 )
-from schemas.contacts import (
+from schemas.rules.contacts import (
     ContactHandover,
     ContactState,
     OrderState,
@@ -38,26 +54,12 @@ from schemas.contacts import (
     fold_order,
     merge_contacts,
 )
-from schemas.dotdigital import InsightRecord
-from schemas.fulfilment import FIRST_ORDER, enrolments_due
-from schemas.incidents import Reason
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.orders import ORDERS_COLLECTION, is_newer, orders_record
-from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded, refunds_record
-from schemas.writeback import CommerceUnsubscribe
+from schemas.rules.fulfilment import FIRST_ORDER, enrolments_due
+from schemas.rules.order_recency import is_newer
 from streams.attributes import ProductAttributes
 from streams.incidents import Incidents
 from streams.tables import bytes_table
-from streams.topics import (
-    COMMERCE_WRITES,
-    CONSENT,
-    CONSENT_OBSERVED,
-    CUSTOMERS,
-    IDENTITY,
-    ORDERS,
-    REFUNDS,
-    TopicSet,
-)
+from streams.topics import TopicSet
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 
+from schemas.contract.topics import DEADLETTER, EXCEPTIONS, RAW
 from streams.checkpoint import FileCheckpoint
 from streams.envelopes import Delivery, read_delivery
 from streams.incidents import Incidents
@@ -19,7 +20,6 @@ from streams.producer import ProducerTopic, producer
 from streams.raw import RawPublisher, Unstored
 from streams.rawlog import StoredThrough
 from streams.settings import Settings
-from streams.topics import DEADLETTER, EXCEPTIONS, RAW
 
 log = logging.getLogger(__name__)
 

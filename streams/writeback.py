@@ -19,9 +19,9 @@ from connectors.commerce.client import CommerceClient
 from connectors.dotdigital.clock import Sleep
 from connectors.errors import FatalError, SkippableError
 from connectors.privacy import mask_email
-from schemas.incidents import Reason
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.incidents import Reason
 from schemas.moments import as_utc
-from schemas.writeback import CommerceUnsubscribe
 from streams.gate import ConsentGate, ConsentLookup
 from streams.incidents import Incidents
 from streams.metrics import Metrics

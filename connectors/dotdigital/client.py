@@ -20,7 +20,7 @@ from connectors.dotdigital.session import ApiSession, as_model, segment
 from connectors.errors import FatalError, RetriableError, SkippableError
 from connectors.lifecycle import SessionClient
 from connectors.privacy import mask_email
-from schemas.dotdigital import (
+from schemas.dotdigital.bodies import (
     Contact,
     ContactImportReport,
     ContactUpsert,

@@ -20,8 +20,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sandbox.commerce.store import Store
 from sandbox.commerce.traffic import StoreTraffic
+from schemas.contract.topics import CONSENT, DEADLETTER, EXCEPTIONS, RAW
 from streams.settings import KafkaSettings
-from streams.topics import ALL_TOPICS, CONSENT, DEADLETTER, EXCEPTIONS, RAW
+from streams.topics import ALL_TOPICS
 from tests.integration.harness import (
     CLIENT_ID,
     Process,

@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from sandbox.load import batch_commands, realtime_command
-from streams.topics import WRITES, WRITES_REALTIME
+from schemas.contract.topics import WRITES, WRITES_REALTIME
 from tests.integration.harness import DD_PASSWORD, DD_USER, Stack, eventually, running_stack
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from sandbox.commerce.events import ORDER_SAVED, SHIPMENT_SAVED, Line, Order, envelope
-from schemas.commerce import CommerceOrder, CommerceShipment
-from schemas.orders import order_updated, orders_record
+from schemas.commerce.orders import CommerceOrder, CommerceShipment
+from schemas.dotdigital.orders import orders_record
+from schemas.normalize.orders import order_updated
 from tests.integration.harness import CLIENT_ID, Stack, eventually, read_topic
 
 pytestmark = pytest.mark.integration

@@ -30,11 +30,14 @@ from sandbox.dotdigital.contact import SUPPRESSED_STATUSES, ContactChange
 from sandbox.dotdigital.contact import MergeOption as StoreMerge
 from sandbox.dotdigital.store import ContactStore
 from sandbox.dotdigital.views import contact_v3, suppression_v2
-from schemas.commands import ConsentWrite, Lane, WriteCommand
-from schemas.commerce import CloudEvent, raw_key
-from schemas.consent import OPTED_OUT, ConsentChanged, ConsentSource, ConsentState, ConsentStatus
-from schemas.contacts import ContactHandover
-from schemas.dotdigital import (
+from schemas.commerce.events import CloudEvent, raw_key
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.consent import OPTED_OUT, ConsentChanged, ConsentSource, ConsentStatus
+from schemas.contract.incidents import Reason
+from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.contract.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
+from schemas.dotdigital.bodies import (
     Contact,
     ContactImportReport,
     ContactUpsert,
@@ -42,10 +45,9 @@ from schemas.dotdigital import (
     InsightImportReport,
     MergeOption,
 )
-from schemas.incidents import Reason
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.refunds import RefundRecorded
-from schemas.writeback import CommerceUnsubscribe
+from schemas.dotdigital.commands import ConsentWrite, Lane, WriteCommand
+from schemas.rules.consent import ConsentState
+from schemas.rules.contacts import ContactHandover
 from streams.consent_writes import ConsentWriter
 from streams.gate import ConsentGate
 from streams.join import Joiner, JoinNotice
@@ -54,7 +56,6 @@ from streams.normalize import Normalizer, NotUsed
 from streams.realtime import RealtimeWriter
 from streams.sink import Sink
 from streams.suppressions import SuppressionPoller
-from streams.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
 from streams.writeback import WriteBack
 
 PROGRAMS = {"order_fulfilled": 101, "first_order": 102}

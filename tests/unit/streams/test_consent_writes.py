@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from schemas.commands import ConsentWrite, EnrolmentWrite, Lane, WriteCommand
-from schemas.consent import ConsentSource, ConsentState, ConsentStatus
-from schemas.incidents import Reason
+from schemas.contract.consent import ConsentSource, ConsentStatus
+from schemas.contract.incidents import Reason
+from schemas.dotdigital.commands import ConsentWrite, EnrolmentWrite, Lane, WriteCommand
+from schemas.rules.consent import ConsentState
 from streams.consent_writes import PROPAGATION_TO_DOTDIGITAL, ConsentWriter
 from streams.gate import ConsentGate
 from streams.metrics import Metrics

@@ -16,11 +16,12 @@ from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import TierBudgets
 from sandbox.commerce.events import Line, Order
 from sandbox.dotdigital import SandboxConfig, serve
-from schemas.commands import ContactWrite, InsightWrite, WriteCommand
-from schemas.commerce import CommerceOrder
-from schemas.dotdigital import ContactIdentity, InsightRecord
-from schemas.normalized import OrderUpdated
-from schemas.orders import ORDERS_COLLECTION, order_updated, orders_record
+from schemas.commerce.orders import CommerceOrder
+from schemas.contract.normalized import OrderUpdated
+from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
+from schemas.dotdigital.commands import ContactWrite, InsightWrite, WriteCommand
+from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
+from schemas.normalize.orders import order_updated
 from streams.realtime import RealtimeWriter
 from streams.sink import Sink
 

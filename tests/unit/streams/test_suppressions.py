@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
-from schemas.consent import ConsentChanged, ConsentStatus
+from schemas.contract.consent import ConsentChanged, ConsentStatus
 from streams.incidents import Incidents
 from streams.metrics import Metrics
 from streams.settings import ConsentSettings, Settings

@@ -18,12 +18,12 @@ from connectors.errors import FatalError
 from sandbox.commerce.customers import UNSUBSCRIBED
 from sandbox.commerce.events import SUBSCRIBER_SAVED
 from sandbox.commerce.store import Store
-from schemas.incidents import DeadLetter, Reason, SyncException
-from schemas.writeback import CommerceUnsubscribe
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.incidents import DeadLetter, Reason, SyncException
+from schemas.contract.topics import COMMERCE_WRITES
 from streams import writeback
 from streams.incidents import Incidents
 from streams.metrics import Metrics
-from streams.topics import COMMERCE_WRITES
 from streams.writeback import PROPAGATION, WRITES, WriteBack
 from tests.contract.commerce_harness import CLIENT_ID, SHOP_URL, Commerce, bearer, commerce_sandbox
 from tests.faketopic import RecordingTopic
