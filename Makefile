@@ -43,4 +43,4 @@ bench-sink: $(STAMP)
 .PHONY: contract
 # The published contract: JSON Schemas and the AsyncAPI document under contract/, from the models.
 contract: $(STAMP)
-	$(BIN)/python -m schemas.publish
+	$(BIN)/python -m schemas.contract.publish

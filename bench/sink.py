@@ -27,7 +27,8 @@ from aiokafka import AIOKafkaProducer
 
 from sandbox.broker import EmbeddedBroker
 from sandbox.load import batch_commands, realtime_command
-from streams.runtime.topics import WRITES, WRITES_REALTIME, create_topics
+from schemas.contract.topics import WRITES, WRITES_REALTIME
+from streams.runtime.topics import create_topics
 
 USER = "apiuser-bench@apiconnector.com"
 PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from schemas.commands import ContactWrite, InsightWrite, Lane, WriteCommand
-from schemas.dotdigital import ContactIdentity, InsightRecord
+from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
+from schemas.dotdigital.commands import ContactWrite, InsightWrite, Lane, WriteCommand
 
 ORDER_TEMPLATE: dict[str, Any] = {
     "quoteId": 501,

@@ -1,1 +1,1 @@
-"""Pydantic models: Commerce payloads, the normalized contract, Dotdigital bodies; pure mappings."""
+"""Models and pure functions: Commerce in, normalizing, the contract, rules, Dotdigital out."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
+from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.ops.endpoints import register_ops
 from streams.process import join, normalize
 from streams.process.product_attributes import ProductAttributes
@@ -16,7 +17,7 @@ from streams.runtime.application import CartwrightApp
 from streams.runtime.clients import DotdigitalClients, commerce_client
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
-from streams.runtime.topics import WRITES, WRITES_REALTIME, faust_topics
+from streams.runtime.topics import faust_topics
 from streams.settings import Settings
 from streams.sinks.commerce import write_back
 from streams.sinks.dotdigital import lanes

@@ -20,7 +20,7 @@ from connectors.dotdigital.session import SOURCE, ApiSession
 from connectors.errors import FatalError
 from connectors.privacy import mask_email
 from connectors.rest import SessionClient, as_model, segment, unless_missing
-from schemas.dotdigital import (
+from schemas.dotdigital.bodies import (
     Contact,
     ContactImportReport,
     ContactUpsert,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from schemas.consent import ConsentState
-from schemas.contacts import ContactState, OrderState
+from schemas.rules.consent import ConsentState
+from schemas.rules.contacts import ContactState, OrderState
 
 Table = MutableMapping[bytes, bytes]
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from schemas.commands import ContactWrite
-from schemas.contacts import (
+from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.topics import IDENTITY
+from schemas.dotdigital.commands import ContactWrite
+from schemas.dotdigital.orders import orders_record
+from schemas.rules.contacts import (
     ContactHandover,
     ContactState,
     OrderState,
     fingerprint,
     merge_contacts,
 )
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.orders import orders_record
 from streams.process.contact_book import ContactBook
 from streams.process.join_output import Forward, JoinOutput
 from streams.process.order_writes import OrderSync, contact_write, insight, order_writes
-from streams.runtime.topics import IDENTITY
 
 
 def hand_over(book: ContactBook, customer: CustomerUpdated, previous: str) -> JoinOutput:

@@ -9,17 +9,10 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.commands import Lane
-from schemas.consent import ConsentChanged
-from schemas.contacts import ContactHandover
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded
-from streams.process.join_output import JoinOutput
-from streams.process.joiner import Joiner
-from streams.process.product_attributes import ProductAttributes
-from streams.runtime.incidents import Incidents
-from streams.runtime.tables import bytes_table
-from streams.runtime.topics import (
+from schemas.contract.consent import ConsentChanged
+from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.contract.topics import (
     COMMERCE_WRITES,
     CONSENT,
     CONSENT_OBSERVED,
@@ -27,8 +20,16 @@ from streams.runtime.topics import (
     IDENTITY,
     ORDERS,
     REFUNDS,
-    TopicSet,
 )
+from schemas.dotdigital.commands import Lane
+from schemas.dotdigital.refunds import REFUNDS_COLLECTION
+from schemas.rules.contacts import ContactHandover
+from streams.process.join_output import JoinOutput
+from streams.process.joiner import Joiner
+from streams.process.product_attributes import ProductAttributes
+from streams.runtime.incidents import Incidents
+from streams.runtime.tables import bytes_table
+from streams.runtime.topics import TopicSet
 
 # One handler per source topic: (raw value, message key) → what the join calls for.
 Handler = Callable[[bytes, str], Awaitable[JoinOutput]]

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from schemas.commands import WriteCommand
-from schemas.incidents import Reason
+from schemas.contract.incidents import Reason
+from schemas.dotdigital.commands import WriteCommand
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from schemas.commands import ConsentWrite, WriteCommand
-from schemas.consent import ConsentChanged, ConsentOutcome, ConsentState, NoticeKind, fold_consent
-from schemas.contacts import ContactHandover, ContactState, OrderState, fold_customer, fold_order
-from schemas.incidents import Reason
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.orders import ORDERS_COLLECTION, is_newer
-from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded, refunds_record
-from schemas.writeback import CommerceUnsubscribe
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.consent import ConsentChanged
+from schemas.contract.incidents import Reason
+from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.contract.topics import COMMERCE_WRITES, CONSENT, ORDERS
+from schemas.dotdigital.commands import ConsentWrite, WriteCommand
+from schemas.dotdigital.orders import ORDERS_COLLECTION
+from schemas.dotdigital.refunds import REFUNDS_COLLECTION, refunds_record
+from schemas.rules.consent import ConsentOutcome, ConsentState, NoticeKind, fold_consent
+from schemas.rules.contacts import (
+    ContactHandover,
+    ContactState,
+    OrderState,
+    fold_customer,
+    fold_order,
+)
+from schemas.rules.order_recency import is_newer
 from streams.process.contact_book import ContactBook, Table
 from streams.process.identity import changed_email, hand_over, take_over
 from streams.process.join_output import Forward, JoinNotice, JoinOutput
 from streams.process.order_writes import Attributes, OrderSync, contact_write, insight, order_writes
-from streams.runtime.topics import COMMERCE_WRITES, CONSENT, ORDERS
 
 NOTICE_REASONS = {
     NoticeKind.RESUBSCRIBE_REFUSED: Reason.RESUBSCRIBE_REFUSED,

@@ -9,26 +9,28 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from schemas.commerce import (
+from schemas.commerce.customers import CommerceCustomer
+from schemas.commerce.events import (
     CREDITMEMO_SAVED,
     CUSTOMER_SAVED,
     ORDER_SAVED,
     SHIPMENT_SAVED,
     SUBSCRIBER_SAVED,
     CloudEvent,
-    CommerceCustomer,
 )
-from schemas.consent import ConsentChanged, from_customer, from_subscriber
-from schemas.customers import customer_updated
+from schemas.contract.consent import ConsentChanged
+from schemas.contract.incidents import Reason
+from schemas.contract.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.contract.topics import RAW
 from schemas.email import InvalidEmail
-from schemas.incidents import Reason
-from schemas.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
-from schemas.order_facts import OrderFacts, fold_creditmemo, fold_order, fold_shipment
-from schemas.refunds import RefundRecorded
+from schemas.normalize.consent import from_customer, from_subscriber
+from schemas.normalize.customers import customer_updated
+from schemas.rules.order_facts import OrderFacts, fold_creditmemo, fold_order, fold_shipment
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
-from streams.runtime.topics import RAW, TopicSet
+from streams.runtime.topics import TopicSet
 
 log = logging.getLogger(__name__)
 

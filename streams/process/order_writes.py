@@ -6,15 +6,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, Lane, WriteCommand
-from schemas.consent import enrolment_refusal
-from schemas.contacts import ContactState, OrderState, contact_fields, fingerprint
-from schemas.dotdigital import InsightRecord
-from schemas.fulfilment import FIRST_ORDER, enrolments_due
-from schemas.incidents import Reason
-from schemas.normalized import OrderUpdated
-from schemas.orders import ORDERS_COLLECTION, orders_record
-from schemas.refunds import REFUNDS_COLLECTION, RefundRecorded
+from schemas.contract.incidents import Reason
+from schemas.contract.normalized import OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.dotdigital.bodies import InsightRecord
+from schemas.dotdigital.commands import (
+    ContactWrite,
+    EnrolmentWrite,
+    InsightWrite,
+    Lane,
+    WriteCommand,
+)
+from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
+from schemas.dotdigital.refunds import REFUNDS_COLLECTION
+from schemas.rules.consent import enrolment_refusal
+from schemas.rules.contacts import ContactState, OrderState, contact_fields, fingerprint
+from schemas.rules.fulfilment import FIRST_ORDER, enrolments_due
 from streams.process.contact_book import ContactBook
 from streams.process.join_output import JoinNotice, JoinOutput
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from connectors.privacy import mask_email
-from schemas.incidents import DeadLetter, Reason, Severity, SyncException
+from schemas.contract.incidents import DeadLetter, Reason, Severity, SyncException
 
 log = logging.getLogger(__name__)
 

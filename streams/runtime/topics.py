@@ -1,4 +1,4 @@
-"""Every Kafka topic Cartwright owns: names, keys, and creating them up front with final partitions."""
+"""The topics at run time: Faust topic objects, and creating them up front with final partitions."""
 
 from __future__ import annotations
 
@@ -9,26 +9,23 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-log = logging.getLogger(__name__)
+from schemas.contract.topics import (
+    COMMERCE_WRITES,
+    CONSENT,
+    CONSENT_OBSERVED,
+    CURSORS,
+    CUSTOMERS,
+    DEADLETTER,
+    EXCEPTIONS,
+    IDENTITY,
+    ORDERS,
+    RAW,
+    REFUNDS,
+    WRITES,
+    WRITES_REALTIME,
+)
 
-RAW = "commerce.raw.v1"
-ORDERS = "commerce.orders.v1"
-CUSTOMERS = "commerce.customers.v1"
-REFUNDS = "commerce.refunds.v1"
-# Internal: a contact's history handed to its new email's partition after an email change.
-IDENTITY = "cartwright.identity.v1"
-WRITES = "dotdigital.writes.v1"
-# Realtime writes have their own topic: in one partition they would queue behind a batch backlog.
-WRITES_REALTIME = "dotdigital.writes.realtime.v1"
-EXCEPTIONS = "cartwright.exceptions.v1"
-DEADLETTER = "cartwright.deadletter.v1"
-# Consent changes from either side, once each (public); what each side reported (internal).
-CONSENT = "consent.v1"
-CONSENT_OBSERVED = "cartwright.consent.observed.v1"
-# Internal: write-backs to Commerce (a Dotdigital opt-out reaching a registered customer).
-COMMERCE_WRITES = "cartwright.commerce.writes.v1"
-# Internal, one partition: checkpoints of pollers (the Dotdigital suppression feeds).
-CURSORS = "cartwright.cursors.v1"
+log = logging.getLogger(__name__)
 
 # Email-keyed topics share one partition count so one agent sees all of a person's events.
 ALL_TOPICS = (

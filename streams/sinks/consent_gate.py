@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from schemas.consent import (
+from schemas.rules.consent import (
     ConsentState,
     dotdigital_refusal,
     enrolment_refusal,

@@ -13,12 +13,12 @@ from pathlib import Path
 import orjson
 
 from connectors.commerce.delta import DeltaCheckpoint
-from schemas.backfill import ENTITIES, backfill_event
+from schemas.commerce.backfill import ENTITIES, backfill_event
+from schemas.contract.topics import DEADLETTER, EXCEPTIONS, RAW
 from streams.runtime.clients import commerce_client
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.producer import ProducerTopic, producer
-from streams.runtime.topics import DEADLETTER, EXCEPTIONS, RAW
 from streams.settings import Settings
 from streams.sources.checkpoint import FileCheckpoint
 from streams.sources.deliveries import Delivery, read_delivery

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from schemas.contract.topics import CURSORS
 from streams.runtime.producer import producer
-from streams.runtime.topics import CURSORS
 
 log = logging.getLogger(__name__)
 

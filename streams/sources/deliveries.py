@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.commerce import CloudEvent, raw_key
-from schemas.incidents import Reason
+from schemas.commerce.events import CloudEvent, raw_key
+from schemas.contract.incidents import Reason
 
 # Commerce never creates an event over 64 KB; anything far larger is not a Commerce event.
 MAX_EVENT_BYTES = 256 * 1024

@@ -11,10 +11,10 @@ import orjson
 
 from connectors.adobe_io.journal import Drained, JournalClient, JournalPage
 from connectors.errors import RetriableError, SkippableError
+from schemas.contract.topics import DEADLETTER, EXCEPTIONS, RAW
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.producer import ProducerTopic, producer
-from streams.runtime.topics import DEADLETTER, EXCEPTIONS, RAW
 from streams.settings import Settings
 from streams.sources.checkpoint import FileCheckpoint
 from streams.sources.deliveries import Delivery, read_delivery

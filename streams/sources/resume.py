@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.runtime.topics import RAW
+from schemas.contract.topics import RAW
 
 
 async def raw_offsets(bootstrap: str) -> dict[int, int]:

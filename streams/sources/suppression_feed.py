@@ -20,9 +20,10 @@ from aiokafka.errors import KafkaError
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError, RetriableError, SkippableError
 from connectors.privacy import redact_emails
-from schemas.consent import ConsentChanged, from_suppression
-from schemas.incidents import Reason
+from schemas.contract.consent import ConsentChanged
+from schemas.contract.incidents import Reason
 from schemas.moments import as_utc
+from schemas.normalize.consent import from_suppression
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.errors import SkippableError
 from sandbox.dotdigital import SandboxConfig
-from schemas.dotdigital import ContactUpsert
+from schemas.dotdigital.bodies import ContactUpsert
 from tests.support.dotdigital import START, Dotdigital, sandbox
 
 SINCE = datetime.fromtimestamp(START, tz=UTC)

@@ -12,7 +12,7 @@ from connectors.errors import (
     TooManyImports,
 )
 from sandbox.dotdigital import SandboxConfig
-from schemas.dotdigital import ContactUpsert, MergeOption
+from schemas.dotdigital.bodies import ContactUpsert, MergeOption
 from tests.support.dotdigital import Dotdigital, sandbox
 
 

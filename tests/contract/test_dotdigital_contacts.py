@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from connectors.errors import SkippableError
-from schemas.dotdigital import ContactUpsert, EmailChannel, MergeOption
+from schemas.dotdigital.bodies import ContactUpsert, EmailChannel, MergeOption
 from tests.support.dotdigital import START, Dotdigital
 
 ADA = "ada+shop@example.com"  # `+` and `@` must survive the path segment

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.errors import RateLimited, RetriableError, SkippableError, TooManyImports
 from sandbox.dotdigital import SandboxConfig
-from schemas.dotdigital import (
+from schemas.dotdigital.bodies import (
     CollectionScope,
     ContactIdentity,
     ContactUpsert,

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.errors import RateLimited, TooManyImports
 from sandbox.dotdigital import SandboxConfig
-from schemas.dotdigital import ContactUpsert
+from schemas.dotdigital.bodies import ContactUpsert
 from tests.support.dotdigital import RATE_HEADERS, START, Dotdigital, sandbox
 
 SINCE = datetime.fromtimestamp(START, tz=UTC)

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sandbox.commerce.events import Line, Order
-from schemas.commerce import CommerceOrder
-from schemas.orders import order_updated, orders_record
+from schemas.commerce.orders import CommerceOrder
+from schemas.dotdigital.orders import orders_record
+from schemas.normalize.orders import order_updated
 from streams.process.product_attributes import ProductAttributes
 from tests.support.commerce import Commerce
 

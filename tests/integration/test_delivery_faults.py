@@ -20,7 +20,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sandbox.commerce.store import Store
 from sandbox.commerce.traffic import StoreTraffic
-from streams.runtime.topics import ALL_TOPICS, CONSENT, DEADLETTER, EXCEPTIONS, RAW
+from schemas.contract.topics import CONSENT, DEADLETTER, EXCEPTIONS, RAW
+from streams.runtime.topics import ALL_TOPICS
 from streams.settings import KafkaSettings
 from tests.support.accounts import CLIENT_ID
 from tests.support.stack import (

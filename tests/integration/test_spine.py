@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from sandbox.commerce.events import SHIPMENT_SAVED, Order, envelope
-from schemas.commerce import CommerceOrder, CommerceShipment
-from schemas.orders import order_updated, orders_record
+from schemas.commerce.orders import CommerceOrder, CommerceShipment
+from schemas.dotdigital.orders import orders_record
+from schemas.normalize.orders import order_updated
 from tests.support.accounts import CLIENT_ID
 from tests.support.orders import PLACED, email_of, new_order, order_event
 from tests.support.stack import Stack, accepted, eventually, read_topic

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.dotdigital.client import DotdigitalClient
-from schemas.commands import ContactWrite, WriteCommand
-from schemas.orders import ORDERS_COLLECTION
+from schemas.dotdigital.commands import ContactWrite, WriteCommand
+from schemas.dotdigital.orders import ORDERS_COLLECTION
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from tests.support.dotdigital import Dotdigital
 from tests.support.faketime import FakeTime

@@ -19,9 +19,9 @@ from connectors.clock import Sleep
 from connectors.commerce.client import CommerceClient
 from connectors.errors import FatalError, SkippableError
 from connectors.privacy import mask_email
-from schemas.incidents import Reason
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.incidents import Reason
 from schemas.moments import as_utc
-from schemas.writeback import CommerceUnsubscribe
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.retrying import retry_until_settled

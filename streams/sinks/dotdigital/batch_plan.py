@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from schemas.commands import ConsentWrite, ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
+from schemas.dotdigital.commands import (
+    ConsentWrite,
+    ContactWrite,
+    EnrolmentWrite,
+    InsightWrite,
+    WriteCommand,
+)
 
 Origin = TypeVar("Origin")
 

@@ -14,15 +14,15 @@ import orjson
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import SkippableError
 from connectors.privacy import mask_email
-from schemas.commands import WriteCommand
-from schemas.dotdigital import (
+from schemas.contract.incidents import Reason
+from schemas.dotdigital.bodies import (
     CollectionScope,
     ContactImportReport,
     ContactUpsert,
     InsightImport,
     MergeOption,
 )
-from schemas.incidents import Reason
+from schemas.dotdigital.commands import WriteCommand
 from streams.runtime.retrying import retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_plan import (

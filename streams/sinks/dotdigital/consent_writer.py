@@ -11,14 +11,9 @@ from typing import Any
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.privacy import mask_email
-from schemas.commands import ConsentWrite
-from schemas.consent import (
-    ADDED,
-    ConsentChanged,
-    ConsentStatus,
-    from_resubscribe,
-    from_suppression,
-)
+from schemas.contract.consent import ConsentChanged, ConsentStatus
+from schemas.dotdigital.commands import ConsentWrite
+from schemas.normalize.consent import ADDED, from_resubscribe, from_suppression
 from streams.runtime.metrics import Metrics
 from streams.runtime.retrying import retry_until_settled
 from streams.sinks.consent_gate import ConsentGate

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
-from schemas.commands import WriteCommand
-from schemas.consent import ConsentChanged
-from schemas.incidents import Reason
+from schemas.contract.consent import ConsentChanged
+from schemas.contract.incidents import Reason
+from schemas.dotdigital.commands import WriteCommand
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet

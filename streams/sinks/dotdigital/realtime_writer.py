@@ -9,9 +9,9 @@ from typing import TypeVar
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import SkippableError
-from schemas.commands import ConsentWrite, ContactWrite, EnrolmentWrite, WriteCommand
-from schemas.dotdigital import ContactUpsert, MergeOption
-from schemas.incidents import Reason
+from schemas.contract.incidents import Reason
+from schemas.dotdigital.bodies import ContactUpsert, MergeOption
+from schemas.dotdigital.commands import ConsentWrite, ContactWrite, EnrolmentWrite, WriteCommand
 from streams.runtime.retrying import retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import Rejection, words

@@ -30,11 +30,14 @@ from sandbox.dotdigital.contact import SUPPRESSED_STATUSES, ContactChange
 from sandbox.dotdigital.contact import MergeOption as StoreMerge
 from sandbox.dotdigital.store import ContactStore
 from sandbox.dotdigital.views import contact_v3, suppression_v2
-from schemas.commands import ConsentWrite, Lane, WriteCommand
-from schemas.commerce import CloudEvent, raw_key
-from schemas.consent import OPTED_OUT, ConsentChanged, ConsentSource, ConsentState, ConsentStatus
-from schemas.contacts import ContactHandover
-from schemas.dotdigital import (
+from schemas.commerce.events import CloudEvent, raw_key
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.consent import OPTED_OUT, ConsentChanged, ConsentSource, ConsentStatus
+from schemas.contract.incidents import Reason
+from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.contract.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
+from schemas.dotdigital.bodies import (
     Contact,
     ContactImportReport,
     ContactUpsert,
@@ -42,15 +45,13 @@ from schemas.dotdigital import (
     InsightImportReport,
     MergeOption,
 )
-from schemas.incidents import Reason
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.refunds import RefundRecorded
-from schemas.writeback import CommerceUnsubscribe
+from schemas.dotdigital.commands import ConsentWrite, Lane, WriteCommand
+from schemas.rules.consent import ConsentState
+from schemas.rules.contacts import ContactHandover
 from streams.process.join_output import JoinNotice
 from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer, NotUsed
 from streams.runtime.metrics import Metrics
-from streams.runtime.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
 from streams.sinks.commerce.write_back import WriteBack
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import BatchWriter

@@ -24,7 +24,7 @@ from connectors.errors import (
     SkippableError,
     TooManyImports,
 )
-from schemas.dotdigital import (
+from schemas.dotdigital.bodies import (
     CollectionScope,
     ContactIdentity,
     ContactUpsert,

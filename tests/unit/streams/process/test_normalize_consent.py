@@ -6,9 +6,9 @@ import orjson
 import pytest
 
 from sandbox.commerce.store import Store
-from schemas.commerce import CloudEvent, raw_key
-from schemas.consent import ConsentChanged, ConsentSource, ConsentStatus
-from schemas.incidents import Reason
+from schemas.commerce.events import CloudEvent, raw_key
+from schemas.contract.consent import ConsentChanged, ConsentSource, ConsentStatus
+from schemas.contract.incidents import Reason
 from streams.process.normalize import Normalizer, Unprocessable
 
 

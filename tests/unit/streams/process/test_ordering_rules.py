@@ -16,15 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.commerce.store import Store
-from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
-from schemas.commerce import CloudEvent, raw_key
-from schemas.contacts import ContactHandover
-from schemas.normalized import CustomerUpdated, OrderUpdated
-from schemas.refunds import RefundRecorded
+from schemas.commerce.events import CloudEvent, raw_key
+from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
+from schemas.contract.topics import IDENTITY
+from schemas.dotdigital.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
+from schemas.rules.contacts import ContactHandover
 from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer, NotUsed
-from streams.runtime.topics import IDENTITY
 
 PROGRAMS = {"order_fulfilled": 101, "first_order": 102}
 

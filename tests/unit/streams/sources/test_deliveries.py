@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from sandbox.commerce.events import ORDER_SAVED, SHIPMENT_SAVED, Line, Order, envelope
-from schemas.incidents import Reason
+from schemas.contract.incidents import Reason
 from streams.sources.deliveries import read_delivery
 
 CLIENT_ID = "cartwright-client"

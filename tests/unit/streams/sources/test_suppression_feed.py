@@ -15,7 +15,7 @@ import pytest
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
-from schemas.consent import ConsentChanged, ConsentStatus
+from schemas.contract.consent import ConsentChanged, ConsentStatus
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet

@@ -19,11 +19,11 @@ from connectors.errors import FatalError
 from sandbox.commerce.customers import UNSUBSCRIBED
 from sandbox.commerce.events import SUBSCRIBER_SAVED
 from sandbox.commerce.store import Store
-from schemas.incidents import DeadLetter, Reason, SyncException
-from schemas.writeback import CommerceUnsubscribe
+from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.incidents import DeadLetter, Reason, SyncException
+from schemas.contract.topics import COMMERCE_WRITES
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
-from streams.runtime.topics import COMMERCE_WRITES
 from streams.sinks.commerce import write_back as writeback
 from streams.sinks.commerce.write_back import PROPAGATION, WRITES, WriteBack
 from tests.support.accounts import CLIENT_ID

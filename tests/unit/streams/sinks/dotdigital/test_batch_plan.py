@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.commands import ContactWrite, InsightWrite, WriteCommand
-from schemas.dotdigital import ContactIdentity, InsightRecord
+from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
+from schemas.dotdigital.commands import ContactWrite, InsightWrite, WriteCommand
 from streams.sinks.dotdigital.batch_plan import BatchPlan, plan_batch
 
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from sandbox.commerce.events import Line, Order
-from schemas.commands import InsightWrite, WriteCommand
-from schemas.commerce import CommerceOrder
-from schemas.dotdigital import ContactIdentity, InsightRecord
-from schemas.normalized import OrderUpdated
-from schemas.orders import ORDERS_COLLECTION, order_updated, orders_record
+from schemas.commerce.orders import CommerceOrder
+from schemas.contract.normalized import OrderUpdated
+from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
+from schemas.dotdigital.commands import InsightWrite, WriteCommand
+from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
+from schemas.normalize.orders import order_updated
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from tests.support.writes import ISSUED_AT, PLACED_AT, World, contact_write
 

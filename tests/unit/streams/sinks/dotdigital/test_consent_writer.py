@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from schemas.commands import ConsentWrite, EnrolmentWrite, Lane, WriteCommand
-from schemas.consent import ConsentSource, ConsentState, ConsentStatus
-from schemas.incidents import Reason
+from schemas.contract.consent import ConsentSource, ConsentStatus
+from schemas.contract.incidents import Reason
+from schemas.dotdigital.commands import ConsentWrite, EnrolmentWrite, Lane, WriteCommand
+from schemas.rules.consent import ConsentState
 from streams.runtime.metrics import Metrics
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import BatchWriter

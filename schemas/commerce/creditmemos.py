@@ -1,0 +1,52 @@
+"""Commerce credit memos (partial or full refunds) as their save events (or REST) carry them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from schemas.commerce.payload import (
+    Amount,
+    CommercePayload,
+    Id,
+    OptionalId,
+    OptionalInt,
+    Text,
+    Timestamp,
+)
+
+
+class CommerceCreditmemoItem(CommercePayload):
+    """One refunded line of a credit memo."""
+
+    order_item_id: OptionalId = None
+    sku: Text = None
+    name: Text = None
+    qty: Amount = Decimal(0)
+    row_total: Amount = Decimal(0)
+    price: Amount = Decimal(0)
+
+
+class CommerceCreditmemo(CommercePayload):
+    """A credit memo as its save event (or `/V1/creditmemos`) carries it."""
+
+    entity_id: Id
+    order_id: Id
+    increment_id: Text = None
+    grand_total: Amount = Decimal(0)
+    subtotal: Amount = Decimal(0)
+    adjustment: Amount = Decimal(0)
+    adjustment_positive: Amount = Decimal(0)
+    adjustment_negative: Amount = Decimal(0)
+    shipping_amount: Amount = Decimal(0)
+    state: OptionalInt = None
+    order_currency_code: Text = None
+    items: list[CommerceCreditmemoItem] = Field(default_factory=list)
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+
+    @property
+    def counts(self) -> bool:
+        """A canceled credit memo refunds nothing."""
+        return self.state != 3

@@ -1,0 +1,86 @@
+"""The Adobe I/O envelope of Commerce events: event types, the CloudEvent, and its raw-topic key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from schemas.commerce.payload import CommercePayload, Text, Timestamp, decimal_or_none
+
+ORDER_SAVED = "com.adobe.commerce.observer.sales_order_save_commit_after"
+SHIPMENT_SAVED = "com.adobe.commerce.observer.sales_order_shipment_save_commit_after"
+CREDITMEMO_SAVED = "com.adobe.commerce.observer.sales_order_creditmemo_save_commit_after"
+CUSTOMER_SAVED = "com.adobe.commerce.observer.customer_save_commit_after"
+SUBSCRIBER_SAVED = "com.adobe.commerce.observer.newsletter_subscriber_save_commit_after"
+QUOTE_SAVED = "com.adobe.commerce.observer.sales_quote_save_commit_after"
+PRODUCT_SAVED = "com.adobe.commerce.observer.catalog_product_save_commit_after"
+
+
+class EventData(CommercePayload):
+    """`data` of an Adobe I/O event: the entity in `value`, the store context in `_metadata`."""
+
+    key: Text = None
+    value: dict[str, Any] = Field(default_factory=dict)
+    source: Text = None
+    metadata: dict[str, Any] = Field(default_factory=dict, alias="_metadata")
+
+    @field_validator("value", "metadata", mode="before")
+    @classmethod
+    def _empty_is_dict(cls, value: Any) -> Any:
+        return {} if value is None or value == [] else value
+
+
+class CloudEvent(CommercePayload):
+    """The CloudEvents 1.0 envelope Adobe I/O delivers; `eventid` is the de-duplication key."""
+
+    specversion: str = "1.0"
+    id: str
+    type: str
+    source: Text = None
+    time: Timestamp = None
+    datacontenttype: Text = None
+    eventid: str
+    recipientclientid: Text = None
+    data: EventData = Field(default_factory=EventData)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_event_ids(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        eventid = data.get("eventid") or data.get("event_id") or data.get("id")
+        return {**data, "eventid": eventid, "id": data.get("id") or eventid}
+
+
+_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    ORDER_SAVED: ("order", ("entity_id",)),
+    SHIPMENT_SAVED: ("order", ("order_id",)),
+    CREDITMEMO_SAVED: ("order", ("order_id",)),
+    CUSTOMER_SAVED: ("customer", ("id", "entity_id")),
+    QUOTE_SAVED: ("quote", ("entity_id", "id")),
+    PRODUCT_SAVED: ("product", ("sku",)),
+    SUBSCRIBER_SAVED: ("subscriber", ("subscriber_id", "id")),
+}
+
+
+def _key_id(value: Any) -> str | None:
+    """`"3"`, `3` and `"3.000000"` are the same entity; anything else cannot key it."""
+    number = decimal_or_none(value)
+    if number is None or number <= 0 or number != number.to_integral_value():
+        return None
+    return str(int(number))
+
+
+def raw_key(event: CloudEvent) -> str:
+    """The `commerce.raw.v1` key: an order and its shipments and credit memos share `order:<id>`."""
+    prefix, fields = _KEYS.get(event.type, ("", ()))
+    for name in fields:
+        value = event.data.value.get(name)
+        if prefix == "product":
+            ident = str(value).strip() if value is not None else None
+        else:
+            ident = _key_id(value)
+        if ident:
+            return f"{prefix}:{ident}"
+    return f"event:{event.eventid}"

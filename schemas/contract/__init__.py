@@ -1,0 +1,1 @@
+"""The normalized contract: what Cartwright publishes, on which topics, described in files."""

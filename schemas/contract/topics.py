@@ -1,0 +1,22 @@
+"""Every Kafka topic Cartwright owns, by name; the registry says which are published, and how."""
+
+from __future__ import annotations
+
+RAW = "commerce.raw.v1"
+ORDERS = "commerce.orders.v1"
+CUSTOMERS = "commerce.customers.v1"
+REFUNDS = "commerce.refunds.v1"
+# Internal: a contact's history handed to its new email's partition after an email change.
+IDENTITY = "cartwright.identity.v1"
+WRITES = "dotdigital.writes.v1"
+# Realtime writes have their own topic: in one partition they would queue behind a batch backlog.
+WRITES_REALTIME = "dotdigital.writes.realtime.v1"
+EXCEPTIONS = "cartwright.exceptions.v1"
+DEADLETTER = "cartwright.deadletter.v1"
+# Consent changes from either side, once each (public); what each side reported (internal).
+CONSENT = "consent.v1"
+CONSENT_OBSERVED = "cartwright.consent.observed.v1"
+# Internal: write-backs to Commerce (a Dotdigital opt-out reaching a registered customer).
+COMMERCE_WRITES = "cartwright.commerce.writes.v1"
+# Internal, one partition: checkpoints of pollers (the Dotdigital suppression feeds).
+CURSORS = "cartwright.cursors.v1"

@@ -1,0 +1,1 @@
+"""Dotdigital as Cartwright writes to it: API bodies, insight records, data fields, commands."""

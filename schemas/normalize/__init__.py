@@ -1,0 +1,1 @@
+"""Pure mappings from what Commerce and Dotdigital report into the normalized contract."""

@@ -1,0 +1,222 @@
+"""Folding an order's raw events, in any arrival order, into one current `OrderUpdated`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sandbox.commerce.events import Line, Order
+from schemas.contract.normalized import OrderUpdated
+from schemas.email import InvalidEmail
+from schemas.rules import order_facts
+from schemas.rules.order_facts import OrderFacts
+
+PLACED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+SHIPPED_AT = PLACED_AT + timedelta(hours=20)
+COMPLETED_AT = SHIPPED_AT + timedelta(minutes=1)
+
+
+def _order_only(
+    result: tuple[OrderFacts, list[Any]],
+) -> tuple[OrderFacts, OrderUpdated | None]:
+    """These tests look at the order alone; refunds have their own tests."""
+    facts, events = result
+    orders = [event for event in events if isinstance(event, OrderUpdated)]
+    return facts, (orders[-1] if orders else None)
+
+
+def fold_order(
+    facts: OrderFacts | None, raw: dict[str, Any], **when: Any
+) -> tuple[OrderFacts, OrderUpdated | None]:
+    return _order_only(order_facts.fold_order(facts, raw, **when))
+
+
+def fold_shipment(
+    facts: OrderFacts | None, raw: dict[str, Any], **when: Any
+) -> tuple[OrderFacts, OrderUpdated | None]:
+    return _order_only(order_facts.fold_shipment(facts, raw, **when))
+
+
+def make_order(email: str = "ada@example.com") -> Order:
+    return Order(
+        entity_id=42,
+        increment_id="000000042",
+        email=email,
+        firstname="Ada",
+        lastname="Lovelace",
+        lines=[
+            Line(sku="LOOM-1", name="Loom", product_id=7, qty=1, price=Decimal("120")),
+            Line(sku="YARN-2", name="Yarn", product_id=8, qty=3, price=Decimal("4.50")),
+        ],
+        created_at=PLACED_AT,
+    )
+
+
+ORDER = make_order()
+PLACED = ORDER.snapshot(state="new", status="pending", at=PLACED_AT)
+PROCESSING = ORDER.snapshot(
+    state="processing", status="processing", at=PLACED_AT + timedelta(days=1)
+)
+COMPLETE = ORDER.snapshot(state="complete", status="complete", at=COMPLETED_AT)
+SHIPMENT = ORDER.shipment(shipment_id=9001, at=SHIPPED_AT)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One raw event as the raw topic delivers it (a redelivery repeats it exactly)."""
+
+    event_id: str
+    kind: str
+    raw: dict[str, Any]
+    occurred_at: datetime
+
+
+EVENTS = (
+    Event("evt-placed", "order", PLACED, PLACED_AT),
+    Event("evt-shipment", "shipment", SHIPMENT, SHIPPED_AT),
+    Event("evt-complete", "order", COMPLETE, COMPLETED_AT),
+)
+
+
+def fold(facts: OrderFacts | None, event: Event) -> tuple[OrderFacts, OrderUpdated | None]:
+    folder = fold_order if event.kind == "order" else fold_shipment
+    return folder(facts, event.raw, event_id=event.event_id, occurred_at=event.occurred_at)
+
+
+def replay(events: list[Event]) -> tuple[OrderFacts | None, list[OrderUpdated]]:
+    facts: OrderFacts | None = None
+    published: list[OrderUpdated] = []
+    for event in events:
+        facts, out = fold(facts, event)
+        if out is not None:
+            published.append(out)
+    return facts, published
+
+
+def content(order: OrderUpdated) -> dict[str, Any]:
+    return order.model_dump(exclude={"event_id", "occurred_at"})
+
+
+def test_first_order_snapshot_is_published() -> None:
+    facts, published = fold_order(None, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+
+    assert published is not None
+    assert (published.increment_id, published.state, published.fulfilled) == (
+        "000000042",
+        "new",
+        False,
+    )
+    assert facts.published == published
+    assert facts.order == PLACED
+
+
+def test_shipment_before_order_publishes_nothing_until_the_order_arrives_fulfilled() -> None:
+    facts, early = fold_shipment(None, SHIPMENT, event_id="evt-ship", occurred_at=SHIPPED_AT)
+    assert early is None
+    assert facts.published is None
+
+    facts, published = fold_order(facts, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+
+    assert published is not None
+    assert published.fulfilled is True
+    assert published.state == "new"
+    assert all(line.qty_shipped == line.qty for line in published.lines)
+
+
+def test_shipment_after_order_republishes_it_fulfilled() -> None:
+    facts, _ = fold_order(None, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+
+    facts, published = fold_shipment(facts, SHIPMENT, event_id="evt-ship", occurred_at=SHIPPED_AT)
+
+    assert published is not None
+    assert published.fulfilled is True
+    assert published.occurred_at == PLACED_AT  # the order's time, not the shipment's
+
+
+def test_duplicate_order_snapshot_publishes_nothing() -> None:
+    facts, first = fold_order(None, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+
+    again, second = fold_order(facts, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+
+    assert first is not None
+    assert second is None
+    assert again == facts
+
+
+def test_stale_snapshot_after_a_newer_one_publishes_nothing_and_keeps_the_newer() -> None:
+    facts, newer = fold_order(None, PROCESSING, event_id="evt-proc", occurred_at=PLACED_AT)
+
+    facts, stale = fold_order(facts, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+
+    assert stale is None
+    assert newer is not None
+    assert facts.order == PROCESSING
+    assert facts.order_event_id == "evt-proc"
+    assert facts.published == newer
+
+
+def test_duplicate_shipment_publishes_nothing() -> None:
+    facts, _ = fold_order(None, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+    facts, first = fold_shipment(facts, SHIPMENT, event_id="evt-ship", occurred_at=SHIPPED_AT)
+
+    again, second = fold_shipment(facts, SHIPMENT, event_id="evt-ship", occurred_at=SHIPPED_AT)
+
+    assert first is not None
+    assert second is None
+    assert again == facts
+
+
+def test_shipment_saved_again_with_tracking_is_one_shipment() -> None:
+    facts, _ = fold_order(None, PLACED, event_id="evt-placed", occurred_at=PLACED_AT)
+    facts, _ = fold_shipment(facts, SHIPMENT, event_id="evt-ship", occurred_at=SHIPPED_AT)
+    tracked = {**SHIPMENT, "tracks": [{"track_number": "TRK2", "carrier_code": "dhl"}]}
+
+    facts, republished = fold_shipment(
+        facts, tracked, event_id="evt-ship-2", occurred_at=SHIPPED_AT
+    )
+
+    assert republished is None  # nothing a contact sees changed: still shipped once, in full
+    assert list(facts.shipments) == ["9001"]
+    assert facts.published is not None
+    assert facts.published.shipped == {4201: Decimal(1), 4202: Decimal(3)}
+
+
+def test_invalid_email_is_refused_and_facts_stay_unchanged() -> None:
+    bad = make_order("not an email").snapshot(state="new", status="pending", at=PLACED_AT)
+    facts, _ = fold_shipment(None, SHIPMENT, event_id="evt-ship", occurred_at=SHIPPED_AT)
+
+    with pytest.raises(InvalidEmail):
+        fold_order(facts, bad, event_id="evt-bad", occurred_at=PLACED_AT)
+    assert facts.order is None
+
+
+def test_in_order_delivery_ends_complete_and_fulfilled() -> None:
+    facts, published = replay(list(EVENTS))
+
+    assert [p.event_id for p in published] == ["evt-placed", "evt-shipment", "evt-complete"]
+    assert published[-1].state == "complete"
+    assert published[-1].fulfilled is True
+    assert facts is not None
+    assert facts.published == published[-1]
+
+
+_IN_ORDER = content(replay(list(EVENTS))[1][-1])
+_arrivals = st.lists(st.sampled_from(EVENTS), max_size=5).flatmap(
+    lambda extra: st.permutations([*EVENTS, *extra])
+)
+
+
+@given(arrivals=_arrivals)
+def test_any_arrival_order_ends_with_the_in_order_content(arrivals: list[Event]) -> None:
+    facts, published = replay(arrivals)
+
+    assert published, "something must be published once the order is known"
+    assert content(published[-1]) == _IN_ORDER
+    assert facts is not None
+    assert facts.published == published[-1]
