@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 
 from connectors.privacy import mask_email
 from schemas.contract.incidents import DeadLetter, Reason, Severity, SyncException
 
 log = logging.getLogger(__name__)
+
+Model = TypeVar("Model", bound=BaseModel)
 
 # What an operator reads in the exception record, per reason.
 IMPACT = {
@@ -124,6 +127,15 @@ class Incidents:
         if wait:
             for future in sent:
                 await future
+
+    async def read(self, event: Any, model: type[Model], what: str) -> Model | None:
+        """A consumed Faust event's value as `model`, or None once it is dead-lettered as not
+        `what` (e.g. "a v1 write command")."""
+        try:
+            return model.model_validate_json(event.value)
+        except ValidationError as exc:
+            await self.unreadable(event, what, exc.error_count())
+            return None
 
     async def unreadable(self, event: Any, what: str, problems: int) -> None:
         """Dead-letter a consumed Faust event whose value is not `what` (e.g. "a v1 write

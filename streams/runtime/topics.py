@@ -27,21 +27,23 @@ from schemas.contract.topics import (
 
 log = logging.getLogger(__name__)
 
-# Email-keyed topics share one partition count so one agent sees all of a person's events.
-ALL_TOPICS = (
-    RAW,
-    ORDERS,
-    CUSTOMERS,
-    REFUNDS,
-    IDENTITY,
-    WRITES,
-    WRITES_REALTIME,
-    EXCEPTIONS,
-    DEADLETTER,
-    CONSENT,
-    CONSENT_OBSERVED,
-    COMMERCE_WRITES,
-)
+# Each TopicSet field and the topic it stands for. Email-keyed topics share one partition count
+# so one agent sees all of a person's events.
+TOPIC_NAMES = {
+    "raw": RAW,
+    "orders": ORDERS,
+    "customers": CUSTOMERS,
+    "refunds": REFUNDS,
+    "identity": IDENTITY,
+    "writes": WRITES,
+    "writes_realtime": WRITES_REALTIME,
+    "exceptions": EXCEPTIONS,
+    "deadletter": DEADLETTER,
+    "consent": CONSENT,
+    "consent_observed": CONSENT_OBSERVED,
+    "commerce_writes": COMMERCE_WRITES,
+}
+ALL_TOPICS = tuple(TOPIC_NAMES.values())
 
 
 @dataclass(frozen=True)
@@ -75,20 +77,7 @@ def faust_topics(app: Any, partitions: int) -> TopicSet:
             partitions=partitions,
         )
 
-    return TopicSet(
-        raw=topic(RAW),
-        orders=topic(ORDERS),
-        customers=topic(CUSTOMERS),
-        refunds=topic(REFUNDS),
-        identity=topic(IDENTITY),
-        writes=topic(WRITES),
-        writes_realtime=topic(WRITES_REALTIME),
-        exceptions=topic(EXCEPTIONS),
-        deadletter=topic(DEADLETTER),
-        consent=topic(CONSENT),
-        consent_observed=topic(CONSENT_OBSERVED),
-        commerce_writes=topic(COMMERCE_WRITES),
-    )
+    return TopicSet(**{field: topic(name) for field, name in TOPIC_NAMES.items()})
 
 
 async def create_topics(bootstrap: str, partitions: int, replication_factor: int = 1) -> list[str]:

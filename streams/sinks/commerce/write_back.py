@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
-
 from connectors.clock import Sleep
 from connectors.commerce.client import CommerceClient
 from connectors.errors import FatalError, SkippableError
@@ -110,10 +108,8 @@ def register(
     async def settle(event: Any, writeback: WriteBack) -> None:
         message = event.message
         key = (event.key or b"").decode(errors="replace")
-        try:
-            command = CommerceUnsubscribe.model_validate_json(event.value)
-        except ValidationError as exc:
-            await incidents.unreadable(event, "a v1 Commerce write-back", exc.error_count())
+        command = await incidents.read(event, CommerceUnsubscribe, "a v1 Commerce write-back")
+        if command is None:
             return
         refusal = await writeback.apply(command)
         if refusal is not None:

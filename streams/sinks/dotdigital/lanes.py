@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
-from pydantic import ValidationError
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
@@ -68,15 +67,12 @@ async def decode(
     """A taken batch as commands; anything that is not a v1 write command is dead-lettered."""
     commands: list[tuple[WriteCommand, Consumed]] = []
     for event in events:
-        key = (event.key or b"").decode(errors="replace")
-        try:
-            command = WriteCommand.model_validate_json(event.value)
-        except ValidationError as exc:
-            await incidents.unreadable(event, "a v1 write command", exc.error_count())
+        command = await incidents.read(event, WriteCommand, "a v1 write command")
+        if command is None:
             continue
         origin = Consumed(
             event.value,
-            key,
+            (event.key or b"").decode(errors="replace"),
             event.message.partition,
             event.message.offset,
             command.command.source_event_id,
