@@ -18,7 +18,8 @@ from pydantic import SecretStr
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import TierBudgets
-from sandbox.dotdigital import SandboxConfig, serve
+from sandbox.dotdigital.account.config import SandboxConfig
+from sandbox.dotdigital.api.server import serve
 from tests.faketime import FakeTime
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the start of a rate-limit minute

@@ -10,7 +10,7 @@ import pytest
 
 from connectors.commerce.delta import DeltaCheckpoint, DeltaPage, entity_key
 from connectors.commerce.search import SearchCriteria, commerce_time
-from sandbox.commerce.store import Store
+from sandbox.commerce.simulator.store import Store
 from tests.contract.commerce_harness import CLIENT_ID, Commerce, commerce_sandbox
 
 UPDATED_AT_FROM = "searchCriteria[filter_groups][0][filters][0][value]"

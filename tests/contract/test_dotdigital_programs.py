@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from connectors.errors import SkippableError
-from sandbox.dotdigital import SandboxConfig
+from sandbox.dotdigital.account.config import SandboxConfig
 from schemas.dotdigital import ContactUpsert
 from tests.contract.harness import Dotdigital, sandbox
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sandbox.commerce.events import Line, Order
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
 from schemas.commerce import CommerceOrder
 from schemas.orders import order_updated, orders_record
 from streams.attributes import ProductAttributes

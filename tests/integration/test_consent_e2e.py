@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.commerce.customers import Customer
-from sandbox.commerce.store import Store
+from sandbox.commerce.model.customers import Customer
+from sandbox.commerce.simulator.store import Store
 from tests.integration.conftest import ORDER_FULFILLED_PROGRAM
 from tests.integration.harness import Stack, eventually, read_all, read_topic
 from tests.integration.test_ordering_rules_e2e import enrolments_of

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from sandbox.commerce.store import Store
-from sandbox.commerce.traffic import StoreTraffic
+from sandbox.commerce.simulator.store import Store
+from sandbox.commerce.simulator.traffic import StoreTraffic
 from streams.settings import KafkaSettings
 from streams.topics import ALL_TOPICS, CONSENT, DEADLETTER, EXCEPTIONS, RAW
 from tests.integration.harness import (

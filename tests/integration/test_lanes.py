@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from sandbox.load import batch_commands, realtime_command
+from bench.load import batch_commands, realtime_command
 from streams.topics import WRITES, WRITES_REALTIME
 from tests.integration.harness import DD_PASSWORD, DD_USER, Stack, eventually, running_stack
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.commerce.store import Store
+from sandbox.commerce.simulator.store import Store
 from tests.integration.conftest import FIRST_ORDER_PROGRAM, ORDER_FULFILLED_PROGRAM
 from tests.integration.harness import Stack, eventually
 from tests.integration.test_spine import accepted

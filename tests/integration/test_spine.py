@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.commerce.events import ORDER_SAVED, SHIPMENT_SAVED, Line, Order, envelope
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
+from sandbox.commerce.simulator.events import ORDER_SAVED, SHIPMENT_SAVED, envelope
 from schemas.commerce import CommerceOrder, CommerceShipment
 from schemas.orders import order_updated, orders_record
 from tests.integration.harness import CLIENT_ID, Stack, eventually, read_topic

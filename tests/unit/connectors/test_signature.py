@@ -9,7 +9,7 @@ import pytest
 
 from connectors.commerce.signature import PublicKeyCache, verify_delivery
 from connectors.errors import RetriableError
-from sandbox.commerce.signing import KEY_PATHS, Signer
+from sandbox.commerce.adobe_io.signing import KEY_PATHS, Signer
 
 KEY_HOST = "https://static.adobeioevents.com"
 BODY = b'{"id":"evt-1","type":"com.adobe.commerce.observer.sales_order_save_commit_after"}'

@@ -11,11 +11,11 @@ import httpx
 import orjson
 from aiohttp import web
 
-from sandbox.commerce.config import CommerceSandboxConfig
-from sandbox.commerce.server import sandbox_of, serve
-from sandbox.commerce.signing import Signer
-from sandbox.commerce.state import CommerceSandbox
-from sandbox.commerce.store import Store
+from sandbox.commerce.adobe_io.signing import Signer
+from sandbox.commerce.api.config import CommerceSandboxConfig
+from sandbox.commerce.api.server import sandbox_of, serve
+from sandbox.commerce.api.state import CommerceSandbox
+from sandbox.commerce.simulator.store import Store
 from tests.faketime import FakeTime
 
 CLIENT_ID = "cartwright-unit"

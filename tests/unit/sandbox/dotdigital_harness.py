@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from sandbox.dotdigital import SandboxConfig, serve
+from sandbox.dotdigital.account.config import SandboxConfig
+from sandbox.dotdigital.api.server import serve
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the start of a rate-limit minute
 

@@ -15,7 +15,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.commerce.store import Store
+from sandbox.commerce.simulator.store import Store
 from schemas.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
 from schemas.commerce import CloudEvent, raw_key
 from schemas.contacts import ContactHandover

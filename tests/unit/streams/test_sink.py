@@ -14,8 +14,10 @@ from pydantic import SecretStr
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import TierBudgets
-from sandbox.commerce.events import Line, Order
-from sandbox.dotdigital import SandboxConfig, serve
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
+from sandbox.dotdigital.account.config import SandboxConfig
+from sandbox.dotdigital.api.server import serve
 from schemas.commands import ContactWrite, InsightWrite, WriteCommand
 from schemas.commerce import CommerceOrder
 from schemas.dotdigital import ContactIdentity, InsightRecord

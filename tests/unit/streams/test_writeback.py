@@ -15,9 +15,9 @@ from faust.types import TP
 
 from connectors.commerce.client import CommerceClient
 from connectors.errors import FatalError
-from sandbox.commerce.customers import UNSUBSCRIBED
-from sandbox.commerce.events import SUBSCRIBER_SAVED
-from sandbox.commerce.store import Store
+from sandbox.commerce.model.customers import UNSUBSCRIBED
+from sandbox.commerce.simulator.events import SUBSCRIBER_SAVED
+from sandbox.commerce.simulator.store import Store
 from schemas.incidents import DeadLetter, Reason, SyncException
 from schemas.writeback import CommerceUnsubscribe
 from streams import writeback
