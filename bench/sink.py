@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench.load import batch_commands, realtime_command
 from sandbox.broker import EmbeddedBroker
-from sandbox.load import batch_commands, realtime_command
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.runtime.topics import create_topics
 

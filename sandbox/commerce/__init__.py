@@ -1,1 +1,1 @@
-"""A local Adobe Commerce stand-in: signed event delivery and its public keys."""
+"""A local Adobe Commerce stand-in: the store model and simulator, Adobe I/O delivery, its HTTP surface."""

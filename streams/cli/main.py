@@ -67,7 +67,8 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox_dotdigital(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.dotdigital import SandboxConfig, run
+    from sandbox.dotdigital.account.config import SandboxConfig
+    from sandbox.dotdigital.api.server import run
 
     config = SandboxConfig(
         username=settings.dotdigital.username,
@@ -78,7 +79,8 @@ def _sandbox_dotdigital(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox_commerce(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.commerce.server import CommerceSandboxConfig, run
+    from sandbox.commerce.api.config import CommerceSandboxConfig
+    from sandbox.commerce.api.server import run
 
     config = CommerceSandboxConfig(
         client_id=settings.adobe.client_id,

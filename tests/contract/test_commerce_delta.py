@@ -10,7 +10,7 @@ import pytest
 
 from connectors.commerce.delta import DeltaCheckpoint, DeltaPage, entity_key
 from connectors.commerce.search import SearchCriteria, commerce_time
-from sandbox.commerce.store import Store
+from sandbox.commerce.simulator.store import Store
 from tests.support.accounts import CLIENT_ID
 from tests.support.commerce import Commerce, commerce_sandbox
 

@@ -11,9 +11,9 @@ from connectors.commerce.client import CommerceClient
 from connectors.commerce.labels import ResolvedOption
 from connectors.commerce.search import SearchCriteria
 from connectors.errors import FatalError, RateLimited
-from sandbox.commerce.auth import IntegrationCredentials
-from sandbox.commerce.config import CommerceSandboxConfig
-from sandbox.commerce.customers import SUBSCRIBED, UNSUBSCRIBED
+from sandbox.commerce.api.auth import IntegrationCredentials
+from sandbox.commerce.api.config import CommerceSandboxConfig
+from sandbox.commerce.model.customers import SUBSCRIBED, UNSUBSCRIBED
 from tests.support.accounts import CLIENT_ID
 from tests.support.commerce import SHOP_URL, Commerce, bearer, commerce_sandbox, shop
 

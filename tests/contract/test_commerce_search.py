@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from connectors.commerce.search import Filter, SearchCriteria
-from sandbox.commerce.config import CommerceSandboxConfig
-from sandbox.commerce.orders import Order
-from sandbox.commerce.store import Store
+from sandbox.commerce.api.config import CommerceSandboxConfig
+from sandbox.commerce.model.orders import Order
+from sandbox.commerce.simulator.store import Store
 from tests.support.accounts import CLIENT_ID
 from tests.support.commerce import Commerce, commerce_sandbox
 

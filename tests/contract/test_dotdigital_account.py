@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.errors import FatalError
-from sandbox.dotdigital import SandboxConfig
+from sandbox.dotdigital.account.config import SandboxConfig
 from tests.support.dotdigital import Dotdigital, sandbox
 
 EU = "http://r1-api.dotdigital.com/"

@@ -11,7 +11,7 @@ from connectors.errors import (
     SkippableError,
     TooManyImports,
 )
-from sandbox.dotdigital import SandboxConfig
+from sandbox.dotdigital.account.config import SandboxConfig
 from schemas.dotdigital.bodies import ContactUpsert, MergeOption
 from tests.support.dotdigital import Dotdigital, sandbox
 

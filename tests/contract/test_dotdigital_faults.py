@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from connectors.errors import ConnectorError, RetriableError
-from sandbox.dotdigital.faults import HTML_ERROR_PAGE
+from sandbox.dotdigital.account.faults import HTML_ERROR_PAGE
 from tests.support.dotdigital import Dotdigital
 
 ADA = "ada@example.com"

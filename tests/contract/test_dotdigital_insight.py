@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from connectors.errors import RateLimited, RetriableError, SkippableError, TooManyImports
-from sandbox.dotdigital import SandboxConfig
+from sandbox.dotdigital.account.config import SandboxConfig
 from schemas.dotdigital.bodies import (
     CollectionScope,
     ContactIdentity,

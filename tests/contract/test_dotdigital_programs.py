@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from connectors.errors import SkippableError
-from sandbox.dotdigital import SandboxConfig
+from sandbox.dotdigital.account.config import SandboxConfig
 from schemas.dotdigital.bodies import ContactUpsert
 from tests.support.dotdigital import Dotdigital, sandbox
 

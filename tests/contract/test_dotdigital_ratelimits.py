@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.errors import RateLimited, TooManyImports
-from sandbox.dotdigital import SandboxConfig
+from sandbox.dotdigital.account.config import SandboxConfig
 from schemas.dotdigital.bodies import ContactUpsert
 from tests.support.dotdigital import RATE_HEADERS, START, Dotdigital, sandbox
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sandbox.commerce.events import Line, Order
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
 from schemas.commerce.orders import CommerceOrder
 from schemas.dotdigital.orders import orders_record
 from schemas.normalize.orders import order_updated

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.commerce.customers import Customer
-from sandbox.commerce.store import Store
+from sandbox.commerce.model.customers import Customer
+from sandbox.commerce.simulator.store import Store
 from tests.support.stack import (
     ORDER_FULFILLED_PROGRAM,
     Stack,

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from sandbox.commerce.store import Store
-from sandbox.commerce.traffic import StoreTraffic
+from sandbox.commerce.simulator.store import Store
+from sandbox.commerce.simulator.traffic import StoreTraffic
 from schemas.contract.topics import CONSENT, DEADLETTER, EXCEPTIONS, RAW
 from streams.runtime.topics import ALL_TOPICS
 from streams.settings import KafkaSettings

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from sandbox.load import batch_commands, realtime_command
+from bench.load import batch_commands, realtime_command
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from tests.support.accounts import DD_PASSWORD, DD_USER
 from tests.support.stack import Stack, eventually, running_stack

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.commerce.store import Store
+from sandbox.commerce.simulator.store import Store
 from tests.support.accounts import CLIENT_ID
 from tests.support.stack import (
     FIRST_ORDER_PROGRAM,

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.commerce.events import SHIPMENT_SAVED, Order, envelope
+from sandbox.commerce.model.orders import Order
+from sandbox.commerce.simulator.events import SHIPMENT_SAVED, envelope
 from schemas.commerce.orders import CommerceOrder, CommerceShipment
 from schemas.dotdigital.orders import orders_record
 from schemas.normalize.orders import order_updated

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.commerce.auth import IntegrationCredentials
+from sandbox.commerce.api.auth import IntegrationCredentials
 
 # The Adobe I/O client id the stores address their events to and the worker accepts.
 CLIENT_ID = "cartwright-tests"

@@ -23,12 +23,12 @@ from pydantic import SecretStr
 
 from connectors.commerce.auth import BearerAuth, OAuth1Auth
 from connectors.commerce.client import CommerceClient
-from sandbox.commerce.auth import IntegrationCredentials
-from sandbox.commerce.config import CommerceSandboxConfig
-from sandbox.commerce.server import sandbox_of, serve
-from sandbox.commerce.signing import Signer
-from sandbox.commerce.state import CommerceSandbox
-from sandbox.commerce.store import Store
+from sandbox.commerce.adobe_io.signing import Signer
+from sandbox.commerce.api.auth import IntegrationCredentials
+from sandbox.commerce.api.config import CommerceSandboxConfig
+from sandbox.commerce.api.server import sandbox_of, serve
+from sandbox.commerce.api.state import CommerceSandbox
+from sandbox.commerce.simulator.store import Store
 from tests.support.accounts import BEARER, CLIENT_ID
 from tests.support.admin import admin
 from tests.support.faketime import FakeTime

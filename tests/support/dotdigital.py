@@ -19,7 +19,8 @@ from pydantic import SecretStr
 
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import TierBudgets
-from sandbox.dotdigital import SandboxConfig, serve
+from sandbox.dotdigital.account.config import SandboxConfig
+from sandbox.dotdigital.api.server import serve
 from tests.support.admin import admin
 from tests.support.faketime import FakeTime
 from tests.support.network import SandboxNetwork

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox.commerce.events import ORDER_SAVED, Line, Order, envelope
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
+from sandbox.commerce.simulator.events import ORDER_SAVED, envelope
 from tests.support.accounts import CLIENT_ID
 
 PLACED = datetime(2026, 11, 26, 10, 15, tzinfo=UTC)

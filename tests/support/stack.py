@@ -23,11 +23,12 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sandbox.broker import EmbeddedBroker
-from sandbox.commerce.clock import SimulatedClock
-from sandbox.commerce.delivery import Deliverer
-from sandbox.commerce.server import CommerceSandboxConfig, build_app, sandbox_of
-from sandbox.commerce.signing import Signer
-from sandbox.commerce.store import Store
+from sandbox.commerce.adobe_io.delivery import Deliverer
+from sandbox.commerce.adobe_io.signing import Signer
+from sandbox.commerce.api.config import CommerceSandboxConfig
+from sandbox.commerce.api.server import build_app, sandbox_of
+from sandbox.commerce.simulator.clock import SimulatedClock
+from sandbox.commerce.simulator.store import Store
 from tests.support.accounts import CLIENT_ID, COMMERCE_TOKEN, DD_PASSWORD, DD_USER
 from tests.support.admin import admin_blocking
 

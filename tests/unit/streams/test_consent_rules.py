@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 
 from connectors.commerce.client import CommerceClient
 from connectors.dotdigital.client import DotdigitalClient
-from sandbox.commerce.customers import Customer, Guest
-from sandbox.commerce.events import SUBSCRIBER_SAVED
-from sandbox.commerce.store import Store
-from sandbox.dotdigital.contact import SUPPRESSED_STATUSES, ContactChange
-from sandbox.dotdigital.contact import MergeOption as StoreMerge
-from sandbox.dotdigital.store import ContactStore
-from sandbox.dotdigital.views import contact_v3, suppression_v2
+from sandbox.commerce.model.customers import Customer, Guest
+from sandbox.commerce.simulator.events import SUBSCRIBER_SAVED
+from sandbox.commerce.simulator.store import Store
+from sandbox.dotdigital.account.contact import SUPPRESSED_STATUSES, ContactChange
+from sandbox.dotdigital.account.contact import MergeOption as StoreMerge
+from sandbox.dotdigital.account.store import ContactStore
+from sandbox.dotdigital.api.views import contact_v3, suppression_v2
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.commerce.writeback import CommerceUnsubscribe
 from schemas.contract.consent import OPTED_OUT, ConsentChanged, ConsentSource, ConsentStatus

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.adobe_io.signature import PublicKeyCache, verify_delivery
 from connectors.errors import RetriableError
-from sandbox.commerce.signing import KEY_PATHS, Signer
+from sandbox.commerce.adobe_io.signing import KEY_PATHS, Signer
 from tests.support.faketime import FakeTime
 
 KEY_HOST = "https://static.adobeioevents.com"

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.commerce.events import Line, Order
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
 from schemas.contract.normalized import OrderUpdated
 from schemas.email import InvalidEmail
 from schemas.rules import order_facts

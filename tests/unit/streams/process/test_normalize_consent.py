@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sandbox.commerce.store import Store
+from sandbox.commerce.simulator.store import Store
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.contract.consent import ConsentChanged, ConsentSource, ConsentStatus
 from schemas.contract.incidents import Reason

@@ -15,7 +15,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.commerce.store import Store
+from sandbox.commerce.simulator.store import Store
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded

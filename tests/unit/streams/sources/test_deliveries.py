@@ -8,7 +8,9 @@ from typing import Any
 
 import orjson
 
-from sandbox.commerce.events import ORDER_SAVED, SHIPMENT_SAVED, Line, Order, envelope
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
+from sandbox.commerce.simulator.events import ORDER_SAVED, SHIPMENT_SAVED, envelope
 from schemas.contract.incidents import Reason
 from streams.sources.deliveries import read_delivery
 

@@ -16,9 +16,9 @@ from faust.types import TP
 
 from connectors.commerce.client import CommerceClient
 from connectors.errors import FatalError
-from sandbox.commerce.customers import UNSUBSCRIBED
-from sandbox.commerce.events import SUBSCRIBER_SAVED
-from sandbox.commerce.store import Store
+from sandbox.commerce.model.customers import UNSUBSCRIBED
+from sandbox.commerce.simulator.events import SUBSCRIBER_SAVED
+from sandbox.commerce.simulator.store import Store
 from schemas.commerce.writeback import CommerceUnsubscribe
 from schemas.contract.incidents import DeadLetter, Reason, SyncException
 from schemas.contract.topics import COMMERCE_WRITES

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.commerce.events import Line, Order
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
 from schemas.commerce.orders import CommerceOrder
 from schemas.contract.normalized import OrderUpdated
 from schemas.dotdigital.bodies import ContactIdentity, InsightRecord

@@ -1,0 +1,1 @@
+"""Adobe I/O Events' part: signing keys, signed webhook delivery and retries, outbox, faults, journal."""

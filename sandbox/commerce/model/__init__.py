@@ -1,0 +1,1 @@
+"""What the store keeps: products, customers, carts, orders, documents, and what sales operations do."""

@@ -1,0 +1,174 @@
+"""The sandbox store's catalogue, after Luma: every product type, select attributes and their labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sandbox.commerce.model.lines import BundlePart, Line
+from sandbox.commerce.model.products import Attribute, CustomOption, Product
+
+ATTRIBUTES = {
+    attribute.code: attribute
+    for attribute in (
+        Attribute(
+            93,
+            "color",
+            "Color",
+            (
+                (49, "Black"),
+                (50, "Blue"),
+                (53, "Green"),
+                (57, "Purple"),
+                (58, "Red"),
+                (59, "White"),
+            ),
+        ),
+        Attribute(144, "size", "Size", ((166, "XS"), (167, "S"), (168, "M"), (169, "L"))),
+        Attribute(
+            136, "material", "Material", ((33, "Cotton"), (35, "Leather"), (38, "Polyester"))
+        ),
+    )
+}
+
+
+ENGRAVING = CustomOption(7, "Engraving", "field", price=Decimal("5.00"))
+GIFT_WRAP = CustomOption(
+    8,
+    "Gift wrap",
+    "drop_down",
+    (
+        (21, "No wrapping", Decimal("0")),
+        (22, "Recycled paper", Decimal("2.00")),
+        (23, "Linen bag", Decimal("4.00")),
+    ),
+)
+EXTRAS = CustomOption(
+    9,
+    "Extras",
+    "multiple",
+    ((31, "Spare strap", Decimal("6.00")), (32, "Travel pouch", Decimal("3.00"))),
+)
+
+# id, sku, name, price, select attributes, custom options, category
+_SIMPLE: tuple[tuple[int, str, str, str, dict[str, int], tuple[CustomOption, ...], str], ...] = (
+    (1, "24-MB01", "Joust Duffle Bag", "34.00", {"color": 49, "material": 38}, (GIFT_WRAP,), "Gear/Bags"),
+    (14, "24-MB04", "Strive Shoulder Pack", "32.00", {"color": 50, "material": 35}, (), "Gear/Bags"),
+    (36, "24-WG02", "Didi Sport Watch", "92.00", {"color": 49}, (ENGRAVING, EXTRAS), "Gear/Watches"),
+    (43, "24-UG06", "Affirm Water Bottle", "7.00", {"color": 53}, (ENGRAVING,), "Gear/Fitness"),
+    (47, "24-WG081-blue", "Sprite Stasis Ball 55 cm", "23.00", {"color": 50}, (), "Gear/Fitness"),
+    (48, "24-WG084", "Sprite Foam Yoga Brick", "5.00", {"color": 57}, (), "Gear/Fitness"),
+    (49, "24-WG085", "Sprite Yoga Strap 6 foot", "14.00", {"color": 59}, (), "Gear/Fitness"),
+)  # fmt: skip
+# parent id, parent sku, name, price, category, children (id, size, color)
+_CONFIGURABLE = (
+    (1400, "MJ01", "Beaumont Summit Kit", "42.00", "Men/Jackets",
+     ((1401, "S", "Red"), (1402, "M", "Red"), (1403, "S", "Black"), (1404, "M", "Black"))),
+    (1545, "WS03", "Iris Workout Top", "29.00", "Women/Tops",
+     ((1546, "XS", "Blue"), (1547, "S", "Blue"), (1548, "XS", "Green"))),
+)  # fmt: skip
+
+
+class Catalogue:
+    """Every product by sku and id, and the labels behind option ids."""
+
+    def __init__(self, created_at: datetime) -> None:
+        self.products: dict[str, Product] = {}
+        self.attributes = ATTRIBUTES
+        for entity_id, sku, name, price, attributes, options, category in _SIMPLE:
+            self._add(
+                Product(entity_id, sku, name, "simple", Decimal(price), created_at, created_at,
+                        dict(attributes), options, categories=(category,))
+            )  # fmt: skip
+        for parent_id, parent_sku, name, price, category, variants in _CONFIGURABLE:
+            children = []
+            for child_id, size, color in variants:
+                sku = f"{parent_sku}-{size}-{color}"
+                colour_id = next(i for i, label in ATTRIBUTES["color"].options if label == color)
+                size_id = next(i for i, label in ATTRIBUTES["size"].options if label == size)
+                self._add(
+                    Product(child_id, sku, f"{name}-{size}-{color}", "simple", Decimal(price),
+                            created_at, created_at, {"color": colour_id, "size": size_id},
+                            parent=parent_sku, visibility=1, categories=(category,))
+                )  # fmt: skip
+                children.append(sku)
+            self._add(
+                Product(parent_id, parent_sku, name, "configurable", Decimal(price), created_at,
+                        created_at, children=tuple(children), categories=(category,))
+            )  # fmt: skip
+        self._add(
+            Product(46, "24-WG080", "Sprite Yoga Companion Kit", "bundle", Decimal("42.00"),
+                    created_at, created_at, children=("24-WG081-blue", "24-WG084", "24-WG085"),
+                    categories=("Gear/Fitness",))
+        )  # fmt: skip
+        self._add(
+            Product(60, "VRT-YOGA-10", "Ten Yoga Classes Pass", "virtual", Decimal("45.00"),
+                    created_at, created_at, options=(ENGRAVING,), categories=("Training",))
+        )  # fmt: skip
+
+    def _add(self, product: Product) -> None:
+        self.products[product.sku] = product
+
+    def by_id(self, entity_id: int) -> Product:
+        return next(p for p in self.products.values() if p.entity_id == entity_id)
+
+    def saleable(self) -> list[Product]:
+        """What a shopper can put in a cart: everything visible and enabled, children via parents."""
+        return [p for p in self.products.values() if p.visibility != 1 and p.status == 1]
+
+    def line(self, sku: str, qty: int = 1, options: dict[int, str] | None = None) -> Line:
+        """An order line for `sku` (a configurable child sku brings its parent along); `options`
+        maps custom option ids to the raw value: text, or value ids (comma-joined for multiples)."""
+        product = self.products[sku]
+        chosen = options or {}
+        by_id = {option.option_id: option for option in product.options}
+        custom = [(oid, by_id[oid].title, value) for oid, value in chosen.items()]
+        extra = sum(
+            (self._option_price(by_id[oid], value) for oid, value in chosen.items()), Decimal("0")
+        )
+        types = {oid: by_id[oid].type for oid in chosen}
+        if product.type_id == "bundle":
+            parts = [
+                BundlePart(p.entity_id, p.sku, p.name, 1, p.price)
+                for p in (self.products[child] for child in product.children)
+            ]
+            price = sum((part.price * part.qty for part in parts), Decimal("0"))
+            return Line(sku, product.name, product.entity_id, qty, price, custom, None,
+                        option_types=types, bundle=parts)  # fmt: skip
+        parent = None
+        super_attributes: list[tuple[int, str, int, str]] = []
+        if product.parent:
+            top = self.products[product.parent]
+            parent = (top.entity_id, top.sku, top.name)
+            for code in ("color", "size"):
+                attribute = self.attributes[code]
+                value = product.attributes[code]
+                super_attributes.append(
+                    (attribute.attribute_id, attribute.label, value, attribute.label_of(value))
+                )
+        return Line(
+            sku, product.name, product.entity_id, qty, product.price + extra, custom, parent,
+            virtual=product.type_id == "virtual", option_types=types,
+            super_attributes=super_attributes,
+        )  # fmt: skip
+
+    @staticmethod
+    def _option_price(option: CustomOption, value: str) -> Decimal:
+        if not option.selects:
+            return option.price
+        prices = {str(type_id): price for type_id, _, price in option.values}
+        return sum((prices.get(v.strip(), Decimal("0")) for v in value.split(",")), Decimal("0"))
+
+    def rest(self, product: Product) -> dict[str, Any]:
+        """`GET /V1/products/{sku}` of one product."""
+        return product.rest({sku: p.entity_id for sku, p in self.products.items()})
+
+    def attribute_options(self, code: str) -> list[dict[str, Any]] | None:
+        """`GET /V1/products/attributes/{code}/options`: Commerce lists an empty option first."""
+        attribute = self.attributes.get(code)
+        if attribute is None:
+            return None
+        return [{"label": " ", "value": ""}] + [
+            {"label": label, "value": str(option_id)} for option_id, label in attribute.options
+        ]

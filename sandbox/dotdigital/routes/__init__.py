@@ -1,1 +1,0 @@
-"""HTTP handlers for the Dotdigital surface (`contacts`, `insight`, `v2`) and the admin surface."""

@@ -1,0 +1,139 @@
+"""v2 over HTTP: unsubscribe, resubscribe, consent feeds and program enrolments."""
+
+from __future__ import annotations
+
+from sandbox.dotdigital.account.config import SandboxConfig
+from tests.support.dotdigital import Dotdigital, sandbox
+
+ADA = "ada@example.com"
+
+
+def resubscribe_body(email: str) -> dict[str, object]:
+    return {
+        "unsubscribedContact": {
+            "email": email,
+            "dataFields": [{"key": "FIRSTNAME", "value": "Ada"}],
+        }
+    }
+
+
+async def test_unsubscribe_shows_in_v3_and_in_both_feeds(dd: Dotdigital) -> None:
+    await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
+    dd.advance(60)
+    response = await dd.api.post("/v2/contacts/unsubscribe", json={"email": "Ada@Example.com"})
+    contact = await dd.api.get(f"/contacts/v3/email/{ADA}")
+    unsubscribed = await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-01T00:00:30Z")
+    suppressed = await dd.api.get("/v2/contacts/suppressed-since/2026-01-01")
+    later = await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-02")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "suppressedContact": {
+            "id": 1,
+            "email": ADA,
+            "optInType": "Unknown",
+            "emailType": "Html",
+            "dataFields": [],
+            "status": "Unsubscribed",
+        },
+        "dateRemoved": "2026-01-01T00:01:00.000Z",
+        "reason": "Unsubscribed",
+    }
+    assert contact.json()["status"] == "unsubscribed"
+    assert [r["suppressedContact"]["email"] for r in unsubscribed.json()] == [ADA]
+    assert [r["reason"] for r in suppressed.json()] == ["Unsubscribed"]
+    assert later.json() == []
+
+
+async def test_unsubscribe_of_an_invalid_email_is_a_v2_error(dd: Dotdigital) -> None:
+    response = await dd.api.post("/v2/contacts/unsubscribe", json={"email": "nope"})
+    assert response.status_code == 400
+    assert response.json()["message"].endswith("ERROR_PARAMETER_INVALID")
+
+
+async def test_feeds_page_with_select_and_skip(dd: Dotdigital) -> None:
+    for name in ("a", "b", "c"):
+        await dd.api.post("/v2/contacts/unsubscribe", json={"email": f"{name}@example.com"})
+        dd.advance(1)
+    page = await dd.api.get(
+        "/v2/contacts/suppressed-since/2026-01-01", params={"select": 2, "skip": 1}
+    )
+    too_big = await dd.api.get("/v2/contacts/suppressed-since/2026-01-01", params={"select": 1001})
+    assert [r["suppressedContact"]["email"] for r in page.json()] == [
+        "b@example.com",
+        "c@example.com",
+    ]
+    assert too_big.status_code == 400
+
+
+async def test_suppressed_feed_shows_dotdigital_side_bounces(dd: Dotdigital) -> None:
+    await dd.admin(f"contacts/{ADA}/status", {"status": "hardBounced"})
+    suppressed = await dd.api.get("/v2/contacts/suppressed-since/2026-01-01")
+    unsubscribed = await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-01")
+    assert [r["reason"] for r in suppressed.json()] == ["HardBounced"]
+    assert unsubscribed.json() == []
+
+
+async def test_resubscribe_adds_an_unsubscribed_contact_back(dd: Dotdigital) -> None:
+    await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
+    response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
+    body = response.json()
+    assert body["status"] == "ContactAdded"
+    assert body["contact"]["status"] == "Subscribed"
+    assert body["contact"]["dataFields"] == [{"key": "FIRSTNAME", "value": "Ada"}]
+    assert (await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-01")).json() == []
+
+
+async def test_resubscribe_can_be_challenged() -> None:
+    async with sandbox(SandboxConfig(resubscribe_challenges=True)) as dd:
+        await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
+        response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
+        contact = await dd.api.get(f"/contacts/v3/email/{ADA}")
+    assert response.json()["status"] == "ContactChallenged"
+    assert contact.json()["status"] == "unsubscribed"
+
+
+async def test_resubscribe_cannot_unsuppress_a_complaint(dd: Dotdigital) -> None:
+    await dd.admin(f"contacts/{ADA}/status", {"status": "ispComplained"})
+    response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
+    assert response.json()["status"] == "ContactCannotBeUnsuppressed"
+    assert response.json()["contact"]["status"] == "IspComplained"
+
+
+async def test_enrolment_is_accepted_and_readable_from_the_admin_surface(dd: Dotdigital) -> None:
+    created = await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
+    contact_id = created.json()["contactId"]
+    response = await dd.api.post(
+        "/v2/programs/enrolments", json={"programId": 1, "contacts": [contact_id]}
+    )
+    listed = await dd.admin("enrolments")
+    assert response.status_code == 201
+    body = response.json()
+    assert {k: body[k] for k in ("programId", "status", "contacts")} == {
+        "programId": 1,
+        "status": "Processing",
+        "contacts": [contact_id],
+    }
+    assert listed["enrolments"][0]["id"] == body["id"]
+    assert listed["enrolments"][0]["contactStatuses"] == {str(contact_id): "subscribed"}
+
+
+async def test_enrolment_errors_are_v2_messages(dd: Dotdigital) -> None:
+    unknown = await dd.api.post("/v2/programs/enrolments", json={"programId": 99, "contacts": [1]})
+    too_many = await dd.api.post(
+        "/v2/programs/enrolments", json={"programId": 1, "contacts": list(range(26))}
+    )
+    await dd.admin("programs", {"programs": {"5": False}})
+    inactive = await dd.api.post("/v2/programs/enrolments", json={"programId": 5, "contacts": [1]})
+    assert (unknown.status_code, unknown.json()) == (
+        404,
+        {"message": "Error: ERROR_PROGRAM_NOT_FOUND"},
+    )
+    assert (too_many.status_code, too_many.json()) == (
+        400,
+        {"message": "Error: ERROR_ENROLMENT_INVALID"},
+    )
+    assert (inactive.status_code, inactive.json()) == (
+        422,
+        {"message": "Error: ERROR_PROGRAM_NOT_ACTIVE"},
+    )
