@@ -1,35 +1,31 @@
 """Consent both ways over any interleaving, end to end without Kafka.
 
-The store simulator is Commerce; the Dotdigital sandbox's ContactStore, reached in-process through
-the client seam, is Dotdigital. Between them run the real steps: normalize and join (dict tables),
-the realtime writer and the batch sink with their consent gate, the consent writer, the
-suppression poller and the Commerce write-back. Every topic is a queue and hypothesis chooses what
-moves next: Adobe delivers late, out of order and twice, Kafka runs a write-back again, and lanes,
-polls and write-backs run whenever they like.
+The store simulator is Commerce and a Dotdigital sandbox account is Dotdigital, each answering
+the real client in-process at its transport seam. Between them run the real steps: normalize
+and join (dict tables), the realtime writer and the batch sink with their consent gate, the
+consent writer, the suppression poller and the Commerce write-back. Every topic is a queue and
+hypothesis chooses what moves next: Adobe delivers late, out of order and twice, Kafka runs a
+write-back again, and lanes, polls and write-backs run whenever they like.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.commerce.client import CommerceClient
-from connectors.dotdigital.client import DotdigitalClient
 from sandbox.commerce.model.customers import Customer, Guest
 from sandbox.commerce.simulator.events import SUBSCRIBER_SAVED
 from sandbox.commerce.simulator.store import Store
-from sandbox.dotdigital.account.contact import SUPPRESSED_STATUSES, ContactChange
-from sandbox.dotdigital.account.contact import MergeOption as StoreMerge
-from sandbox.dotdigital.account.store import ContactStore
-from sandbox.dotdigital.api.views import contact_v3, suppression_v2
+from sandbox.dotdigital.account.config import SandboxConfig
+from sandbox.dotdigital.account.contact import SUPPRESSED_STATUSES
+from sandbox.dotdigital.account.contact import Contact as DotdigitalContact
+from sandbox.dotdigital.account.state import Sandbox
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.commerce.writeback import CommerceUnsubscribe
 from schemas.contract.consent import OPTED_OUT, ConsentChanged, ConsentSource, ConsentStatus
@@ -37,14 +33,6 @@ from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
 from schemas.contract.topics import COMMERCE_WRITES, CONSENT, IDENTITY, ORDERS
-from schemas.dotdigital.bodies import (
-    Contact,
-    ContactImportReport,
-    ContactUpsert,
-    InsightImport,
-    InsightImportReport,
-    MergeOption,
-)
 from schemas.dotdigital.commands import ConsentWrite, Lane, WriteCommand
 from schemas.rules.consent import ConsentState
 from schemas.rules.contacts import ContactHandover
@@ -58,6 +46,8 @@ from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from streams.sources.suppression_feed import SuppressionPoller
+from tests.support.faketime import FakeTime
+from tests.support.inprocess import InProcessCommerce, InProcessDotdigital
 
 PROGRAMS = {"order_fulfilled": 101, "first_order": 102}
 CUSTOMERS = ["ada@example.com", "alan@example.com", "grace@example.com"]
@@ -96,106 +86,6 @@ class Resubscribed:
     table: ConsentState | None
 
 
-class InProcessDotdigital(DotdigitalClient):
-    """The client seam answered in-process by the sandbox's ContactStore (the account's real
-    consent rules, no HTTP); notes each enrolment and re-subscribe as it arrives."""
-
-    def __init__(
-        self, contacts: ContactStore, consent_of: Callable[[str], ConsentState | None]
-    ) -> None:
-        self._contacts = contacts
-        self._consent_of = consent_of
-        self.enrolled: list[Enrolled] = []
-        self.resubscribed: list[Resubscribed] = []
-
-    async def get_contact(self, email: str) -> Contact | None:
-        found = self._contacts.get(email)
-        return None if found is None else Contact.model_validate(contact_v3(found))
-
-    async def upsert_contact(
-        self, upsert: ContactUpsert, merge: MergeOption = MergeOption.OVERWRITE
-    ) -> tuple[Contact, bool]:
-        change = ContactChange(email=upsert.email, data_fields=dict(upsert.data_fields))
-        found_by = upsert.previous_email or upsert.email
-        contact, created = self._contacts.upsert(found_by, change, StoreMerge(merge.value))
-        return Contact.model_validate(contact_v3(contact)), created
-
-    async def run_contact_import(
-        self,
-        contacts: list[ContactUpsert],
-        merge: MergeOption = MergeOption.OVERWRITE,
-        *,
-        poll_interval: float = 2.0,
-        timeout: float = 600,  # noqa: ASYNC109 - the signature of the client it stands in for
-    ) -> ContactImportReport:
-        for upsert in contacts:
-            await self.upsert_contact(upsert, merge)
-        return ContactImportReport.model_validate({"importId": "in-process", "status": "Finished"})
-
-    async def run_insight_import(
-        self,
-        batch: InsightImport,
-        *,
-        poll_interval: float = 2.0,
-        timeout: float = 600,  # noqa: ASYNC109 - the signature of the client it stands in for
-    ) -> InsightImportReport:
-        return InsightImportReport.model_validate({"importId": "in-process", "status": "Finished"})
-
-    async def put_insight_record(
-        self, collection: str, key: str, json: dict[str, Any], *, email: str | None
-    ) -> bool:
-        return True
-
-    async def enrol(self, program_id: int, contact_ids: list[int]) -> list[dict[str, Any]]:
-        for contact_id in contact_ids:
-            contact = self._contacts.by_id(contact_id)
-            assert contact is not None, f"enrolment of unknown contact {contact_id}"
-            table = self._consent_of(contact.email)
-            self.enrolled.append(Enrolled(program_id, contact.email, table, contact.status))
-        return [{"programId": program_id, "contacts": contact_ids}]
-
-    async def unsubscribe(self, email: str) -> dict[str, Any]:
-        contact, entry = self._contacts.unsubscribe(email)
-        return suppression_v2(entry, contact)
-
-    async def resubscribe(self, email: str, data_fields: dict[str, Any] | None = None) -> str:
-        self.resubscribed.append(Resubscribed(email, self._consent_of(email)))
-        _, outcome = self._contacts.resubscribe(email, data_fields or {}, challenge=False)
-        return outcome.value
-
-    def unsubscribed_since(
-        self, since: datetime, select: int = 1000
-    ) -> AsyncIterator[dict[str, Any]]:
-        return self._feed(since, frozenset({"Unsubscribed"}))
-
-    def suppressed_since(
-        self, since: datetime, select: int = 1000
-    ) -> AsyncIterator[dict[str, Any]]:
-        return self._feed(since, None)
-
-    async def _feed(
-        self, since: datetime, reasons: frozenset[str] | None
-    ) -> AsyncIterator[dict[str, Any]]:
-        # The real client asks from `since` truncated to the second.
-        for entry in self._contacts.suppressions_since(math.floor(since.timestamp()), reasons):
-            contact = self._contacts.by_id(entry.contact_id)
-            if contact is not None:
-                yield suppression_v2(entry, contact)
-
-
-class InProcessCommerce(CommerceClient):
-    """The write-back's client seam answered by the store simulator, as its REST API does."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def unsubscribe_customer(self, customer_id: int | str) -> dict[str, Any]:
-        customer = self._store.customers[int(customer_id)]
-        if self._store.is_subscribed(customer):  # the real client skips the PUT otherwise
-            self._store.set_subscription(customer, False)
-        return customer.rest(self._store.is_subscribed(customer))
-
-
 class MemoryCursors:
     """The poller's checkpoint, kept in a dict."""
 
@@ -231,10 +121,21 @@ class ConsentLoop:
 
     def __init__(self, signed_up: list[bool]) -> None:
         self.store = Store(seed=17)
-        self.contacts = ContactStore(lambda: self.store.clock.now().timestamp())
         self.normalizer = Normalizer({})
         self.joiner = Joiner({}, {}, programs=PROGRAMS)
-        self.dotdigital = InProcessDotdigital(self.contacts, self.joiner.consent_of)
+        # What Dotdigital received, with the join's consent at the moment the request passed.
+        self.enrolled: list[Enrolled] = []
+        self.resubscribed: list[Resubscribed] = []
+        account = Sandbox(
+            SandboxConfig(programs=dict.fromkeys(PROGRAMS.values(), True)),
+            lambda: self.store.clock.now().timestamp(),
+        )
+        self.contacts = account.contacts
+        time = FakeTime()  # the clients' clocks, and their waits between import polls
+        self.dotdigital = InProcessDotdigital(
+            account, on_enrol=self._enrolled, on_resubscribe=self._resubscribed
+        ).client(time)
+        self.commerce = InProcessCommerce(self.store).client(time)
         gate = ConsentGate(self.joiner.consent_of)
         consent = ConsentWriter(
             self.dotdigital,
@@ -258,7 +159,7 @@ class ConsentLoop:
             metrics=Metrics(),
         )
         self.writeback = WriteBack(
-            InProcessCommerce(self.store),
+            self.commerce,
             sleep=never_sleep,
             now=self.store.clock.now,
             metrics=Metrics(),
@@ -294,7 +195,18 @@ class ConsentLoop:
         self._collect()
 
     def close(self) -> None:
+        self.runner.run(self.dotdigital.aclose())
+        self.runner.run(self.commerce.aclose())
         self.runner.close()
+
+    # --- what Dotdigital notes as requests pass ------------------------------------------------
+
+    def _enrolled(self, program_id: int, contact: DotdigitalContact) -> None:
+        table = self.joiner.consent_of(contact.email)
+        self.enrolled.append(Enrolled(program_id, contact.email, table, contact.status))
+
+    def _resubscribed(self, email: str) -> None:
+        self.resubscribed.append(Resubscribed(email, self.joiner.consent_of(email)))
 
     # --- the Faust wiring, as plain calls ------------------------------------------------------
 
@@ -435,9 +347,9 @@ class ConsentLoop:
         ]
         contact = self.contacts.get(email)
         removed = self.contacts.suppression(contact.contact_id) if contact else None
-        asked, observed = len(self.dotdigital.resubscribed), len(self.observations)
+        asked, observed = len(self.resubscribed), len(self.observations)
         self.runner.run(self.realtime_writer.write([(write, command.subject)]))
-        called = len(self.dotdigital.resubscribed) > asked
+        called = len(self.resubscribed) > asked
         answered = any(c.answers == command.consent_event_id for c in self.observations[observed:])
         if not (called or answered):
             return
@@ -519,7 +431,7 @@ def in_dotdigital(loop: ConsentLoop, email: str) -> str | None:
 
 def assert_enrolments_only_for_subscribed(loop: ConsentLoop) -> None:
     """Property 1, enrolments: both gates saw a subscribed (or unknown) contact at that moment."""
-    for sent in loop.dotdigital.enrolled:
+    for sent in loop.enrolled:
         assert sent.table is None or sent.table.status is ConsentStatus.SUBSCRIBED, sent
         assert sent.status == "subscribed", sent
 
@@ -735,7 +647,7 @@ def test_a_newer_commerce_pending_withdraws_an_unanswered_subscribe_request() ->
     # Subscribed, then "not active" a second later; Dotdigital answers the first afterwards.
     loop = play([False, False, False], [("newsletter", 3, 1), ("newsletter", 3, 2)])
 
-    assert loop.dotdigital.resubscribed == []
+    assert loop.resubscribed == []
     assert_consent_rules(loop)
 
 
@@ -829,7 +741,7 @@ def test_same_second_saves_delivered_in_reverse_end_on_the_newer_one() -> None:
         loop.close()
 
     assert loop.store.subscribers[ADA].status == 2
-    assert loop.dotdigital.resubscribed == []
+    assert loop.resubscribed == []
 
 
 def test_an_unsubscribe_and_a_subscribe_in_one_second_end_unsubscribed_on_both_sides() -> None:
