@@ -639,7 +639,8 @@ def test_a_guest_unsubscribed_in_dotdigital_stays_subscribed_in_commerce_with_a_
 
 
 # --- what the interleavings found ---------------------------------------------------------------
-# Each was a bug in schemas/consent.py, streams/consent_writes.py or streams/writeback.py,
+# Each was a bug in the consent rules (schemas/rules/consent.py), the consent writer
+# (streams/sinks/dotdigital/consent_writer.py) or the write-back (streams/sinks/commerce/write_back.py),
 # kept here at its smallest.
 
 
