@@ -64,3 +64,24 @@ def test_delay_rate_slows_only_a_share_of_calls() -> None:
 
     assert set(delays) == {0.0, 3.0}
     assert 60 < delays.count(3.0) < 140
+
+
+def test_the_sink_fault_run_injects_five_faults_within_its_first_ten_calls() -> None:
+    """What tests/integration/test_sink_faults.py counts on, whatever the lanes' batching."""
+    faults = FaultInjector()
+    faults.configure(
+        FaultSettings(
+            error_rate=0.2,
+            error_status=503,
+            error_body="html",
+            burst_429=3,
+            drop_connection_rate=0.03,
+            delay_seconds=4.0,
+            delay_rate=0.05,
+            seed=11,
+        )
+    )
+    for _ in range(10):
+        faults.decide()
+
+    assert faults.injected >= 5
