@@ -38,7 +38,13 @@ from sandbox.dotdigital.account.programs import EnrolmentRejected
 from sandbox.dotdigital.account.state import Sandbox
 from sandbox.dotdigital.account.timestamps import parse_iso
 from sandbox.dotdigital.api.errors import UNAUTHORIZED_MESSAGE, ApiError, v2_error, v3_error
-from sandbox.dotdigital.api.views import contact_v2, contact_v3, enrolment_v2, suppression_v2
+from sandbox.dotdigital.api.views import (
+    contact_v2,
+    contact_v3,
+    enrolment_v2,
+    suppression_feed_v2,
+    suppression_v2,
+)
 from tests.support.accounts import COMMERCE_TOKEN
 from tests.support.dotdigital import make_client as dotdigital_client
 from tests.support.faketime import FakeTime
@@ -205,13 +211,8 @@ class InProcessDotdigital:
             store = self.account.contacts
             select = int(request.url.params.get("select", FEED_MAX_SELECT))
             skip = int(request.url.params.get("skip", 0))
-            rows = store.suppressions_since(parse_iso(found[0]), reasons)[skip : skip + select]
-            page = []
-            for entry in rows:
-                contact = store.by_id(entry.contact_id)
-                if contact is not None:
-                    page.append(suppression_v2(entry, contact))
-            return reply(page)
+            since = parse_iso(found[0])
+            return reply(suppression_feed_v2(store, since, reasons, skip, select))
 
         return feed
 

@@ -13,7 +13,12 @@ from sandbox.dotdigital.account.programs import EnrolmentRejected
 from sandbox.dotdigital.account.ratelimit import Tier
 from sandbox.dotdigital.account.timestamps import parse_iso
 from sandbox.dotdigital.api.errors import ApiError, v2_error
-from sandbox.dotdigital.api.views import contact_v2, enrolment_v2, suppression_v2
+from sandbox.dotdigital.api.views import (
+    contact_v2,
+    enrolment_v2,
+    suppression_feed_v2,
+    suppression_v2,
+)
 from sandbox.dotdigital.api.wire import Endpoint, Handler, json_response, read_object, sandbox_of
 
 BAD_JSON = v2_error(400, "The request body is not a valid JSON object. ERROR_PARAMETER_INVALID")
@@ -112,13 +117,7 @@ def _feed(reasons: frozenset[str] | None) -> Handler:
             raise _invalid("The date, select or skip is not valid.") from None
         if not 1 <= select <= FEED_MAX_SELECT or skip < 0:
             raise _invalid(f"select must be 1..{FEED_MAX_SELECT} and skip at least 0.")
-        rows = store.suppressions_since(since, reasons)[skip : skip + select]
-        page = []
-        for entry in rows:
-            contact = store.by_id(entry.contact_id)
-            if contact is not None:
-                page.append(suppression_v2(entry, contact))
-        return json_response(page)
+        return json_response(suppression_feed_v2(store, since, reasons, skip, select))
 
     return feed
 

@@ -7,7 +7,7 @@ from typing import Any
 from sandbox.dotdigital.account.contact import Contact
 from sandbox.dotdigital.account.insight import Record
 from sandbox.dotdigital.account.programs import Enrolment
-from sandbox.dotdigital.account.store import Suppression
+from sandbox.dotdigital.account.store import ContactStore, Suppression
 from sandbox.dotdigital.account.timestamps import iso
 
 V3_PARTS = frozenset({"dataFields", "channelProperties", "lists", "preferences", "consentRecords"})
@@ -66,6 +66,18 @@ def suppression_v2(entry: Suppression, contact: Contact) -> dict[str, Any]:
         "dateRemoved": iso(entry.date_removed),
         "reason": entry.reason,
     }
+
+
+def suppression_feed_v2(
+    store: ContactStore, since: float, reasons: frozenset[str] | None, skip: int, select: int
+) -> list[dict[str, Any]]:
+    """One page of the v2 `unsubscribed-since` / `suppressed-since` feeds."""
+    page = []
+    for entry in store.suppressions_since(since, reasons)[skip : skip + select]:
+        contact = store.by_id(entry.contact_id)
+        if contact is not None:
+            page.append(suppression_v2(entry, contact))
+    return page
 
 
 def record_v3(record: Record) -> dict[str, Any]:

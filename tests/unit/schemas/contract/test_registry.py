@@ -47,12 +47,6 @@ class _Subscribed(BaseModel):
     email: str
 
 
-class _Unsubscribed(BaseModel):
-    schema_version: int = 2
-    email: str
-    reason: str
-
-
 def test_models_that_disagree_on_their_version_are_refused() -> None:
     class Older(BaseModel):
         schema_version: int = 1

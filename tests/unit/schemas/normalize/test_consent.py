@@ -2,47 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from schemas.commerce.customers import CommerceCustomer
-from schemas.contract.consent import ConsentChanged, ConsentStatus
+from schemas.contract.consent import ConsentStatus
 from schemas.normalize.consent import (
     from_customer,
-    from_subscriber,
     from_suppression,
 )
-
-T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-
-
-EMAIL = "ada@example.com"
-
-
-def commerce(
-    status: int, *, at: datetime = T0, event: str = "c1", customer: int = 7
-) -> ConsentChanged:
-    return from_subscriber(
-        {
-            "subscriber_id": 3,
-            "customer_id": customer,
-            "subscriber_email": " Ada@Example.com ",
-            "subscriber_status": status,
-        },
-        event_id=event,
-        occurred_at=at,
-    )
-
-
-def feed(reason: str, *, at: datetime = T0, contact: int = 11) -> ConsentChanged:
-    return from_suppression(
-        {
-            "suppressedContact": {"id": contact, "email": EMAIL},
-            "dateRemoved": at.strftime("%Y-%m-%dT%H:%M:%S"),
-            "reason": reason,
-        }
-    )
+from tests.support.consent import EMAIL, T0, commerce, feed
 
 
 def test_subscriber_statuses_map_to_consent_statuses() -> None:

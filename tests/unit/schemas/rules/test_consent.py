@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from schemas.contract.consent import ConsentChanged, ConsentSource, ConsentStatus
 from schemas.dotdigital.commands import RESUBSCRIBE, UNSUBSCRIBE
@@ -11,8 +11,6 @@ from schemas.normalize.consent import (
     CANNOT_BE_UNSUPPRESSED,
     CHALLENGED,
     from_resubscribe,
-    from_subscriber,
-    from_suppression,
 )
 from schemas.rules.consent import (
     ConsentOutcome,
@@ -23,36 +21,7 @@ from schemas.rules.consent import (
     fold_consent,
     resubscribe_refusal,
 )
-
-T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-
-
-EMAIL = "ada@example.com"
-
-
-def commerce(
-    status: int, *, at: datetime = T0, event: str = "c1", customer: int = 7
-) -> ConsentChanged:
-    return from_subscriber(
-        {
-            "subscriber_id": 3,
-            "customer_id": customer,
-            "subscriber_email": " Ada@Example.com ",
-            "subscriber_status": status,
-        },
-        event_id=event,
-        occurred_at=at,
-    )
-
-
-def feed(reason: str, *, at: datetime = T0, contact: int = 11) -> ConsentChanged:
-    return from_suppression(
-        {
-            "suppressedContact": {"id": contact, "email": EMAIL},
-            "dateRemoved": at.strftime("%Y-%m-%dT%H:%M:%S"),
-            "reason": reason,
-        }
-    )
+from tests.support.consent import EMAIL, T0, commerce, feed
 
 
 def fold(changes: list[ConsentChanged], *, customer: int | None = None) -> list[ConsentOutcome]:
