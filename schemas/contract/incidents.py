@@ -25,6 +25,11 @@ class Reason(StrEnum):
     CONSENT_GATE = "consent_gate"
     RESUBSCRIBE_REFUSED = "resubscribe_refused"
     GUEST_UNSUBSCRIBE = "guest_unsubscribe"
+    NUMBER_OUT_OF_RANGE = "number_out_of_range"
+    DELIVERY_TOO_LARGE = "delivery_too_large"
+    EVENT_OUT_OF_WINDOW = "event_out_of_window"
+    PROCESSING_FAILED = "processing_failed"
+    ENROLMENT_INTERRUPTED = "enrolment_interrupted"
 
 
 class Severity(StrEnum):

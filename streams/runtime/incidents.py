@@ -34,6 +34,16 @@ IMPACT = {
     Reason.RESUBSCRIBE_REFUSED: "the contact stays suppressed in Dotdigital and gets no marketing",
     Reason.GUEST_UNSUBSCRIBE: "none for Dotdigital (it enforces the opt-out); Commerce's guest "
     "newsletter status is out of date",
+    Reason.NUMBER_OUT_OF_RANGE: "this record is not in Dotdigital: a number in it is not finite, "
+    "negative where it cannot be, or larger than Commerce can hold",
+    Reason.DELIVERY_TOO_LARGE: "none of the delivery's events were stored; the store must send "
+    "them in smaller deliveries",
+    Reason.EVENT_OUT_OF_WINDOW: "this event is not in Dotdigital: its time is too far from now "
+    "to be a live delivery (a replay or a forged event)",
+    Reason.PROCESSING_FAILED: "this record is not in Dotdigital until the fault is fixed and the "
+    "record replayed from the dead-letter topic",
+    Reason.ENROLMENT_INTERRUPTED: "the contact may or may not be in the program: a restart came "
+    "between the enrolment call and its confirmation, and it is not sent twice",
 }
 SEVERITY = {
     Reason.UNKNOWN_EVENT_TYPE: Severity.INFO,
@@ -41,6 +51,7 @@ SEVERITY = {
     Reason.GUEST_UNSUBSCRIBE: Severity.INFO,
     Reason.RESUBSCRIBE_REFUSED: Severity.WARNING,
     Reason.CONSENT_FEED_ROW: Severity.WARNING,
+    Reason.ENROLMENT_INTERRUPTED: Severity.WARNING,
 }
 # Dead letters keep the original bytes, up to what a Kafka message comfortably holds.
 MAX_ORIGINAL_BYTES = 256 * 1024
