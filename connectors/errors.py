@@ -65,10 +65,18 @@ class FatalError(ConnectorError):
 
 
 class SkippableError(ConnectorError):
-    """This record or request is bad and will stay bad: dead-letter it and carry on."""
+    """This record or request is bad and will stay bad: dead-letter it and carry on.
+
+    `status` is the server's answer, None when the request was refused before it was sent.
+    """
 
     def __init__(
-        self, message: str, *, status: int, code: str | None = None, description: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None,
+        code: str | None = None,
+        description: str | None = None,
     ) -> None:
         super().__init__(message, status=status, code=code, description=description)
 

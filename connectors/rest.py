@@ -32,9 +32,26 @@ Answered = Callable[[httpx.Headers | None, ConnectorError | None], None]
 response came) and the error it stands for (None on success)."""
 
 
+# Segments a URL resolver removes or merges (RFC 3986 §5.2.4; nginx's merge_slashes): httpx
+# sends `/V1/products/../options` as `/V1/options`. Encoding the dots does not help, since
+# servers such as nginx decode `%2E` before they resolve dot segments; so they are refused.
+_UNSENDABLE_SEGMENTS = frozenset({"", ".", ".."})
+
+
 def segment(value: str | int) -> str:
-    """Percent-encode one path segment (emails, SKUs, keys): `/`, `@`, `+`, spaces, `#` included."""
-    return quote(str(value), safe="")
+    """Percent-encode one path segment (emails, SKUs, keys): `/`, `@`, `+`, spaces, `#` included.
+
+    An empty, `.` or `..` value would address another resource, so it raises `SkippableError`
+    (no status: nothing was sent) and the record that carried it is dead-lettered.
+    """
+    text = str(value)
+    if text in _UNSENDABLE_SEGMENTS:
+        raise SkippableError(
+            f"path segment {text!r} refused: it would address another resource",
+            status=None,
+            code="unsendable_path_segment",
+        )
+    return quote(text, safe="")
 
 
 def decode_json(content: bytes, where: str) -> Any:

@@ -50,6 +50,44 @@ def test_a_segment_encodes_every_reserved_character(value: str | int, encoded: s
     assert segment(value) == encoded
 
 
+@pytest.mark.parametrize("value", ["", ".", ".."])
+def test_a_segment_that_would_address_another_resource_is_refused(value: str) -> None:
+    with pytest.raises(SkippableError, match="refused") as raised:
+        segment(value)
+
+    assert (raised.value.status, raised.value.code) == (None, "unsendable_path_segment")
+
+
+@pytest.mark.parametrize("value", ["...", ".hidden", "a.b", "..a", "%2E%2E"])
+def test_a_segment_with_dots_that_is_no_dot_segment_goes_out_as_it_is(value: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    http = httpx.Client(base_url="https://api.example.test", transport=httpx.MockTransport(answer))
+    http.get(f"/V1/products/{segment(value)}/options")
+    http.close()
+
+    expected = f"/V1/products/{value.replace('%', '%25')}/options".encode()
+    assert seen[0].url.raw_path == expected
+
+
+def test_httpx_collapses_dot_segments_which_is_why_segment_refuses_them() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    http = httpx.Client(base_url="https://api.example.test", transport=httpx.MockTransport(answer))
+    http.get("/V1/products/../options")
+    http.close()
+
+    assert seen[0].url.raw_path == b"/V1/options"
+
+
 def test_an_empty_body_decodes_to_none_and_a_broken_one_is_retriable() -> None:
     assert decode_json(b"  ", "GET /x") is None
     with pytest.raises(RetriableError, match="GET /x"):

@@ -84,6 +84,19 @@ async def test_skus_are_one_encoded_path_segment_below_the_store_code(time: Fake
     assert store.requests[0].url.raw_path == b"/rest/en_gb/V1/products/MUG%2FBLUE%201"
 
 
+@pytest.mark.parametrize("sku", ["..", "."])
+async def test_a_dot_segment_sku_is_refused_before_anything_is_sent(
+    store: FakeCommerce, time: FakeTime, sku: str
+) -> None:
+    async with client(store, time) as commerce:
+        with pytest.raises(SkippableError, match="refused"):
+            await commerce.product_options(sku)
+        with pytest.raises(SkippableError, match="refused"):
+            await commerce.product(sku)
+
+    assert store.requests == []
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [

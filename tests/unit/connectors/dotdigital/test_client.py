@@ -526,6 +526,19 @@ async def test_account_record_uses_account_path(client: DotdigitalClient, api: A
     assert await client.get_insight_record("Catalog_Default", "A/B 1", email=None) == product
 
 
+@pytest.mark.parametrize("key", ["..", "."])
+async def test_a_dot_segment_record_key_is_refused_before_anything_is_sent(
+    client: DotdigitalClient, api: Api, key: str
+) -> None:
+    # `/email/<e>/Orders/..` would reach `/email/<e>`: the contact, not a record.
+    with pytest.raises(SkippableError, match="refused"):
+        await client.put_insight_record("Orders", key, {"id": key}, email=EMAIL)
+    with pytest.raises(SkippableError, match="refused"):
+        await client.put_insight_record(key, "1", {"id": "1"}, email=None)
+
+    assert api.seen == []
+
+
 async def test_missing_insight_record_reads_as_none(client: DotdigitalClient, api: Api) -> None:
     missing = {"errorCode": "insightData:collectionNotFound", "description": "No collection"}
     api.on("GET", f"/insightData/v3/contacts/email/{EMAIL_SEGMENT}/Orders/1", reply(404, missing))
