@@ -20,6 +20,11 @@ class KafkaSettings(BaseModel):
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, le=5000, description="longest a fetch waits for data (Tansu: latency)"
     )
+    incident_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long the dead-letter and exception topics keep records (personal data)",
+    )
 
 
 class DotdigitalSettings(BaseModel):

@@ -32,19 +32,29 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _create_topics(settings: Settings) -> list[str]:
+    """Every topic that is missing, created as the settings lay them out."""
+    from streams.runtime.topics import create_topics
+
+    kafka = settings.kafka
+    return asyncio.run(
+        create_topics(
+            kafka.bootstrap,
+            kafka.partitions,
+            kafka.replication_factor,
+            incident_retention_days=kafka.incident_retention_days,
+        )
+    )
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from faust import Worker
 
     from streams.app import create_app
-    from streams.runtime.topics import create_topics
 
     if args.web_port:
         settings.web.port = args.web_port
-    created = asyncio.run(
-        create_topics(
-            settings.kafka.bootstrap, settings.kafka.partitions, settings.kafka.replication_factor
-        )
-    )
+    created = _create_topics(settings)
     if created:
         log.info("created topics: %s", ", ".join(created))
     app = create_app(settings)
@@ -100,25 +110,18 @@ def _sandbox_commerce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.runtime.topics import create_topics
-
-    created = asyncio.run(
-        create_topics(
-            settings.kafka.bootstrap, settings.kafka.partitions, settings.kafka.replication_factor
-        )
-    )
+    created = _create_topics(settings)
     print("created: " + (", ".join(created) if created else "nothing, all topics exist"))
     return 0
 
 
 def _backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.runtime.topics import create_topics
     from streams.sources.backfill import run_backfill
 
     entities = [name.strip() for name in args.entities.split(",") if name.strip()]
     since = datetime.fromisoformat(args.since)
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
-    asyncio.run(create_topics(settings.kafka.bootstrap, settings.kafka.partitions))
+    _create_topics(settings)
     counts = asyncio.run(
         run_backfill(
             settings,
@@ -135,10 +138,9 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _journal(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.runtime.topics import create_topics
     from streams.sources.journal import pull_journal
 
-    asyncio.run(create_topics(settings.kafka.bootstrap, settings.kafka.partitions))
+    _create_topics(settings)
     signal.signal(signal.SIGTERM, interrupt)
     try:
         count = asyncio.run(

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from connectors.privacy import mask_email
+from connectors.privacy import redact_emails
 from schemas.contract.incidents import DeadLetter, Reason, Severity, SyncException
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ SEVERITY = {
 }
 # Dead letters keep the original bytes, up to what a Kafka message comfortably holds.
 MAX_ORIGINAL_BYTES = 256 * 1024
+# What an operator reads is cut to these lengths, after its email addresses are masked.
+MAX_DETAIL = 2000
+MAX_MESSAGE = 500
 
 
 def _now() -> datetime:
@@ -69,12 +72,16 @@ def _exception(
     event_id: str | None,
     at: datetime,
 ) -> SyncException:
-    """The exception record an operator reads: severity and impact follow from the reason."""
+    """The exception record an operator reads: severity and impact follow from the reason.
+
+    `email` stays as it is: it is the record's key, what an operator filters on and what a
+    trace or a resolution follows. The free text (`subject`, `message`) has its addresses masked.
+    """
     return SyncException(
-        subject=subject,
+        subject=readable(subject),
         email=email,
         reason=reason,
-        message=message[:500],
+        message=readable(message, MAX_MESSAGE),
         severity=SEVERITY.get(reason, Severity.ERROR),
         campaign_impact=IMPACT[reason],
         event_id=event_id,
@@ -82,8 +89,23 @@ def _exception(
     )
 
 
+def readable(text: str, limit: int | None = None) -> str:
+    """Free text for the incident topics: email addresses masked, then cut to `limit`.
+
+    The text is first cut to a few times `limit`, so masking stays cheap on a huge text and an
+    address cut in two at the final cut has already been masked whole.
+    """
+    if limit is None:
+        return redact_emails(text)
+    return redact_emails(text[: 4 * limit])[:limit]
+
+
 class Incidents:
-    """Sends a dead letter and its exception record together."""
+    """Sends a dead letter and its exception record together.
+
+    A dead letter keeps what a replay needs as it was (the `original` bytes and the `key`); its
+    `detail`, and the exception record's `subject` and `message`, have email addresses masked.
+    """
 
     def __init__(self, deadletter_topic: Any, exceptions_topic: Any) -> None:
         self._deadletter = deadletter_topic
@@ -111,7 +133,7 @@ class Incidents:
             original = original[:MAX_ORIGINAL_BYTES]
         letter = DeadLetter(
             reason=reason,
-            detail=detail[:2000],
+            detail=readable(detail, MAX_DETAIL),
             source_topic=source_topic,
             partition=partition,
             offset=offset,
@@ -120,10 +142,11 @@ class Incidents:
             at=at,
         )
         exception = _exception(reason, detail, subject, email, event_id, at)
-        record_key = (email or key or subject).encode()
+        record_key = (email or key or exception.subject).encode()
         sent = [
             await self._deadletter.send(
-                key=(key or subject).encode(), value=orjson.dumps(letter.model_dump(mode="json"))
+                key=(key or exception.subject).encode(),
+                value=orjson.dumps(letter.model_dump(mode="json")),
             ),
             await self._exceptions.send(
                 key=record_key, value=orjson.dumps(exception.model_dump(mode="json"))
@@ -131,7 +154,7 @@ class Incidents:
         ]
         log.warning(
             "dead-lettered %s: %s",
-            subject if email is None else subject.replace(email, mask_email(email)),
+            exception.subject,
             reason.value,
             extra={"topic": source_topic, "partition": partition, "offset": offset},
         )
@@ -175,5 +198,6 @@ class Incidents:
         """An exception record alone, for what is worth knowing but lost nothing."""
         exception = _exception(reason, message, subject, email, event_id, _now())
         await self._exceptions.send(
-            key=(email or subject).encode(), value=orjson.dumps(exception.model_dump(mode="json"))
+            key=(email or exception.subject).encode(),
+            value=orjson.dumps(exception.model_dump(mode="json")),
         )

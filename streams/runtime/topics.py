@@ -44,6 +44,11 @@ TOPIC_NAMES = {
     "commerce_writes": COMMERCE_WRITES,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
+# Topics that hold personal data only so an operator can look and replay: kept for a while, then
+# deleted by the broker (see "Personal data" in the README).
+INCIDENT_TOPICS = (DEADLETTER, EXCEPTIONS)
+DEFAULT_INCIDENT_RETENTION_DAYS = 30.0
+_DAY_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,18 @@ def faust_topics(app: Any, partitions: int) -> TopicSet:
     return TopicSet(**{field: topic(name) for field, name in TOPIC_NAMES.items()})
 
 
-async def create_topics(bootstrap: str, partitions: int, replication_factor: int = 1) -> list[str]:
-    """Create every topic with its final partition count (the embedded broker cannot grow them)."""
+async def create_topics(
+    bootstrap: str,
+    partitions: int,
+    replication_factor: int = 1,
+    *,
+    incident_retention_days: float = DEFAULT_INCIDENT_RETENTION_DAYS,
+) -> list[str]:
+    """Create every topic with its final partition count (the embedded broker cannot grow them).
+
+    Topics that exist are left as they are: a changed retention is applied with the broker's
+    own tools (`kafka-configs.sh --alter`).
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="cartwright-admin")
     await admin.start()
     created: list[str] = []
@@ -91,7 +106,15 @@ async def create_topics(bootstrap: str, partitions: int, replication_factor: int
         if missing:
             try:
                 await admin.create_topics(
-                    [_new_topic(name, partitions, replication_factor) for name in missing]
+                    [
+                        NewTopic(
+                            name,
+                            1 if name == CURSORS else partitions,
+                            replication_factor,
+                            topic_configs=topic_configs(name, incident_retention_days),
+                        )
+                        for name in missing
+                    ]
                 )
             except TopicAlreadyExistsError:
                 log.info("topics were created concurrently", extra={"topics": missing})
@@ -101,8 +124,12 @@ async def create_topics(bootstrap: str, partitions: int, replication_factor: int
     return created
 
 
-def _new_topic(name: str, partitions: int, replication_factor: int) -> NewTopic:
+def topic_configs(name: str, incident_retention_days: float) -> dict[str, str]:
+    """The topic-level configs a topic is created with. Apache Kafka honours them; the embedded
+    broker (Tansu) accepts and ignores them: it keeps everything, in memory, until it stops."""
     if name == CURSORS:
-        # One partition, latest value per key: Apache Kafka compacts it (Tansu keeps everything).
-        return NewTopic(name, 1, replication_factor, topic_configs={"cleanup.policy": "compact"})
-    return NewTopic(name, partitions, replication_factor)
+        # One partition, latest value per key: Apache Kafka compacts it.
+        return {"cleanup.policy": "compact"}
+    if name in INCIDENT_TOPICS:
+        return {"retention.ms": str(round(incident_retention_days * _DAY_MS))}
+    return {}

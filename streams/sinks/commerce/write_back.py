@@ -86,7 +86,8 @@ class WriteBack:
 
 def words(exc: SkippableError, customer_id: int) -> str:
     """A refusal as the dead letter tells it, naming the customer."""
-    parts = [f"customer {customer_id}", f"Commerce answered {exc.status}"]
+    answered = f"Commerce answered {exc.status}" if exc.status else "refused before sending"
+    parts = [f"customer {customer_id}", answered]
     if exc.code:
         parts.append(exc.code)
     parts.append(exc.description or str(exc))
