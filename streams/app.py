@@ -49,6 +49,9 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         # inside the last 20 %, so a backed-up batch lane never holds up the realtime lane.
         "broker_max_poll_records": 100,
         "stream_buffer_maxsize": 16384,
+        # `web_bind` is the address the server listens on (Faust's default: every interface);
+        # `web_host` only names the worker in its canonical URL.
+        "web_bind": settings.web.host,
         "web_host": settings.web.host,
         "web_port": settings.web.port,
         "web_application_options": {"client_max_size": MAX_DELIVERY_BYTES},

@@ -8,6 +8,10 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ADOBE_KEY_HOST = "https://static.adobeioevents.com"
+# The sandboxes' own credentials, defaults here so `make run` works with no configuration. The
+# worker refuses to send them anywhere but a sandbox (streams/runtime/preflight.py).
+SANDBOX_DOTDIGITAL_PASSWORD = "change-me-please"  # noqa: S105 - the sandbox account's password
+SANDBOX_COMMERCE_TOKEN = "cartwright-access-token"  # noqa: S105 - the Commerce sandbox's token
 
 
 class KafkaSettings(BaseModel):
@@ -32,7 +36,10 @@ class DotdigitalSettings(BaseModel):
 
     base_url: str = "https://r1-api.dotdigital.com"
     username: str = "apiuser-cartwright@apiconnector.com"
-    password: SecretStr = SecretStr("change-me-please")
+    password: SecretStr = Field(
+        default=SecretStr(SANDBOX_DOTDIGITAL_PASSWORD),
+        description="the sandbox's password by default, refused for any other Dotdigital",
+    )
     discover_region: bool = Field(
         default=True, description="ask /v2/account-info for the account's ApiEndpoint at start"
     )
@@ -66,8 +73,9 @@ class CommerceSettings(BaseModel):
     base_url: str = "http://127.0.0.1:8026"
     store_code: str = "default"
     token: SecretStr | None = Field(
-        default=SecretStr("cartwright-access-token"),
-        description="integration access token, sent as Bearer (when OAuth keys are not set)",
+        default=SecretStr(SANDBOX_COMMERCE_TOKEN),
+        description="integration access token, sent as Bearer (when OAuth keys are not set); "
+        "the sandbox's by default, refused for any other Commerce",
     )
     consumer_key: str | None = None
     consumer_secret: SecretStr | None = None
@@ -80,7 +88,10 @@ class CommerceSettings(BaseModel):
 class WebSettings(BaseModel):
     """The worker's HTTP server: the webhook and the ops endpoints."""
 
-    host: str = "127.0.0.1"
+    host: str = Field(
+        default="127.0.0.1",
+        description="the address the worker listens on; beyond loopback an ops token is required",
+    )
     port: int = 6066
     ops_token: SecretStr | None = Field(
         default=None, description="when set, ops endpoints need `Authorization: Bearer <token>`"
@@ -162,3 +173,14 @@ class Settings(BaseSettings):
     programs: ProgramsSettings = ProgramsSettings()
     consent: ConsentSettings = ConsentSettings()
     log_level: str = "info"
+    sandbox_hosts: str = Field(
+        default="",
+        description="comma-separated host names that are sandboxes: they may be called over "
+        "plain http and with the sandboxes' credentials, as loopback hosts always may",
+    )
+
+    @property
+    def sandbox_host_names(self) -> frozenset[str]:
+        return frozenset(
+            name.strip().lower() for name in self.sandbox_hosts.split(",") if name.strip()
+        )

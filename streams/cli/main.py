@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from streams.runtime import preflight
 from streams.settings import Settings
 
 log = logging.getLogger("cartwright")
@@ -54,6 +55,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.web_port:
         settings.web.port = args.web_port
+    preflight.check(settings, "worker")
     created = _create_topics(settings)
     if created:
         log.info("created topics: %s", ", ".join(created))
@@ -121,6 +123,7 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     entities = [name.strip() for name in args.entities.split(",") if name.strip()]
     since = datetime.fromisoformat(args.since)
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    preflight.check(settings, "backfill")
     _create_topics(settings)
     counts = asyncio.run(
         run_backfill(
@@ -140,13 +143,16 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
 def _journal(args: argparse.Namespace, settings: Settings) -> int:
     from streams.sources.journal import pull_journal
 
+    if args.url:
+        settings.commerce.journal_url = args.url
+    preflight.check(settings, "journal")
     _create_topics(settings)
     signal.signal(signal.SIGTERM, interrupt)
     try:
         count = asyncio.run(
             pull_journal(
                 settings,
-                url=args.url or settings.commerce.journal_url,
+                url=settings.commerce.journal_url,
                 checkpoint=Path(args.checkpoint),
                 once=args.once,
             )
@@ -243,5 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
     _configure_logging(settings.log_level)
-    code: int = args.handler(args, settings)
+    try:
+        code: int = args.handler(args, settings)
+    except preflight.RefusedSettings as refused:
+        print(f"cartwright {args.command}: refusing to start:", file=sys.stderr)
+        for reason in refused.reasons:
+            print(f"  - {reason}", file=sys.stderr)
+        return 2
     return code
