@@ -27,6 +27,7 @@ from schemas.rules.contacts import ContactHandover
 from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.product_attributes import ProductAttributes
+from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.tables import bytes_table
 from streams.runtime.topics import TopicSet
@@ -72,6 +73,77 @@ def skus(order: OrderUpdated) -> list[str]:
     ]
 
 
+class JoinRecords:
+    """The join agent's work on one record: published, or dead-lettered, never fatal."""
+
+    def __init__(self, joiner: Joiner, topics: TopicSet, incidents: Incidents) -> None:
+        self._joiner = joiner
+        self._topics = topics
+        self._incidents = incidents
+        self._targets = {
+            IDENTITY: topics.identity,
+            ORDERS: topics.orders,
+            CONSENT: topics.consent,
+            COMMERCE_WRITES: topics.commerce_writes,
+        }
+
+    async def one(self, event: Any, dispatch: Mapping[str, Handler]) -> None:
+        """Join the consumed `event`; a fault of its own dead-letters it, and the join goes on."""
+        key = (event.key or b"").decode(errors="replace")
+        problems = 0
+        async with guarded(self._incidents, Record.of(event)) as record:
+            try:
+                out = await dispatch[event.message.topic](event.value, key)
+            except ValidationError as exc:
+                problems = exc.error_count()
+            else:
+                sends = self._encoded(out, key)
+        if record.failed:
+            return
+        if problems:
+            await self._incidents.unreadable(event, "a v1 normalized event", problems)
+            return
+        await self._publish(out, sends)
+
+    def _encoded(self, out: JoinOutput, key: str) -> list[tuple[Any, bytes, bytes]]:
+        """The forwards, then the write commands, as (topic, key, bytes) to send."""
+        sends = [
+            (
+                self._targets[forward.topic],
+                forward.key.encode(),
+                orjson.dumps(forward.event.model_dump(mode="json", by_alias=True)),
+            )
+            for forward in out.forwards
+        ]
+        for write in out.writes:
+            realtime = write.command.lane is Lane.REALTIME
+            lane = self._topics.writes_realtime if realtime else self._topics.writes
+            owner = write.command.email or key
+            sends.append(
+                (
+                    lane,
+                    self._joiner.route(owner).encode(),
+                    orjson.dumps(write.model_dump(mode="json", by_alias=True)),
+                )
+            )
+        return sends
+
+    async def _publish(self, out: JoinOutput, sends: list[tuple[Any, bytes, bytes]]) -> None:
+        forwards = len(out.forwards)
+        for topic, key, value in sends[:forwards]:
+            await topic.send(key=key, value=value)
+        for notice in out.notices:
+            await self._incidents.report(
+                reason=notice.reason,
+                message=notice.message,
+                subject=notice.subject,
+                event_id=notice.event_id,
+                email=notice.email,
+            )
+        for topic, key, value in sends[forwards:]:
+            await topic.send(key=key, value=value)
+
+
 def register(
     app: Any,
     topics: TopicSet,
@@ -105,45 +177,12 @@ def register(
         key_serializer="raw",
         value_serializer="raw",
     )
-    targets = {
-        IDENTITY: topics.identity,
-        ORDERS: topics.orders,
-        CONSENT: topics.consent,
-        COMMERCE_WRITES: topics.commerce_writes,
-    }
-
-    async def publish(out: JoinOutput, key: str) -> None:
-        for forward in out.forwards:
-            await targets[forward.topic].send(
-                key=forward.key.encode(),
-                value=orjson.dumps(forward.event.model_dump(mode="json", by_alias=True)),
-            )
-        for notice in out.notices:
-            await incidents.report(
-                reason=notice.reason,
-                message=notice.message,
-                subject=notice.subject,
-                event_id=notice.event_id,
-                email=notice.email,
-            )
-        for write in out.writes:
-            lane = topics.writes_realtime if write.command.lane is Lane.REALTIME else topics.writes
-            owner = write.command.email or key
-            await lane.send(
-                key=joiner.route(owner).encode(),
-                value=orjson.dumps(write.model_dump(mode="json", by_alias=True)),
-            )
+    records = JoinRecords(joiner, topics, incidents)
 
     async def consume(stream: Any, products: ProductAttributes | None) -> None:
         dispatch = handlers(joiner, products)
         async for event in stream.events():
-            key = (event.key or b"").decode()
-            try:
-                out = await dispatch[event.message.topic](event.value, key)
-            except ValidationError as exc:
-                await incidents.unreadable(event, "a v1 normalized event", exc.error_count())
-                continue
-            await publish(out, key)
+            await records.one(event, dispatch)
 
     @app.agent(source, name="join")
     async def join(stream: Any) -> None:

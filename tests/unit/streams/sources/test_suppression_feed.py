@@ -16,6 +16,7 @@ import pytest
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
 from schemas.contract.consent import ConsentChanged, ConsentStatus
+from schemas.contract.incidents import Reason
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
@@ -53,13 +54,15 @@ class Outbox:
 
     published: list[ConsentChanged] = field(default_factory=list)
     reported: list[tuple[Mapping[str, Any], str]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     async def publish(self, email: str, change: ConsentChanged) -> None:
         assert email == change.email
         self.published.append(change)
 
-    async def report(self, row: Mapping[str, Any], problem: str) -> None:
+    async def report(self, row: Mapping[str, Any], problem: str, reason: Reason) -> None:
         self.reported.append((row, problem))
+        self.reasons.append(reason)
 
 
 def wall(dd: Dotdigital) -> datetime:
