@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
-from schemas.commerce.numbers import MONEY, QUANTITY, Column, read_number, whole, within
+from schemas.commerce.numbers import MONEY, QUANTITY, Column, read_number, shown, whole, within
 from schemas.moments import as_utc
 
 
@@ -19,17 +19,22 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-def _no_boolean(value: Any, what: str) -> None:
+def _read(value: Any, what: str) -> Decimal | None:
+    """The number in a numeric field: None (absent, or an object or list for pydantic to name);
+    booleans and text that is no plain ASCII decimal ("1_000", Arabic-Indic digits) refused."""
     if isinstance(value, bool):
         raise ValueError(f"a boolean is not {what}")
+    number = read_number(value)
+    if number is None and isinstance(value, str):
+        raise ValueError(f"{shown(value)!r} is not {what}")
+    return number
 
 
 def _id(value: Any) -> Any:
     """Commerce writes "no id" as null, "", 0 or "0.0000"; an id is a whole number up to
     `MAX_ID`. Anything that is no number goes on for pydantic to name what is wrong with it."""
     value = _blank_to_none(value)
-    _no_boolean(value, "an id")
-    number = read_number(value)
+    number = _read(value, "an id")
     if number is None:
         return value
     ident = whole(number, value)
@@ -49,8 +54,7 @@ def read_id(value: Any) -> int | None:
 def _code(value: Any) -> Any:
     """A small whole number (store, website, group, a status): 0 up to `MAX_ID`."""
     value = _blank_to_none(value)
-    _no_boolean(value, "a number")
-    number = read_number(value)
+    number = _read(value, "a number")
     return value if number is None else whole(number, value)
 
 
@@ -61,8 +65,7 @@ def _in(column: Column, *, signed: bool) -> Callable[[Any], Any]:
         value = _blank_to_none(value)
         if value is None:
             return Decimal(0)
-        _no_boolean(value, "an amount")
-        number = read_number(value)
+        number = _read(value, "an amount")
         return value if number is None else within(number, value, column, signed=signed)
 
     return bounded
