@@ -82,7 +82,7 @@ def read_number(value: Any) -> Decimal | None:
         return None
     if isinstance(value, int):
         if value.bit_length() > _MAX_BITS:
-            raise NumberOutOfRange(value, "larger than any Commerce number")
+            raise NumberOutOfRange(value, "beyond any Commerce number")
         return Decimal(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -109,7 +109,7 @@ def _read_text(value: str) -> Decimal | None:
         return None
     exponent = written.group(1)
     if len(text) > MAX_TEXT or (exponent is not None and len(exponent) > _MAX_EXPONENT_DIGITS):
-        raise NumberOutOfRange(value, "larger than any Commerce number")
+        raise NumberOutOfRange(value, "beyond any Commerce number")
     return Decimal(text)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
@@ -32,8 +32,25 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.tables import bytes_table
 from streams.runtime.topics import TopicSet
 
+Event = TypeVar("Event", bound=BaseModel)
 # One handler per source topic: (raw value, message key) → what the join calls for.
 Handler = Callable[[bytes, str], Awaitable[JoinOutput]]
+
+
+class Unreadable(Exception):
+    """A record that is no v1 normalized event; `problems` is how many validation errors."""
+
+    def __init__(self, problems: int) -> None:
+        super().__init__(f"{problems} problem(s)")
+        self.problems = problems
+
+
+def read(model: type[Event], value: bytes) -> Event:
+    """`value` as `model`, or `Unreadable`: a table read that fails later is no such record."""
+    try:
+        return model.model_validate_json(value)
+    except ValidationError as exc:
+        raise Unreadable(exc.error_count()) from exc
 
 
 def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Handler]:
@@ -41,21 +58,21 @@ def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Ha
     before the fold, so the fold itself stays a pure table update."""
 
     async def order(value: bytes, key: str) -> JoinOutput:
-        event = OrderUpdated.model_validate_json(value)
+        event = read(OrderUpdated, value)
         labels = await products.for_skus(skus(event)) if products else None
         return joiner.on_order(event, labels)
 
     async def refund(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_refund(RefundRecorded.model_validate_json(value))
+        return joiner.on_refund(read(RefundRecorded, value))
 
     async def handover(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_handover(ContactHandover.model_validate_json(value))
+        return joiner.on_handover(read(ContactHandover, value))
 
     async def consent(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_consent(ConsentChanged.model_validate_json(value))
+        return joiner.on_consent(read(ConsentChanged, value))
 
     async def customer(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_customer(CustomerUpdated.model_validate_json(value), key)
+        return joiner.on_customer(read(CustomerUpdated, value), key)
 
     return {
         ORDERS: order,
@@ -94,8 +111,8 @@ class JoinRecords:
         async with guarded(self._incidents, Record.of(event)) as record:
             try:
                 out = await dispatch[event.message.topic](event.value, key)
-            except ValidationError as exc:
-                problems = exc.error_count()
+            except Unreadable as exc:
+                problems = exc.problems
             else:
                 sends = self._encoded(out, key)
         if record.failed:

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
+from pydantic import ValidationError
 
 from connectors.errors import FatalError
 from connectors.privacy import redact_emails
@@ -40,7 +41,11 @@ def record_fault(exc: BaseException) -> bool:
 
 
 def fault_detail(exc: BaseException) -> str:
-    """A fault in a dead letter's words: its type and a short message, emails masked."""
+    """A fault in a dead letter's words: its type and a short message, emails masked (and no
+    input values of a validation error: they may be anyone's name or address)."""
+    if isinstance(exc, ValidationError):
+        kinds = ", ".join(sorted({error["type"] for error in exc.errors()}))
+        return f"ValidationError: {exc.error_count()} problem(s) in {exc.title}: {kinds}"
     message = redact_emails(" ".join(str(exc).split()))
     if len(message) > _MESSAGE:
         message = message[: _MESSAGE - 1] + "…"
