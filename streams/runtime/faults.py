@@ -42,7 +42,10 @@ def record_fault(exc: BaseException) -> bool:
 
 def fault_detail(exc: BaseException) -> str:
     """A fault in a dead letter's words: its type and a short message, emails masked (and no
-    input values of a validation error: they may be anyone's name or address)."""
+    input values of a validation error: they may be anyone's name or address). A group of
+    faults (a task group's) is named by its first."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
     if isinstance(exc, ValidationError):
         kinds = ", ".join(sorted({error["type"] for error in exc.errors()}))
         return f"ValidationError: {exc.error_count()} problem(s) in {exc.title}: {kinds}"
