@@ -204,7 +204,7 @@ def outcome(normalizer: Normalizer, topics: TopicSet, key: bytes, record: Record
     return Outcome(envelope, sends)
 
 
-class Normalize:
+class NormalizeRecords:
     """The normalize agent's work on one raw record: sent, dead-lettered or noted, never fatal."""
 
     def __init__(
@@ -264,7 +264,7 @@ def register(
 ) -> Any:
     """Declare the order facts table and the normalize agent on `app`."""
     order_facts = bytes_table(app, "order_facts", partitions)
-    normalize_one = Normalize(Normalizer(order_facts), topics, incidents, metrics)
+    normalize_one = NormalizeRecords(Normalizer(order_facts), topics, incidents, metrics)
 
     @app.agent(topics.raw, name="normalize")
     async def normalize(stream: Any) -> None:

@@ -17,7 +17,7 @@ from schemas.contract.incidents import DeadLetter, Reason, SyncException
 from schemas.contract.topics import RAW
 from schemas.rules import order_facts
 from streams.process import normalize
-from streams.process.normalize import Normalize, Normalizer
+from streams.process.normalize import Normalizer, NormalizeRecords
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
@@ -56,7 +56,7 @@ class Agent:
     def __init__(self) -> None:
         self.topics = TopicSet(**{f.name: RecordingTopic() for f in fields(TopicSet)})
         self.facts: dict[bytes, bytes] = {}
-        self.step = Normalize(
+        self.step = NormalizeRecords(
             Normalizer(self.facts),
             self.topics,
             Incidents(self.topics.deadletter, self.topics.exceptions),
