@@ -9,6 +9,8 @@ MAX_LENGTH = 254
 MAX_LOCAL_LENGTH = 64
 MAX_LABEL_LENGTH = 63
 
+_ASCII_SPACE = " \t\n\r\f\v"
+
 Reason = Literal["missing", "too long", "malformed"]
 
 # A practical subset of RFC 5322: dot-atom local parts and ASCII host names. Quoted local parts,
@@ -30,10 +32,17 @@ class InvalidEmail(ValueError):
 
 
 def normalize_email(raw: str | None) -> str:
-    """Trim, lower-case and validate an address; raise `InvalidEmail` saying why it is unusable."""
+    """Trim, validate and lower-case an address; raise `InvalidEmail` saying why it is unusable.
+
+    The address is checked as written, before any case folding: Unicode folds some letters
+    onto ASCII ones (the Kelvin sign onto `k`), which would merge two people into one contact.
+    """
     if raw is None or not raw.strip():
         raise InvalidEmail("missing", "no email address")
-    email = raw.strip().lower()
+    written = raw.strip(_ASCII_SPACE)  # other spaces are no more part of an address
+    if not written.isascii():
+        raise InvalidEmail("malformed", "contains characters outside ASCII")
+    email = written.lower()
     if len(email) > MAX_LENGTH:
         raise InvalidEmail("too long", f"{len(email)} characters, at most {MAX_LENGTH} allowed")
     if any(char.isspace() or not char.isprintable() for char in email):

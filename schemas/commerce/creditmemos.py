@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from schemas.commerce.payload import (
     Amount,
@@ -12,8 +13,11 @@ from schemas.commerce.payload import (
     Id,
     OptionalId,
     OptionalInt,
+    Quantity,
     Text,
     Timestamp,
+    Total,
+    as_list,
 )
 
 
@@ -23,7 +27,7 @@ class CommerceCreditmemoItem(CommercePayload):
     order_item_id: OptionalId = None
     sku: Text = None
     name: Text = None
-    qty: Amount = Decimal(0)
+    qty: Quantity = Decimal(0)
     row_total: Amount = Decimal(0)
     price: Amount = Decimal(0)
 
@@ -34,8 +38,8 @@ class CommerceCreditmemo(CommercePayload):
     entity_id: Id
     order_id: Id
     increment_id: Text = None
-    grand_total: Amount = Decimal(0)
-    subtotal: Amount = Decimal(0)
+    grand_total: Total = Decimal(0)
+    subtotal: Total = Decimal(0)
     adjustment: Amount = Decimal(0)
     adjustment_positive: Amount = Decimal(0)
     adjustment_negative: Amount = Decimal(0)
@@ -45,6 +49,11 @@ class CommerceCreditmemo(CommercePayload):
     items: list[CommerceCreditmemoItem] = Field(default_factory=list)
     created_at: Timestamp = None
     updated_at: Timestamp = None
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return as_list(value)
 
     @property
     def counts(self) -> bool:

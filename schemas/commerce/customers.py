@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, AliasPath, Field
 
 from schemas.commerce.payload import (
+    Code,
     CommercePayload,
     Flag,
     Id,
@@ -39,6 +40,6 @@ class CommerceSubscriber(CommercePayload):
     subscriber_id: OptionalId = None
     customer_id: OptionalId = None
     subscriber_email: Text = None
-    subscriber_status: int
+    subscriber_status: Code
     change_status_at: Timestamp = None
     store_id: OptionalInt = None

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from schemas.commerce.payload import CommercePayload, Text, Timestamp, decimal_or_none
+from schemas.commerce.payload import CommercePayload, Text, Timestamp, read_id
 
 ORDER_SAVED = "com.adobe.commerce.observer.sales_order_save_commit_after"
 SHIPMENT_SAVED = "com.adobe.commerce.observer.sales_order_shipment_save_commit_after"
@@ -53,6 +53,7 @@ class CloudEvent(CommercePayload):
         return {**data, "eventid": eventid, "id": data.get("id") or eventid}
 
 
+MAX_SKU = 64
 _KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     ORDER_SAVED: ("order", ("entity_id",)),
     SHIPMENT_SAVED: ("order", ("order_id",)),
@@ -65,11 +66,18 @@ _KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def _key_id(value: Any) -> str | None:
-    """`"3"`, `3` and `"3.000000"` are the same entity; anything else cannot key it."""
-    number = decimal_or_none(value)
-    if number is None or number <= 0 or number != number.to_integral_value():
+    """`"3"`, `3` and `"3.000000"` are the same entity; anything else (no whole number from 1 to
+    Commerce's largest id: NaN, Infinity, 1e999999999, 30 digits) cannot key it."""
+    ident = read_id(value)
+    return None if ident is None else str(ident)
+
+
+def _key_sku(value: Any) -> str | None:
+    """A sku is text of at most 64 characters (Commerce's column); anything else cannot key it."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    return str(int(number))
+    sku = str(value).strip() if isinstance(value, str) or value.bit_length() < 200 else ""
+    return sku if 0 < len(sku) <= MAX_SKU else None
 
 
 def raw_key(event: CloudEvent) -> str:
@@ -78,7 +86,7 @@ def raw_key(event: CloudEvent) -> str:
     for name in fields:
         value = event.data.value.get(name)
         if prefix == "product":
-            ident = str(value).strip() if value is not None else None
+            ident = _key_sku(value)
         else:
             ident = _key_id(value)
         if ident:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic import Field, field_validator, model_validator
 
 from schemas.commerce.payload import (
@@ -15,10 +15,14 @@ from schemas.commerce.payload import (
     Id,
     OptionalId,
     OptionalInt,
+    Quantity,
     Text,
     Timestamp,
+    Total,
     as_list,
-    id_or_none,
+    entries,
+    member,
+    read_id,
 )
 
 
@@ -43,8 +47,10 @@ class CommerceAddress(CommercePayload):
     def _split_street(cls, value: Any) -> Any:
         if value is None:
             return []
+        if not isinstance(value, str | list):
+            return value  # pydantic names the wrong type
         lines = value.split("\n") if isinstance(value, str) else value
-        return [str(line).strip() for line in lines if str(line).strip()]
+        return [line.strip() for line in map(_street_line, lines) if line.strip()]
 
 
 class CommercePayment(CommercePayload):
@@ -82,25 +88,24 @@ class CommerceCustomOption(CommercePayload):
         return ",".join(str(v) for v in value) if isinstance(value, list) else value
 
 
+def _street_line(line: Any) -> str:
+    return line if isinstance(line, str) else str(line) if isinstance(line, int | float) else ""
+
+
 def _custom_options(item: dict[str, Any]) -> list[dict[str, Any]]:
     """Merge the three places an item carries custom options, by option id."""
     product_options = item.get("product_options")
     if isinstance(product_options, str):
         try:
-            product_options = json.loads(product_options)
-        except ValueError:
+            # orjson: bounded nesting, no NaN or Infinity, and its errors are ValueErrors.
+            product_options = orjson.loads(product_options)
+        except orjson.JSONDecodeError:
             product_options = None
-    rest = ((item.get("product_option") or {}).get("extension_attributes") or {}).get(
-        "custom_options"
-    )
-    sources = (
-        item.get("custom_options"),
-        product_options.get("options") if isinstance(product_options, dict) else None,
-        rest,
-    )
+    rest = member(member(item.get("product_option"), "extension_attributes"), "custom_options")
+    sources = (item.get("custom_options"), member(product_options, "options"), rest)
     merged: dict[str, dict[str, Any]] = {}
     for source in sources:
-        for option in as_list(source):
+        for option in entries(source):
             if isinstance(option, dict) and option.get("option_id") is not None:
                 known = merged.setdefault(str(option["option_id"]), {})
                 for name, value in option.items():
@@ -118,10 +123,10 @@ class CommerceOrderItem(CommercePayload):
     sku: str = ""
     name: str = ""
     product_type: str = "simple"
-    qty_ordered: Amount = Decimal(0)
-    qty_shipped: Amount = Decimal(0)
-    qty_refunded: Amount = Decimal(0)
-    qty_canceled: Amount = Decimal(0)
+    qty_ordered: Quantity = Decimal(0)
+    qty_shipped: Quantity = Decimal(0)
+    qty_refunded: Quantity = Decimal(0)
+    qty_canceled: Quantity = Decimal(0)
     price: Amount = Decimal(0)
     price_incl_tax: Amount = Decimal(0)
     row_total: Amount = Decimal(0)
@@ -138,9 +143,8 @@ class CommerceOrderItem(CommercePayload):
 
 
 def _rest_shipping(data: dict[str, Any]) -> dict[str, Any]:
-    assignments = (data.get("extension_attributes") or {}).get("shipping_assignments") or []
-    first = assignments[0] if isinstance(assignments, list) and assignments else {}
-    shipping = first.get("shipping") if isinstance(first, dict) else None
+    assignments = entries(member(data.get("extension_attributes"), "shipping_assignments"))
+    shipping = member(assignments[0], "shipping") if assignments else None
     return shipping if isinstance(shipping, dict) else {}
 
 
@@ -160,12 +164,13 @@ class CommerceOrder(CommercePayload):
     store_name: Text = None
     quote_id: OptionalId = None
     order_currency_code: Text = None
-    grand_total: Amount = Decimal(0)
-    subtotal: Amount = Decimal(0)
+    grand_total: Total = Decimal(0)
+    subtotal: Total = Decimal(0)
     tax_amount: Amount = Decimal(0)
-    discount_amount: Amount = Decimal(0)
+    discount_amount: Amount = Decimal(0)  # negative in Commerce
     shipping_amount: Amount = Decimal(0)
-    total_refunded: Amount = Decimal(0)
+    total_paid: Total = Decimal(0)
+    total_refunded: Total = Decimal(0)
     shipping_description: Text = None
     shipping_method: Text = None
     coupon_code: Text = None
@@ -185,7 +190,7 @@ class CommerceOrder(CommercePayload):
         if not isinstance(data, dict):
             return data
         data = {**data, "items": as_list(data.get("items"))}
-        for address in as_list(data.get("addresses")):
+        for address in entries(data.get("addresses")):
             kind = address.get("address_type") if isinstance(address, dict) else None
             if kind in ("billing", "shipping") and not data.get(f"{kind}_address"):
                 data[f"{kind}_address"] = address
@@ -195,7 +200,7 @@ class CommerceOrder(CommercePayload):
         if not data.get("shipping_method") and shipping.get("method"):
             data["shipping_method"] = shipping["method"]
         if data.get("customer_is_guest") is None:
-            data["customer_is_guest"] = id_or_none(data.get("customer_id")) is None
+            data["customer_is_guest"] = read_id(data.get("customer_id")) is None
         return data
 
 
@@ -203,7 +208,7 @@ class CommerceShipmentItem(CommercePayload):
     """A shipped quantity of one order item (`order_item_id` may be a parent or a child row)."""
 
     order_item_id: Id
-    qty: Amount = Decimal(0)
+    qty: Quantity = Decimal(0)
     sku: Text = None
 
 

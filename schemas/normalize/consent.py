@@ -78,6 +78,8 @@ class SuppressionRow(BaseModel):
 
     @classmethod
     def parse(cls, row: Mapping[str, Any]) -> SuppressionRow:
+        if not isinstance(row, Mapping):
+            raise ValueError("feed row is not an object")
         contact = row.get("suppressedContact")
         if not isinstance(contact, Mapping):
             raise ValueError("feed row has no suppressedContact")

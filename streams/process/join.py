@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
@@ -27,12 +27,30 @@ from schemas.rules.contacts import ContactHandover
 from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.product_attributes import ProductAttributes
+from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.tables import bytes_table
 from streams.runtime.topics import TopicSet
 
+Event = TypeVar("Event", bound=BaseModel)
 # One handler per source topic: (raw value, message key) → what the join calls for.
 Handler = Callable[[bytes, str], Awaitable[JoinOutput]]
+
+
+class Unreadable(Exception):
+    """A record that is no v1 normalized event; `problems` is how many validation errors."""
+
+    def __init__(self, problems: int) -> None:
+        super().__init__(f"{problems} problem(s)")
+        self.problems = problems
+
+
+def read(model: type[Event], value: bytes) -> Event:
+    """`value` as `model`, or `Unreadable`: a table read that fails later is no such record."""
+    try:
+        return model.model_validate_json(value)
+    except ValidationError as exc:
+        raise Unreadable(exc.error_count()) from exc
 
 
 def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Handler]:
@@ -40,21 +58,21 @@ def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Ha
     before the fold, so the fold itself stays a pure table update."""
 
     async def order(value: bytes, key: str) -> JoinOutput:
-        event = OrderUpdated.model_validate_json(value)
+        event = read(OrderUpdated, value)
         labels = await products.for_skus(skus(event)) if products else None
         return joiner.on_order(event, labels)
 
     async def refund(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_refund(RefundRecorded.model_validate_json(value))
+        return joiner.on_refund(read(RefundRecorded, value))
 
     async def handover(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_handover(ContactHandover.model_validate_json(value))
+        return joiner.on_handover(read(ContactHandover, value))
 
     async def consent(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_consent(ConsentChanged.model_validate_json(value))
+        return joiner.on_consent(read(ConsentChanged, value))
 
     async def customer(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_customer(CustomerUpdated.model_validate_json(value), key)
+        return joiner.on_customer(read(CustomerUpdated, value), key)
 
     return {
         ORDERS: order,
@@ -70,6 +88,77 @@ def skus(order: OrderUpdated) -> list[str]:
     return [line.sku for line in order.lines] + [
         child.sku for line in order.lines for child in line.children
     ]
+
+
+class JoinRecords:
+    """The join agent's work on one record: published, or dead-lettered, never fatal."""
+
+    def __init__(self, joiner: Joiner, topics: TopicSet, incidents: Incidents) -> None:
+        self._joiner = joiner
+        self._topics = topics
+        self._incidents = incidents
+        self._targets = {
+            IDENTITY: topics.identity,
+            ORDERS: topics.orders,
+            CONSENT: topics.consent,
+            COMMERCE_WRITES: topics.commerce_writes,
+        }
+
+    async def one(self, event: Any, dispatch: Mapping[str, Handler]) -> None:
+        """Join the consumed `event`; a fault of its own dead-letters it, and the join goes on."""
+        key = (event.key or b"").decode(errors="replace")
+        problems = 0
+        async with guarded(self._incidents, Record.of(event)) as record:
+            try:
+                out = await dispatch[event.message.topic](event.value, key)
+            except Unreadable as exc:
+                problems = exc.problems
+            else:
+                sends = self._encoded(out, key)
+        if record.failed:
+            return
+        if problems:
+            await self._incidents.unreadable(event, "a v1 normalized event", problems)
+            return
+        await self._publish(out, sends)
+
+    def _encoded(self, out: JoinOutput, key: str) -> list[tuple[Any, bytes, bytes]]:
+        """The forwards, then the write commands, as (topic, key, bytes) to send."""
+        sends = [
+            (
+                self._targets[forward.topic],
+                forward.key.encode(),
+                orjson.dumps(forward.event.model_dump(mode="json", by_alias=True)),
+            )
+            for forward in out.forwards
+        ]
+        for write in out.writes:
+            realtime = write.command.lane is Lane.REALTIME
+            lane = self._topics.writes_realtime if realtime else self._topics.writes
+            owner = write.command.email or key
+            sends.append(
+                (
+                    lane,
+                    self._joiner.route(owner).encode(),
+                    orjson.dumps(write.model_dump(mode="json", by_alias=True)),
+                )
+            )
+        return sends
+
+    async def _publish(self, out: JoinOutput, sends: list[tuple[Any, bytes, bytes]]) -> None:
+        forwards = len(out.forwards)
+        for topic, key, value in sends[:forwards]:
+            await topic.send(key=key, value=value)
+        for notice in out.notices:
+            await self._incidents.report(
+                reason=notice.reason,
+                message=notice.message,
+                subject=notice.subject,
+                event_id=notice.event_id,
+                email=notice.email,
+            )
+        for topic, key, value in sends[forwards:]:
+            await topic.send(key=key, value=value)
 
 
 def register(
@@ -105,45 +194,12 @@ def register(
         key_serializer="raw",
         value_serializer="raw",
     )
-    targets = {
-        IDENTITY: topics.identity,
-        ORDERS: topics.orders,
-        CONSENT: topics.consent,
-        COMMERCE_WRITES: topics.commerce_writes,
-    }
-
-    async def publish(out: JoinOutput, key: str) -> None:
-        for forward in out.forwards:
-            await targets[forward.topic].send(
-                key=forward.key.encode(),
-                value=orjson.dumps(forward.event.model_dump(mode="json", by_alias=True)),
-            )
-        for notice in out.notices:
-            await incidents.report(
-                reason=notice.reason,
-                message=notice.message,
-                subject=notice.subject,
-                event_id=notice.event_id,
-                email=notice.email,
-            )
-        for write in out.writes:
-            lane = topics.writes_realtime if write.command.lane is Lane.REALTIME else topics.writes
-            owner = write.command.email or key
-            await lane.send(
-                key=joiner.route(owner).encode(),
-                value=orjson.dumps(write.model_dump(mode="json", by_alias=True)),
-            )
+    records = JoinRecords(joiner, topics, incidents)
 
     async def consume(stream: Any, products: ProductAttributes | None) -> None:
         dispatch = handlers(joiner, products)
         async for event in stream.events():
-            key = (event.key or b"").decode()
-            try:
-                out = await dispatch[event.message.topic](event.value, key)
-            except ValidationError as exc:
-                await incidents.unreadable(event, "a v1 normalized event", exc.error_count())
-                continue
-            await publish(out, key)
+            await records.one(event, dispatch)
 
     @app.agent(source, name="join")
     async def join(stream: Any) -> None:

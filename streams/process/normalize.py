@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from schemas.commerce.events import (
     SUBSCRIBER_SAVED,
     CloudEvent,
 )
+from schemas.commerce.numbers import NumberOutOfRange, shown
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
@@ -27,6 +29,7 @@ from schemas.email import InvalidEmail
 from schemas.normalize.consent import from_customer, from_subscriber
 from schemas.normalize.customers import customer_updated
 from schemas.rules.order_facts import OrderFacts, fold_creditmemo, fold_order, fold_shipment
+from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
@@ -56,6 +59,16 @@ def _validation_detail(exc: ValidationError) -> str:
     return "payload not understood: " + "; ".join(problems)
 
 
+def _out_of_range(exc: ValidationError) -> str | None:
+    """The first number no Commerce column holds, naming its field and (shortened) value."""
+    for error in exc.errors():
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, NumberOutOfRange):
+            where = ".".join(str(part) for part in error["loc"]) or "payload"
+            return f"number out of range: {where} = {cause}"
+    return None
+
+
 def read_envelope(value: bytes) -> CloudEvent:
     try:
         return CloudEvent.model_validate_json(value)
@@ -69,16 +82,21 @@ def subject_of(event: CloudEvent) -> str:
     value = event.data.value
     number = value.get("increment_id")
     if event.type == ORDER_SAVED:
-        return f"order {number or value.get('entity_id')}"
+        return f"order {_named(number or value.get('entity_id'))}"
     if event.type == SHIPMENT_SAVED:
-        return f"shipment {number} of order entity {value.get('order_id')}"
+        return f"shipment {_named(number)} of order entity {_named(value.get('order_id'))}"
     if event.type == CREDITMEMO_SAVED:
-        return f"credit memo {number} of order entity {value.get('order_id')}"
+        return f"credit memo {_named(number)} of order entity {_named(value.get('order_id'))}"
     if event.type == CUSTOMER_SAVED:
-        return f"customer {value.get('id') or value.get('entity_id')}"
+        return f"customer {_named(value.get('id') or value.get('entity_id'))}"
     if event.type == SUBSCRIBER_SAVED:
-        return f"newsletter subscriber {value.get('subscriber_id')}"
-    return f"event {event.eventid} ({event.type})"
+        return f"newsletter subscriber {_named(value.get('subscriber_id'))}"
+    return f"event {_named(event.eventid)} ({_named(event.type)})"
+
+
+def _named(value: Any) -> str:
+    """A number or id as a subject names it: short, whatever the payload put there."""
+    return "None" if value is None else shown(value)
 
 
 class Normalizer:
@@ -93,10 +111,24 @@ class Normalizer:
 
     def apply(self, key: bytes, event: CloudEvent) -> list[NormalizedEvent | ConsentChanged]:
         """The normalized events to publish, if this raw event changed anything."""
+        facts, events = self.fold(key, event)
+        self.keep(key, facts)
+        return events
+
+    def keep(self, key: bytes, facts: bytes | None) -> None:
+        """Store what `fold` said the order facts now are (None: nothing to store)."""
+        if facts is not None:
+            self._facts[key] = facts
+
+    def fold(
+        self, key: bytes, event: CloudEvent
+    ) -> tuple[bytes | None, list[NormalizedEvent | ConsentChanged]]:
+        """The order facts to store, and the normalized events to publish; nothing is stored
+        yet, so an event that fails after this leaves the table as it was."""
         occurred_at = event.time or datetime.now(UTC)
         try:
             if event.type == SUBSCRIBER_SAVED:
-                return [
+                return None, [
                     from_subscriber(
                         event.data.value, event_id=event.eventid, occurred_at=event.time
                     )
@@ -107,7 +139,7 @@ class Normalizer:
                     customer, event_id=event.eventid, occurred_at=occurred_at
                 )
                 consent = from_customer(customer, event_id=event.eventid, occurred_at=occurred_at)
-                return [updated] if consent is None else [updated, consent]
+                return None, [updated] if consent is None else [updated, consent]
             if event.type == ORDER_SAVED:
                 fold = fold_order
             elif event.type == SHIPMENT_SAVED:
@@ -125,11 +157,106 @@ class Normalizer:
                 Reason.MISSING_EMAIL if missing else Reason.INVALID_EMAIL, f"customer email {exc}"
             ) from exc
         except ValidationError as exc:
+            out_of_range = _out_of_range(exc)
+            if out_of_range is not None:
+                raise Unprocessable(Reason.NUMBER_OUT_OF_RANGE, out_of_range) from exc
             raise Unprocessable(Reason.INVALID_PAYLOAD, _validation_detail(exc)) from exc
+        except NumberOutOfRange as exc:
+            raise Unprocessable(Reason.NUMBER_OUT_OF_RANGE, f"number out of range: {exc}") from exc
         except ValueError as exc:
             raise Unprocessable(Reason.INVALID_PAYLOAD, str(exc)) from exc
-        self._facts[key] = facts.model_dump_json().encode()
-        return list(events)
+        return facts.model_dump_json().encode(), list(events)
+
+
+@dataclass
+class Outcome:
+    """What one raw record came to: normalized events to send, or why there are none."""
+
+    envelope: CloudEvent | None = None
+    sends: list[tuple[Any, bytes, bytes]] = field(default_factory=list)
+    problem: Unprocessable | None = None
+    not_used: str | None = None
+
+
+def outcome(normalizer: Normalizer, topics: TopicSet, key: bytes, record: Record) -> Outcome:
+    """Normalize one raw record into what to send (topic, key, bytes); names the record on
+    `record` as soon as its envelope is read, for a dead letter should anything else fail."""
+    try:
+        envelope = read_envelope(record.value)
+    except Unprocessable as problem:
+        return Outcome(problem=problem)
+    record.subject, record.event_id = subject_of(envelope), envelope.eventid
+    try:
+        facts, emitted = normalizer.fold(key, envelope)
+    except NotUsed as exc:
+        return Outcome(envelope, not_used=str(exc))
+    except Unprocessable as problem:
+        return Outcome(envelope, problem=problem)
+    sends = []
+    for normalized in emitted:
+        topic, email = _route(topics, normalized)
+        value = _encode(normalized)
+        sends.append((topic, email.encode(), value))
+        if isinstance(normalized, CustomerUpdated) and normalized.previous_email:
+            # The old email's partition hands the contact's history over.
+            sends.append((topic, normalized.previous_email.encode(), value))
+    normalizer.keep(key, facts)
+    return Outcome(envelope, sends)
+
+
+class NormalizeRecords:
+    """The normalize agent's work on one raw record: sent, dead-lettered or noted, never fatal."""
+
+    def __init__(
+        self, normalizer: Normalizer, topics: TopicSet, incidents: Incidents, metrics: Metrics
+    ) -> None:
+        self._normalizer = normalizer
+        self._topics = topics
+        self._incidents = incidents
+        self._metrics = metrics
+        self._reported: set[str] = set()
+
+    async def one(self, event: Any) -> None:
+        """Normalize the consumed `event`; what cannot be is on the dead-letter topic after."""
+        key: bytes = event.key or b""
+        async with guarded(self._incidents, Record.of(event)) as record:
+            done = outcome(self._normalizer, self._topics, key, record)
+        if record.failed:
+            self._metrics.add("normalize.dead_lettered")
+            return
+        envelope = done.envelope
+        if done.not_used is not None:
+            await self._not_used(done.not_used, envelope)
+        elif done.problem is not None:
+            await self._incidents.dead_letter(
+                reason=done.problem.reason,
+                detail=done.problem.detail,
+                original=record.value,
+                source_topic=RAW,
+                key=record.key,
+                subject=subject_of(envelope) if envelope else f"raw record {record.offset}",
+                partition=record.partition,
+                offset=record.offset,
+                event_id=envelope.eventid if envelope else None,
+            )
+            self._metrics.add("normalize.dead_lettered")
+        else:
+            self._metrics.add("normalize.events")
+            for topic, email, value in done.sends:
+                await topic.send(key=email, value=value)
+
+    async def _not_used(self, event_type: str, envelope: CloudEvent | None) -> None:
+        self._metrics.add("normalize.not_used")
+        if event_type in self._reported:
+            return
+        # Once per type and worker: the raw topic keeps every one of them.
+        self._reported.add(event_type)
+        await self._incidents.report(
+            reason=Reason.UNKNOWN_EVENT_TYPE,
+            message=f"event type {event_type} is kept on {RAW} but not used",
+            subject=f"event type {event_type}",
+            event_id=envelope.eventid if envelope else None,
+        )
 
 
 def register(
@@ -137,53 +264,12 @@ def register(
 ) -> Any:
     """Declare the order facts table and the normalize agent on `app`."""
     order_facts = bytes_table(app, "order_facts", partitions)
-    normalizer = Normalizer(order_facts)
-    reported: set[str] = set()
+    normalize_one = NormalizeRecords(Normalizer(order_facts), topics, incidents, metrics)
 
     @app.agent(topics.raw, name="normalize")
     async def normalize(stream: Any) -> None:
         async for event in stream.events():
-            message = event.message
-            key: bytes = event.key or b""
-            envelope: CloudEvent | None = None
-            try:
-                envelope = read_envelope(event.value)
-                emitted = normalizer.apply(key, envelope)
-            except NotUsed as exc:
-                metrics.add("normalize.not_used")
-                if str(exc) not in reported:
-                    # Once per type and worker: the raw topic keeps every one of them.
-                    reported.add(str(exc))
-                    await incidents.report(
-                        reason=Reason.UNKNOWN_EVENT_TYPE,
-                        message=f"event type {exc} is kept on {RAW} but not used",
-                        subject=f"event type {exc}",
-                        event_id=envelope.eventid if envelope else None,
-                    )
-                continue
-            except Unprocessable as exc:
-                await incidents.dead_letter(
-                    reason=exc.reason,
-                    detail=exc.detail,
-                    original=event.value,
-                    source_topic=RAW,
-                    key=key.decode(errors="replace"),
-                    subject=subject_of(envelope) if envelope else f"raw record {message.offset}",
-                    partition=message.partition,
-                    offset=message.offset,
-                    event_id=envelope.eventid if envelope else None,
-                )
-                metrics.add("normalize.dead_lettered")
-                continue
-            metrics.add("normalize.events")
-            for normalized in emitted:
-                topic, email = _route(topics, normalized)
-                await topic.send(key=email.encode(), value=_encode(normalized))
-                if isinstance(normalized, CustomerUpdated) and normalized.previous_email:
-                    # The old email's partition hands the contact's history over.
-                    await topic.send(
-                        key=normalized.previous_email.encode(), value=_encode(normalized)
-                    )
+            await normalize_one.one(event)
 
     return normalize
 

@@ -24,6 +24,7 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.moments import as_utc
 from schemas.normalize.consent import from_suppression
+from streams.runtime.faults import contained, fault_detail, traced
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
@@ -41,7 +42,7 @@ IN_FLIGHT = 100
 ACK_TIMEOUT = 30.0
 
 Publish = Callable[[str, ConsentChanged], Coroutine[Any, Any, None]]
-Report = Callable[[Mapping[str, Any], str], Awaitable[None]]
+Report = Callable[[Mapping[str, Any], str, Reason], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -60,7 +61,8 @@ class SuppressionPoller:
     """Reads both feeds since the checkpoint (less an overlap) and publishes each row once.
 
     `publish(email, change)` must return only once the change is durable; `report(row,
-    problem)` records a row that cannot be read. `now` is the wall clock, for the lag only.
+    problem, reason)` records a row that cannot be read (`consent_feed_row`) or whose reading
+    failed unexpectedly (`processing_failed`). `now` is the wall clock, for the lag only.
     """
 
     def __init__(
@@ -104,7 +106,7 @@ class SuppressionPoller:
         rows = [row async for row in self._client.unsubscribed_since(since, self._select)]
         rows += [row async for row in self._client.suppressed_since(since, self._select)]
         self._metrics.add("consent.feed_rows", len(rows))
-        changes, unreadable = _read(rows)
+        changes, unreadable = await _read(rows)
 
         fresh = [change for change in changes if change.event_id not in self._published]
         for window in _windows(fresh, self._in_flight):
@@ -115,8 +117,8 @@ class SuppressionPoller:
         new_problems = {
             key: found for key, found in unreadable.items() if key not in self._reported
         }
-        for row, problem in new_problems.values():
-            await self._report(row, problem)
+        for row, problem, reason in new_problems.values():
+            await self._report(row, problem, reason)
         self._reported = set(unreadable)
         self._metrics.add("consent.unreadable", len(new_problems))
 
@@ -200,22 +202,39 @@ class SuppressionPoller:
         )
 
 
-def _read(
-    rows: Sequence[Mapping[str, Any]],
-) -> tuple[list[ConsentChanged], dict[bytes, tuple[Mapping[str, Any], str]]]:
-    """The changes, once each and oldest first, and the unreadable rows by their bytes."""
+Unreadable = dict[bytes, tuple[Mapping[str, Any], str, Reason]]
+
+
+async def _read(rows: Sequence[Mapping[str, Any]]) -> tuple[list[ConsentChanged], Unreadable]:
+    """The changes, once each and oldest first, and the unreadable rows by their bytes; a row
+    whose reading fails unexpectedly is unreadable too, and the poll goes on."""
     changes: dict[str, ConsentChanged] = {}
-    unreadable: dict[bytes, tuple[Mapping[str, Any], str]] = {}
+    unreadable: Unreadable = {}
     for row in rows:
-        try:
-            change = from_suppression(row)
-        except ValueError as exc:
-            unreadable[orjson.dumps(row, option=orjson.OPT_SORT_KEYS)] = (row, str(exc))
-            continue
-        # Both feeds carry unsubscribes: the same row twice is the same event.
-        changes.setdefault(change.event_id, change)
+
+        async def failed(exc: Exception, row: Mapping[str, Any] = row) -> None:
+            problem = f"processing failed: {fault_detail(exc)}"
+            log.error("suppression feed row failed: %s\n%s", problem, traced(exc))
+            unreadable[_fingerprint(row)] = (row, problem, Reason.PROCESSING_FAILED)
+
+        async with contained(failed):
+            try:
+                change = from_suppression(row)
+            except ValueError as exc:
+                unreadable[_fingerprint(row)] = (row, str(exc), Reason.CONSENT_FEED_ROW)
+                continue
+            # Both feeds carry unsubscribes: the same row twice is the same event.
+            changes.setdefault(change.event_id, change)
     ordered = sorted(changes.values(), key=lambda change: (change.occurred_at, change.event_id))
     return ordered, unreadable
+
+
+def _fingerprint(row: Mapping[str, Any]) -> bytes:
+    """A row's bytes, the same for the same row in the next poll's overlap."""
+    try:
+        return orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: what orjson cannot write, repr can
+        return repr(row).encode()
 
 
 def _windows(changes: Sequence[ConsentChanged], size: int) -> Iterator[list[ConsentChanged]]:
@@ -267,15 +286,26 @@ def register(
             )
             await ack
 
-    async def report(row: Mapping[str, Any], problem: str) -> None:
-        contact = row.get("suppressedContact")
+    async def report(row: Mapping[str, Any], problem: str, reason: Reason) -> None:
+        contact = row.get("suppressedContact") if isinstance(row, Mapping) else None
         contact_id = contact.get("id") if isinstance(contact, Mapping) else None
-        text = orjson.dumps(row, default=str).decode(errors="replace")
-        await incidents.report(
-            reason=Reason.CONSENT_FEED_ROW,
-            message=f"{problem}: {text}",
-            subject=f"Dotdigital suppression feed row (contact {contact_id or 'unknown'})",
-        )
+        subject = f"Dotdigital suppression feed row (contact {contact_id or 'unknown'})"
+        text = _fingerprint(row)
+        if reason is Reason.PROCESSING_FAILED:
+            await incidents.dead_letter(
+                reason=reason,
+                detail=problem,
+                original=text,
+                source_topic=CURSOR,
+                key=None,
+                subject=subject,
+            )
+        else:
+            await incidents.report(
+                reason=reason,
+                message=f"{problem}: {text.decode(errors='replace')}",
+                subject=subject,
+            )
         log.warning("suppression feed row skipped: %s", problem, extra={"contact_id": contact_id})
 
     async def poll_on_leader() -> None:

@@ -20,6 +20,7 @@ from connectors.privacy import mask_email
 from schemas.commerce.writeback import CommerceUnsubscribe
 from schemas.contract.incidents import Reason
 from schemas.moments import as_utc
+from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.retrying import retry_until_settled
@@ -134,7 +135,8 @@ def register(
                 writeback = WriteBack(client, metrics=metrics, gate=gate)
                 commands = stream.noack()
                 async for event in commands.events():
-                    await settle(event, writeback)
+                    async with guarded(incidents, Record.of(event)):
+                        await settle(event, writeback)
                     await commands.ack(event)
             finally:
                 await client.aclose()

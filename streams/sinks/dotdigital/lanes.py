@@ -18,7 +18,8 @@ from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
-from schemas.dotdigital.commands import WriteCommand
+from schemas.dotdigital.commands import ContactWrite, WriteCommand
+from streams.runtime.faults import Record, contained, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
@@ -67,18 +68,64 @@ async def decode(
     """A taken batch as commands; anything that is not a v1 write command is dead-lettered."""
     commands: list[tuple[WriteCommand, Consumed]] = []
     for event in events:
-        command = await incidents.read(event, WriteCommand, "a v1 write command")
-        if command is None:
-            continue
-        origin = Consumed(
-            event.value,
-            (event.key or b"").decode(errors="replace"),
-            event.message.partition,
-            event.message.offset,
-            command.command.source_event_id,
-        )
-        commands.append((command, origin))
+        async with guarded(incidents, Record.of(event)):
+            command = await incidents.read(event, WriteCommand, "a v1 write command")
+            if command is None:
+                continue
+            origin = Consumed(
+                event.value,
+                (event.key or b"").decode(errors="replace"),
+                event.message.partition,
+                event.message.offset,
+                command.command.source_event_id,
+            )
+            commands.append((command, origin))
     return commands
+
+
+def _subject(command: WriteCommand) -> str:
+    inner = command.command
+    return f"contact {inner.email}" if isinstance(inner, ContactWrite) else inner.subject
+
+
+async def settle(
+    writer: Writer,
+    commands: Sequence[tuple[WriteCommand, Consumed]],
+    incidents: Incidents,
+    topic: str,
+) -> list[Rejection[Consumed]]:
+    """Write a taken batch. Should it fail for a reason of its own, each command is written
+    alone, so only the one at fault is dead-lettered (processing failed) and the lane goes on;
+    a fault that is no record's (Dotdigital refusing every call, the broker) propagates."""
+    if len(commands) > 1:
+
+        async def alone(exc: Exception) -> None:
+            log.warning(
+                "a batch of %d commands failed (%s), writing them one by one",
+                len(commands),
+                type(exc).__name__,
+                extra={"topic": topic},
+            )
+
+        async with contained(alone) as batch:
+            rejections = await writer.write(commands)
+        if not batch.failed:
+            return rejections
+    rejections = []
+    for command, origin in commands:
+        record = Record(
+            value=origin.value,
+            source_topic=topic,
+            key=origin.key,
+            partition=origin.partition,
+            offset=origin.offset,
+            subject=_subject(command),
+            event_id=origin.event_id,
+            email=command.command.email,
+        )
+        async with guarded(incidents, record):
+            rejections.extend(await writer.write([(command, origin)]))
+    return rejections
 
 
 async def report(rejections: list[Rejection[Consumed]], incidents: Incidents, topic: str) -> None:
@@ -131,7 +178,7 @@ def register_lane(
 
             async def job(events: Sequence[Any] = events, commands: Any = commands) -> None:
                 started = time.monotonic()
-                rejections = await writer.write(commands) if commands else []
+                rejections = await settle(writer, commands, incidents, lane.topic_name)
                 took = time.monotonic() - started
                 if took > SLOW_WRITE_SECONDS:
                     log.info(

@@ -98,3 +98,36 @@ def test_any_text_is_either_rejected_or_normalized_to_a_fixed_point(raw: str) ->
     except InvalidEmail:
         return
     assert normalize_email(once) == once
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u212aate@example.com",  # KELVIN SIGN: lower() folds it onto "k", kate@ is someone else
+        "\u212bngstrom@example.com",  # ANGSTROM SIGN: folds onto "å"
+        "ka\u017fe@example.com",  # LATIN SMALL LETTER LONG S: upper()/casefold() make it "s"
+        "\u0130van@example.com",  # LATIN CAPITAL LETTER I WITH DOT ABOVE: lower() gives "i̇"
+        "\uff4bate@example.com",  # FULLWIDTH LATIN SMALL LETTER K
+        "kate@\uff45xample.com",  # FULLWIDTH e in the domain
+        "ka\u200dte@example.com",  # ZERO WIDTH JOINER
+        "kate\u200b@example.com",  # ZERO WIDTH SPACE
+        "\u202ekate@example.com",  # RIGHT-TO-LEFT OVERRIDE
+        "kate@example.com\u2060",  # WORD JOINER at the end, which strip() keeps
+        "\u00a0kate@example.com",  # NO-BREAK SPACE: no ASCII whitespace to trim
+        "\u043aate@example.com",  # CYRILLIC SMALL LETTER KA
+        "kate@ex\u0430mple.com",  # CYRILLIC SMALL LETTER A in the domain
+        "kate@example.co\u1d0d",  # LATIN LETTER SMALL CAPITAL M
+    ],
+)
+def test_a_unicode_lookalike_is_refused_before_any_folding(raw: str) -> None:
+    with pytest.raises(InvalidEmail) as caught:
+        normalize_email(raw)
+
+    assert caught.value.reason == "malformed"
+    assert caught.value.detail == "contains characters outside ASCII"
+
+
+def test_the_kelvin_sign_never_lands_on_the_ascii_address() -> None:
+    assert normalize_email(" Kate@Example.com ") == "kate@example.com"
+    with pytest.raises(InvalidEmail):
+        normalize_email("\u212aate@example.com")

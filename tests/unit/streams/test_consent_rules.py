@@ -216,7 +216,7 @@ class ConsentLoop:
     async def _polled(self, email: str, change: ConsentChanged) -> None:
         self.observations.append(change)
 
-    async def _unreadable(self, row: Any, problem: str) -> None:
+    async def _unreadable(self, row: Any, problem: str, reason: Reason) -> None:
         raise AssertionError(f"the poller could not read {row}: {problem}")
 
     def _collect(self) -> None:

@@ -16,10 +16,13 @@ import pytest
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
 from schemas.contract.consent import ConsentChanged, ConsentStatus
+from schemas.contract.incidents import DeadLetter, Reason
+from schemas.normalize.consent import from_suppression
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
 from streams.settings import ConsentSettings, Settings
+from streams.sources import suppression_feed
 from streams.sources.suppression_feed import CURSOR, SuppressionPoller, register
 from tests.support.dotdigital import Dotdigital, make_client
 from tests.support.network import Plug
@@ -53,13 +56,15 @@ class Outbox:
 
     published: list[ConsentChanged] = field(default_factory=list)
     reported: list[tuple[Mapping[str, Any], str]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     async def publish(self, email: str, change: ConsentChanged) -> None:
         assert email == change.email
         self.published.append(change)
 
-    async def report(self, row: Mapping[str, Any], problem: str) -> None:
+    async def report(self, row: Mapping[str, Any], problem: str, reason: Reason) -> None:
         self.reported.append((row, problem))
+        self.reasons.append(reason)
 
 
 def wall(dd: Dotdigital) -> datetime:
@@ -422,3 +427,55 @@ async def test_the_task_stops_the_worker_when_dotdigital_refuses_it(dd: Dotdigit
     [crash] = app.crashed
     assert isinstance(crash, FatalError)
     assert topics.consent_observed.sent == []
+
+
+async def test_a_row_that_fails_unexpectedly_is_dead_lettered_and_the_poll_goes_on(
+    dd: Dotdigital, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row whose reading raises what no row should (here, a KeyError), as a feed changing
+    # shape under us would: before, it stopped the poller's task for good.
+    app, topics, incidents = faust_parts()
+    app.leader = True
+
+    def failing(row: Mapping[str, Any]) -> ConsentChanged:
+        if row["suppressedContact"]["email"] == "broken@example.com":
+            raise KeyError("suppressedContact.id of broken@example.com")
+        return from_suppression(row)
+
+    monkeypatch.setattr(suppression_feed, "from_suppression", failing)
+    await dd.client.unsubscribe("broken@example.com")
+    dd.advance(5)
+    await dd.client.unsubscribe("ada@example.com")
+    rounds = iter([None])
+
+    async def sleep(seconds: float) -> None:
+        if next(rounds, "stop") == "stop":
+            raise asyncio.CancelledError
+
+    async def client_factory() -> DotdigitalClient:
+        return dd.client
+
+    task = register(
+        app,
+        topics,
+        Settings(),
+        incidents,
+        Metrics(),
+        client_factory,
+        cursors=MemoryCursors(),
+        sleep=sleep,
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await task()
+
+    published = [ConsentChanged.model_validate_json(v) for _, v in topics.consent_observed.sent]
+    assert {change.email for change in published} == {"ada@example.com"}
+    letters = [DeadLetter.model_validate_json(v) for _, v in topics.deadletter.sent]
+    assert [letter.reason for letter in letters] == [Reason.PROCESSING_FAILED]  # once, not twice
+    assert letters[0].source_topic == CURSOR
+    assert letters[0].detail.startswith("processing failed: KeyError: ")
+    assert "broken@example.com" not in letters[0].detail
+    assert orjson.loads(letters[0].original())["suppressedContact"]["email"] == (
+        "broken@example.com"
+    )
+    assert app.crashed == []

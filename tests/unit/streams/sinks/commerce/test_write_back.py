@@ -22,10 +22,12 @@ from sandbox.commerce.simulator.store import Store
 from schemas.commerce.writeback import CommerceUnsubscribe
 from schemas.contract.incidents import DeadLetter, Reason, SyncException
 from schemas.contract.topics import COMMERCE_WRITES
+from streams.process.contact_book import ContactBook
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.sinks.commerce import write_back as writeback
 from streams.sinks.commerce.write_back import PROPAGATION, WRITES, WriteBack
+from streams.sinks.consent_gate import ConsentLookup
 from tests.support.accounts import CLIENT_ID
 from tests.support.commerce import SHOP_URL, Commerce, bearer, commerce_sandbox
 from tests.support.network import Plug, SandboxNetwork
@@ -266,7 +268,10 @@ class Worker:
     """A Faust app with the write-back agent on it, its incidents recorded."""
 
     def __init__(
-        self, network: SandboxNetwork, client: Callable[[httpx.AsyncBaseTransport], CommerceClient]
+        self,
+        network: SandboxNetwork,
+        client: Callable[[httpx.AsyncBaseTransport], CommerceClient],
+        consent_of: ConsentLookup | None = None,
     ) -> None:
         self.app = faust.App("writeback-test", broker="kafka://127.0.0.1:1", store="memory://")
         self.deadletter = RecordingTopic()
@@ -293,6 +298,7 @@ class Worker:
             Incidents(self.deadletter, self.exceptions),
             self.metrics,
             client_factory,
+            consent_of,
         )
 
     def dead_letters(self) -> list[DeadLetter]:
@@ -383,3 +389,36 @@ async def test_the_agent_stops_the_worker_on_a_fatal_error_without_acknowledging
     assert [line.closed for line in worker.lines] == [True]
     assert worker.deadletter.sent == []
     assert commerce.store.subscribers[ADA].status != UNSUBSCRIBED
+
+
+async def test_the_agent_dead_letters_a_command_it_cannot_process_and_goes_on(
+    commerce: Commerce,
+) -> None:
+    # The join's contacts table holds an entry for Ada no version of Cartwright reads: the gate
+    # cannot say whether she opted in since. That used to stop the agent; now only her command
+    # is dead-lettered, acknowledged, and Alan's is written.
+    contacts = ContactBook({ADA.encode(): b'{"email": 5}'}, {})
+    worker = Worker(
+        commerce.network, lambda line: shop_client(commerce, transport=line), contacts.consent_of
+    )
+    alan = "alan@example.com"
+    ada_command = encoded(opt_out(customer_id(commerce)))
+
+    async with worker.agent.test_context() as agent:
+        first = await agent.put(ada_command, key=ADA.encode())
+        second = await agent.put(
+            encoded(opt_out(customer_id(commerce, alan), alan)), key=alan.encode()
+        )
+        await worker.acks.of(first)
+        await worker.acks.of(second)
+
+    [letter] = worker.dead_letters()
+    [record] = worker.exception_records()
+    assert letter.reason is Reason.PROCESSING_FAILED
+    assert letter.original() == ada_command
+    assert (letter.source_topic, letter.key) == (COMMERCE_WRITES, ADA)
+    assert letter.detail.startswith("processing failed: ValidationError: ")
+    assert record.reason is Reason.PROCESSING_FAILED
+    assert commerce.store.subscribers[alan].status == UNSUBSCRIBED
+    assert commerce.store.subscribers[ADA].status != UNSUBSCRIBED
+    assert worker.app.crash_reason is None

@@ -1,0 +1,27 @@
+"""A consumed Faust event as an agent's per-record step reads it, for tests without a broker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Message:
+    """Where a consumed record sits."""
+
+    topic: str
+    partition: int = 0
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """What an agent reads of a Faust event: its key, value and message."""
+
+    key: bytes | None
+    value: bytes
+    message: Message
+
+
+def consumed(topic: str, value: bytes, *, key: bytes | None = b"", offset: int = 0) -> Consumed:
+    return Consumed(key, value, Message(topic, 0, offset))

@@ -1,0 +1,120 @@
+"""A lane's batch against the Dotdigital sandbox when one command in it cannot be processed: that
+command is dead-lettered as processing failed, the others are written, the lane goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+import pytest
+
+from connectors.errors import FatalError
+from schemas.contract.incidents import DeadLetter, Reason
+from schemas.contract.topics import WRITES
+from schemas.dotdigital.commands import EnrolmentWrite, WriteCommand
+from streams.process.contact_book import ContactBook
+from streams.runtime.incidents import Incidents
+from streams.sinks.consent_gate import ConsentGate
+from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
+from streams.sinks.dotdigital.lanes import Consumed, settle
+from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
+from tests.support.topic import RecordingTopic
+from tests.support.writes import ISSUED_AT, World, contact_write
+
+CORRUPT = "corrupt@example.com"
+PROGRAM = 7
+
+
+def enrolment(email: str) -> WriteCommand:
+    return WriteCommand(
+        command=EnrolmentWrite(
+            email=email,
+            program_id=PROGRAM,
+            trigger="first_order",
+            subject=f"order of {email}",
+            source_event_id=f"evt-enrol-{email}",
+            issued_at=ISSUED_AT,
+        )
+    )
+
+
+def taken(commands: list[WriteCommand]) -> list[tuple[WriteCommand, Consumed]]:
+    """Commands as the lane took them off the writes topic, at offsets 0, 1, 2…"""
+    return [
+        (
+            command,
+            Consumed(
+                orjson.dumps(command.model_dump(mode="json")),
+                command.command.email or "",
+                0,
+                offset,
+                command.command.source_event_id,
+            ),
+        )
+        for offset, command in enumerate(commands)
+    ]
+
+
+def corrupt_gate() -> ConsentGate:
+    """The join's contacts table with one entry no version of Cartwright wrote as it reads."""
+    book = ContactBook({CORRUPT.encode(): b'{"email": 5}'}, {})
+    return ConsentGate(book.consent_of)
+
+
+class Box:
+    def __init__(self) -> None:
+        self.deadletter, self.exceptions = RecordingTopic(), RecordingTopic()
+        self.incidents = Incidents(self.deadletter, self.exceptions)
+
+    def letters(self) -> list[DeadLetter]:
+        return [DeadLetter.model_validate_json(v) for _, v in self.deadletter.sent]
+
+
+@pytest.mark.parametrize("lane", ["batch", "realtime"])
+async def test_one_command_that_fails_is_dead_lettered_and_the_rest_are_written(
+    world: World, lane: str
+) -> None:
+    box = Box()
+    gate = corrupt_gate()
+    writer = (
+        BatchWriter(world.client, sleep=world.retry_sleep, gate=gate)
+        if lane == "batch"
+        else RealtimeWriter(world.client, sleep=world.retry_sleep, gate=gate)
+    )
+    commands = taken(
+        [
+            contact_write("ada@example.com"),
+            contact_write(CORRUPT),
+            enrolment(CORRUPT),
+            contact_write("alan@example.com"),
+        ]
+    )
+
+    rejections = await settle(writer, commands, box.incidents, WRITES)
+
+    assert rejections == []
+    [letter] = box.letters()
+    assert letter.reason is Reason.PROCESSING_FAILED
+    assert (letter.source_topic, letter.offset, letter.key) == (WRITES, 2, CORRUPT)
+    assert letter.original() == commands[2][1].value
+    assert letter.detail.startswith("processing failed: ValidationError")
+    for email in ("ada@example.com", "alan@example.com", CORRUPT):
+        assert await world.client.get_contact(email) is not None
+
+
+class Refusing:
+    """A writer that Dotdigital refuses for good, as a wrong password makes it."""
+
+    async def write(
+        self, commands: Sequence[tuple[WriteCommand, Consumed]]
+    ) -> list[Rejection[Consumed]]:
+        raise FatalError("401: authorization denied")
+
+
+async def test_a_fatal_error_is_no_records_fault_and_stops_the_lane() -> None:
+    box = Box()
+
+    with pytest.raises(FatalError):
+        await settle(Refusing(), taken([contact_write("ada@example.com")]), box.incidents, WRITES)
+
+    assert box.deadletter.sent == []
