@@ -47,7 +47,8 @@ class Carried:
     """One event of a case, found by `marker` (a string unique to it, in its bytes: its id when it
     has a usable one). `reasons` are the dead letters allowed at the webhook (empty: any named
     reason); `later` the reasons the normalizer must dead-letter it with once stored; `key` the
-    raw-topic key it must be stored under; `once`: exactly one dead letter holds it."""
+    raw-topic key it must be stored under; `once`: exactly one dead letter holds it; `processed`:
+    once stored, the normalizer must publish it (by its id) or dead-letter it."""
 
     marker: str
     fate: Fate
@@ -55,6 +56,7 @@ class Carried:
     later: frozenset[Reason] = frozenset()
     key: str | None = None
     once: bool = False
+    processed: bool = False
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,10 @@ def _markers(value: bytes) -> set[str]:
 class Ledger:
     """What the raw and dead-letter topics hold, by marker."""
 
-    def __init__(self, stored: Iterable[Stored], letters: Iterable[Letter]) -> None:
+    def __init__(
+        self, stored: Iterable[Stored], letters: Iterable[Letter], normalized: Iterable[str] = ()
+    ) -> None:
+        self.normalized = set(normalized)  # the event ids the normalizer published
         self.stored: dict[str, list[Stored]] = defaultdict(list)
         self.letters: dict[str, list[Letter]] = defaultdict(list)
         for record in stored:
@@ -91,8 +94,7 @@ class Ledger:
             return [f"dead-lettered ({_reasons(letters)}) though its delivery was refused"]
         return []
 
-    @staticmethod
-    def _stored(carried: Carried, on_raw: list[Stored], later: list[Letter]) -> list[str]:
+    def _stored(self, carried: Carried, on_raw: list[Stored], later: list[Letter]) -> list[str]:
         if not on_raw:
             return ["not on the raw topic"]
         found = []
@@ -104,6 +106,8 @@ class Ledger:
         if wanted and not any(letter.reason in wanted for letter in later):
             seen = _reasons(later) or "none"
             found.append(f"not dead-lettered by the normalizer as {sorted(wanted)} (seen: {seen})")
+        elif carried.processed and not later and carried.marker not in self.normalized:
+            found.append("lost after the raw topic: neither normalized nor dead-lettered")
         return found
 
     @staticmethod

@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from sandbox.commerce.simulator.events import CUSTOMER_SAVED, ORDER_SAVED, SUBSCRIBER_SAVED
 from schemas.contract.incidents import Reason
 from tests.support.hostile.case import Carried, Case, Fate, Kind, Slow
 from tests.support.hostile.envelopes import Envelopes, Signatures, encode, event_id
 
 OK = frozenset({200})
+ALWAYS_NORMALIZED = frozenset({ORDER_SAVED, CUSTOMER_SAVED, SUBSCRIBER_SAVED})
 Path = tuple[str | int, ...]
 ABSENT = object()  # `put(..., ABSENT)` removes the field
 
@@ -97,5 +99,9 @@ class Maker:
         if mark is not None and isinstance(event.get("data"), dict):
             event["data"]["key"] = mark
         found = mark or event_id(event)
-        carried = Carried(found, fate, frozenset(reasons), frozenset(later), key)
+        # The first save of a fresh order, customer or subscriber always changes something.
+        processed = mark is None and event.get("type") in ALWAYS_NORMALIZED
+        carried = Carried(
+            found, fate, frozenset(reasons), frozenset(later), key, processed=processed
+        )
         return self.signed(name, kind, encode(event), [carried], answers)

@@ -176,6 +176,6 @@ async def send_all(
 async def _healthy(url: str) -> bool:
     try:
         async with httpx.AsyncClient() as client:
-            return (await client.get(url, timeout=2)).status_code == 200
+            return (await client.get(url, timeout=ADOBE_DEADLINE)).status_code == 200
     except httpx.HTTPError:
         return False
