@@ -29,7 +29,7 @@ from sandbox.commerce.simulator.store import Store
 
 ENTITY_BASE = 700_000  # far above the sandbox store's own ids
 UNUSED_TYPE = "com.adobe.commerce.observer.hostile_suite_unused"
-_RAW = re.compile(rb'"\\u0000raw:(.*?)\\u0000"')
+_RAW = re.compile(rb'"\\u0000raw:((?:[^"\\]|\\.)*?)\\u0000"')
 
 
 def raw(token: str) -> str:
@@ -39,7 +39,13 @@ def raw(token: str) -> str:
 
 def encode(value: Any) -> bytes:
     """The JSON bytes of `value`, with `raw(...)` placeholders replaced by their tokens."""
-    return _RAW.sub(lambda match: match.group(1), orjson.dumps(value))
+    return _RAW.sub(_token, orjson.dumps(value))
+
+
+def _token(match: re.Match[bytes]) -> bytes:
+    """The placeholder's text, unescaped (a token may hold quotes: `{"a":{"a":0}}`)."""
+    text: str = orjson.loads(b'"' + match.group(1) + b'"')
+    return text.encode()
 
 
 def _templates(client_id: str, at: datetime) -> dict[str, dict[str, Any]]:

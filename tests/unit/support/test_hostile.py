@@ -84,6 +84,7 @@ def test_signed_cases_verify_against_the_published_key_and_forged_ones_do_not(
 
 def test_raw_tokens_are_written_as_they_are() -> None:
     assert encode({"a": raw("1e5000"), "b": [raw("NaN")]}) == b'{"a":1e5000,"b":[NaN]}'
+    assert encode({"a": raw('{"k":"q\\""}')}) == b'{"a":{"k":"q\\""}}'
 
 
 def test_put_creates_objects_on_the_way_and_removes_absent_fields() -> None:
