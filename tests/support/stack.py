@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -197,6 +197,7 @@ class Stack:
     processes: list[Process]
     commerce: Commerce
     broker_pid: int | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the worker's, to start another like it
 
     def deliver(self, payload: Any, *, forged: bool = False) -> httpx.Response:
         """POST one delivery, signed as Adobe signs it (or with unpublished keys)."""
@@ -216,6 +217,7 @@ async def _read_topic(
     until: Callable[[list[dict[str, Any]]], bool],
     seconds: float,
     quiet: float | None = None,
+    decode: Callable[[bytes], Any] = orjson.loads,
 ) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
@@ -243,7 +245,7 @@ async def _read_topic(
                     seen.append(
                         {
                             "key": record.key.decode() if record.key else None,
-                            "value": orjson.loads(record.value),
+                            "value": decode(record.value),
                             "partition": record.partition,
                             "offset": record.offset,
                         }
@@ -265,12 +267,18 @@ def read_topic(
     return asyncio.run(_read_topic(bootstrap, topic, until, timeout))
 
 
-def read_all(bootstrap: str, topic: str, quiet: float = 2.0) -> list[dict[str, Any]]:
-    """Every record of `topic` from the beginning, until nothing new came for `quiet` seconds.
+def read_all(
+    bootstrap: str,
+    topic: str,
+    quiet: float = 2.0,
+    decode: Callable[[bytes], Any] = orjson.loads,
+) -> list[dict[str, Any]]:
+    """Every record of `topic` from the beginning, until nothing new came for `quiet` seconds;
+    values are decoded by `decode` (`bytes` keeps them as they were stored).
 
     (Tansu's end offsets are unreliable, so "everything" means "until the topic goes quiet".)
     """
-    return asyncio.run(_read_topic(bootstrap, topic, lambda _: False, 60.0, quiet))
+    return asyncio.run(_read_topic(bootstrap, topic, lambda _: False, 60.0, quiet, decode))
 
 
 def accepted(response: httpx.Response) -> dict[str, Any]:
@@ -369,6 +377,7 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
                 processes=processes,
                 commerce=commerce,
                 broker_pid=broker.pid,
+                env=env,
             )
         finally:
             for process in reversed(processes):

@@ -1,0 +1,1 @@
+"""Hostile deliveries to the webhook: the cases, how they are sent, and the accounting of their events."""
