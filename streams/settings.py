@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ADOBE_KEY_HOST = "https://static.adobeioevents.com"
@@ -116,6 +117,24 @@ class WebhookSettings(BaseModel):
         le=9.0,
         description="seconds a delivery waits at start for the stored ids to be read back",
     )
+
+    @field_validator("max_event_age", "max_event_lead", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: Any) -> Any:
+        """`604800` (seconds) or an ISO 8601 duration such as `P7D` or `PT1H`."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except (ValueError, OverflowError):
+                return value  # pydantic reads it as a duration, or says why it cannot
+        return value
+
+    @field_validator("max_event_age", "max_event_lead")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("a window bound is a length of time; it cannot be negative")
+        return value
 
 
 class OrdersSettings(BaseModel):

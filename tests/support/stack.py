@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -197,6 +197,7 @@ class Stack:
     processes: list[Process]
     commerce: Commerce
     broker_pid: int | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the worker's, to start another like it
 
     def deliver(self, payload: Any, *, forged: bool = False) -> httpx.Response:
         """POST one delivery, signed as Adobe signs it (or with unpublished keys)."""
@@ -348,6 +349,9 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
             "CARTWRIGHT_COMMERCE__BASE_URL": commerce.base_url,
             "CARTWRIGHT_COMMERCE__TOKEN": COMMERCE_TOKEN,
             "CARTWRIGHT_WEB__PORT": str(web_port),
+            # The fixtures and the simulator's store keep fixed November 2026 dates; the
+            # webhook's own tests set the live window back (tests/integration/test_webhook_bounds.py).
+            "CARTWRIGHT_WEBHOOK__MAX_EVENT_AGE": "P3650D",
         }
         env = base_env(**{**defaults, **settings})
         try:
@@ -369,6 +373,7 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
                 processes=processes,
                 commerce=commerce,
                 broker_pid=broker.pid,
+                env=env,
             )
         finally:
             for process in reversed(processes):

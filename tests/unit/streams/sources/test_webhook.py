@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 from aiohttp import web
+from pydantic import ValidationError
 
 from connectors.adobe_io.signature import PublicKeyCache
 from sandbox.commerce.adobe_io.signing import Signer
@@ -22,7 +23,7 @@ from streams.settings import WebhookSettings
 from streams.sources.deliveries import Window
 from streams.sources.raw_publisher import RawPublisher
 from streams.sources.seeding import Seeding
-from streams.sources.webhook import PATH, Ingest, receive
+from streams.sources.webhook import PATH, Ingest, receive, server_options
 from tests.support.topic import RecordingTopic
 from tests.unit.streams.sources.test_deliveries import AT, CLIENT_ID, order_event
 
@@ -382,3 +383,27 @@ async def test_a_delivery_gets_503_when_the_seed_does_not_come_in_time(
     assert response.status_code == 503
     assert hook.raw.sent == []
     assert hook.ingest.gate.free == hook.ingest.bounds.max_concurrent
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("604800", timedelta(days=7)), ("P7D", timedelta(days=7)), ("PT1H", timedelta(hours=1))],
+)
+def test_the_event_window_is_set_in_seconds_or_iso_durations(
+    written: str, meant: timedelta
+) -> None:
+    bounds = WebhookSettings.model_validate({"max_event_age": written, "max_event_lead": written})
+
+    assert bounds.max_event_age == bounds.max_event_lead == meant
+
+
+@pytest.mark.parametrize("written", ["-5", "1e400", "nan", "a week"])
+def test_an_event_window_that_is_no_length_of_time_is_refused(written: str) -> None:
+    with pytest.raises(ValidationError):
+        WebhookSettings.model_validate({"max_event_age": written})
+
+
+def test_the_server_closes_connections_without_a_complete_request() -> None:
+    options = server_options(WebhookSettings(idle_timeout=3.0, max_body_bytes=2048))
+
+    assert options == {"client_max_size": 2048, "handler_args": {"keepalive_timeout": 3.0}}
