@@ -24,9 +24,8 @@ from streams.sinks.dotdigital import lanes
 from streams.sinks.dotdigital.lanes import LaneSettings
 from streams.sources import suppression_feed
 from streams.sources.raw_publisher import RawPublisher
-from streams.sources.webhook import PATH, Ingest, webhook_view
-
-MAX_DELIVERY_BYTES = 4 * 1024 * 1024
+from streams.sources.seeding import Seeding, stored_ids
+from streams.sources.webhook import PATH, Ingest, server_options, webhook_view
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
@@ -54,7 +53,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "web_bind": settings.web.host,
         "web_host": settings.web.host,
         "web_port": settings.web.port,
-        "web_application_options": {"client_max_size": MAX_DELIVERY_BYTES},
+        "web_application_options": server_options(settings.webhook),
         "web_in_thread": False,
         "table_cleanup_interval": 30.0,
     }
@@ -132,12 +131,29 @@ def create_app(settings: Settings) -> Any:
         if settings.adobe.verify_signatures
         else None
     )
+    # --- webhook ingress: de-duplication seeded from the raw topic at start, bounded intake ---
+    publisher = RawPublisher(topics.raw, incidents, metrics)
+    seeding = Seeding(
+        partial(
+            stored_ids,
+            settings.kafka.bootstrap,
+            publisher.seen.capacity,
+            fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        ),
+        publisher.already_stored,
+        metrics,
+        wait=settings.webhook.seed_wait,
+    )
+    app.task(seeding.run)
     ingest = Ingest(
-        publisher=RawPublisher(topics.raw, incidents, metrics),
+        publisher=publisher,
         keys=keys,
         client_id=settings.adobe.client_id,
         metrics=metrics,
+        bounds=settings.webhook,
+        seeding=seeding,
     )
     app.page(PATH)(webhook_view(ingest))
+    # --- end webhook ingress ---
     register_ops(app, settings, metrics)
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ADOBE_KEY_HOST = "https://static.adobeioevents.com"
@@ -98,6 +99,60 @@ class WebSettings(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    """Bounds on what `/webhooks/adobe-commerce` reads and accepts: everything the internet can
+    send is limited in size, count and time before it is read."""
+
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="larger bodies are refused with 413"
+    )
+    read_timeout: float = Field(
+        default=5.0, gt=0, description="seconds for the whole body to arrive, else 408"
+    )
+    idle_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds a connection may go without a complete request (headers included)",
+    )
+    max_concurrent: int = Field(
+        default=32, ge=1, description="deliveries read or processed at once; more get 429"
+    )
+    max_events: int = Field(
+        default=500, ge=1, description="events per delivery; a larger delivery gets 413"
+    )
+    max_event_age: timedelta = Field(
+        default=timedelta(days=7),
+        description="older event `time`s are dead-lettered (Adobe retries for 24 h)",
+    )
+    max_event_lead: timedelta = Field(
+        default=timedelta(hours=1), description="event `time`s further ahead are dead-lettered"
+    )
+    seed_wait: float = Field(
+        default=6.0,
+        gt=0,
+        le=9.0,
+        description="seconds a delivery waits at start for the stored ids to be read back",
+    )
+
+    @field_validator("max_event_age", "max_event_lead", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: Any) -> Any:
+        """`604800` (seconds) or an ISO 8601 duration such as `P7D` or `PT1H`."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except (ValueError, OverflowError):
+                return value  # pydantic reads it as a duration, or says why it cannot
+        return value
+
+    @field_validator("max_event_age", "max_event_lead")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("a window bound is a length of time; it cannot be negative")
+        return value
+
+
 class OrdersSettings(BaseModel):
     """How purchase data is batched to Dotdigital."""
 
@@ -168,6 +223,7 @@ class Settings(BaseSettings):
     adobe: AdobeSettings = AdobeSettings()
     commerce: CommerceSettings = CommerceSettings()
     web: WebSettings = WebSettings()
+    webhook: WebhookSettings = WebhookSettings()
     orders: OrdersSettings = OrdersSettings()
     sink: SinkSettings = SinkSettings()
     programs: ProgramsSettings = ProgramsSettings()

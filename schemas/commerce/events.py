@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from schemas.commerce.payload import CommercePayload, Text, Timestamp, read_id
 
@@ -31,6 +32,31 @@ class EventData(CommercePayload):
         return {} if value is None or value == [] else value
 
 
+# Where an envelope may carry its de-duplication id, most current name first.
+EVENT_ID_FIELDS = ("eventid", "event_id", "id")
+# Adobe's ids are UUIDs; a longer id is not Adobe's, and would bloat keys and the id memory.
+MAX_EVENT_ID = 256
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def event_id_of(envelope: Mapping[str, Any]) -> Any:
+    """The envelope's de-duplication id as sent: `eventid`, else `event_id`, else `id` (blank
+    counts as absent); None when it has none."""
+    return next((envelope[name] for name in EVENT_ID_FIELDS if _present(envelope.get(name))), None)
+
+
+def _event_id(value: str) -> str:
+    if not value.strip():
+        raise ValueError("an event id cannot be blank")
+    return value
+
+
+EventId = Annotated[str, Field(max_length=MAX_EVENT_ID), AfterValidator(_event_id)]
+
+
 class CloudEvent(CommercePayload):
     """The CloudEvents 1.0 envelope Adobe I/O delivers; `eventid` is the de-duplication key."""
 
@@ -40,8 +66,10 @@ class CloudEvent(CommercePayload):
     source: Text = None
     time: Timestamp = None
     datacontenttype: Text = None
-    eventid: str
+    eventid: EventId
+    # Adobe sends the recipient under both spellings; either may be missing.
     recipientclientid: Text = None
+    recipient_client_id: Text = None
     data: EventData = Field(default_factory=EventData)
 
     @model_validator(mode="before")
@@ -49,8 +77,14 @@ class CloudEvent(CommercePayload):
     def _fill_event_ids(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        eventid = data.get("eventid") or data.get("event_id") or data.get("id")
+        eventid = event_id_of(data)
         return {**data, "eventid": eventid, "id": data.get("id") or eventid}
+
+    @property
+    def recipients(self) -> set[str]:
+        """The client ids the event names as its recipient, under either spelling."""
+        named = (self.recipientclientid, self.recipient_client_id)
+        return {recipient for recipient in named if recipient is not None}
 
 
 MAX_SKU = 64

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,7 @@ class RawPublisher:
         self._pending: set[str] = set()
         self._timeout = timeout
 
-    def already_stored(self, event_ids: set[str]) -> None:
+    def already_stored(self, event_ids: Iterable[str]) -> None:
         """Ids a previous run stored: publishing them again would store them twice."""
         for event_id in event_ids:
             self.seen.add(event_id)

@@ -30,6 +30,10 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._seen)
 
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
     def add(self, event_id: str) -> None:
         self._seen[event_id] = self._clock()
         self._seen.move_to_end(event_id)

@@ -356,6 +356,9 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
             "CARTWRIGHT_COMMERCE__BASE_URL": commerce.base_url,
             "CARTWRIGHT_COMMERCE__TOKEN": COMMERCE_TOKEN,
             "CARTWRIGHT_WEB__PORT": str(web_port),
+            # The fixtures and the simulator's store keep fixed November 2026 dates; the
+            # webhook's own tests set the live window back (tests/integration/test_webhook_bounds.py).
+            "CARTWRIGHT_WEBHOOK__MAX_EVENT_AGE": "P3650D",
         }
         env = base_env(**{**defaults, **settings})
         try:

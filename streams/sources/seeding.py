@@ -1,0 +1,138 @@
+"""Seeding the webhook's memory of stored event ids from the raw topic's tail at worker start, so
+a redelivery after a restart is still a duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from schemas.commerce.events import event_id_of
+from schemas.contract.topics import RAW
+from streams.runtime.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# Adobe gives a delivery 10 s; a delivery waits this long for the seed, then gets a 503 (retry).
+SEED_WAIT = 6.0
+RETRY_WAIT = 2.0
+
+
+def stored_event_id(value: bytes | None) -> str | None:
+    """The id a raw record was de-duplicated by when it was stored, if it is an envelope."""
+    if not value:
+        return None
+    try:
+        envelope = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(envelope, dict):
+        return None
+    found = event_id_of(envelope)
+    return str(found) if isinstance(found, str | int | float) else None
+
+
+async def stored_ids(
+    bootstrap: str, capacity: int, *, fetch_max_wait_ms: int = 100, topic: str = RAW
+) -> list[str]:
+    """The event ids of about the last `capacity` records of the topic (its share from each
+    partition), oldest first per partition.
+
+    Tansu reports the last batch's base offset + 1 as a partition's end, but a fetch returns
+    whole batches: reading until the position passes that end yields the last batch's every
+    record; one more fetch takes what was stored meanwhile.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=fetch_max_wait_ms,
+    )
+    await consumer.start()
+    found: list[str] = []
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer.topics()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            return found
+        assignment = [TopicPartition(topic, partition) for partition in sorted(partitions)]
+        consumer.assign(assignment)
+        ends = await consumer.end_offsets(assignment)
+        share = math.ceil(capacity / len(assignment))
+        for tp in assignment:
+            consumer.seek(tp, max(ends[tp] - share, 0))
+        behind = {tp for tp in assignment if ends[tp] > 0}
+        caught_up = not behind
+        while True:
+            batches = await consumer.getmany(timeout_ms=fetch_max_wait_ms * 3)
+            for records in batches.values():
+                found.extend(
+                    event_id
+                    for record in records
+                    if (event_id := stored_event_id(record.value)) is not None
+                )
+            if caught_up:
+                return found
+            for tp in list(behind):
+                if await consumer.position(tp) >= ends[tp]:
+                    behind.discard(tp)
+            caught_up = not behind
+    finally:
+        await consumer.stop()
+
+
+class Seeding:
+    """Loads the ids already stored, once, into `remember`; deliveries wait for it (briefly)."""
+
+    def __init__(
+        self,
+        load: Callable[[], Awaitable[Iterable[str]]],
+        remember: Callable[[Iterable[str]], None],
+        metrics: Metrics,
+        *,
+        wait: float = SEED_WAIT,
+        retry_wait: float = RETRY_WAIT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._load = load
+        self._remember = remember
+        self._metrics = metrics
+        self._wait = wait
+        self._retry_wait = retry_wait
+        self._sleep = sleep
+        self._done = asyncio.Event()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    async def run(self) -> None:
+        """Load until it succeeds: until then deliveries are answered 503 and Adobe retries."""
+        while not self._done.is_set():
+            try:
+                ids = list(await self._load())
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("could not read stored event ids yet: %s", type(exc).__name__)
+                await self._sleep(self._retry_wait)
+                continue
+            self._remember(ids)
+            self._metrics.add("webhook.seeded_ids", len(ids))
+            log.info("webhook de-duplication seeded with %d stored event ids", len(ids))
+            self._done.set()
+
+    async def ready(self) -> bool:
+        """True once seeded; False when that did not happen within the wait."""
+        if self._done.is_set():
+            return True
+        try:
+            async with asyncio.timeout(self._wait):
+                await self._done.wait()
+        except TimeoutError:
+            return False
+        return True
