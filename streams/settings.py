@@ -110,7 +110,7 @@ class WebhookSettings(BaseModel):
         default=5.0, gt=0, description="seconds for the whole body to arrive, else 408"
     )
     idle_timeout: float = Field(
-        default=10.0,
+        default=8.0,
         gt=0,
         description="seconds a connection may go without a complete request (headers included)",
     )

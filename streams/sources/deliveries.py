@@ -175,6 +175,15 @@ def _array_items(text: str, start: int, limit: int | None) -> list[tuple[int, in
     return spans
 
 
+def _unparsed(exc: orjson.JSONDecodeError, value: bytes) -> Unreadable:
+    """Why JSON could not be read: a number past what a double holds (valid JSON, but no store
+    writes it), or anything else that is not JSON."""
+    detail = str(exc)
+    if detail.startswith("number is infinity"):
+        return Unreadable(Reason.NUMBER_OUT_OF_RANGE, detail, value)
+    return Unreadable(Reason.MALFORMED_JSON, detail, value)
+
+
 def read_delivery(
     body: bytes,
     client_id: str,
@@ -196,7 +205,7 @@ def read_delivery(
         try:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            delivery.unreadable.append(Unreadable(Reason.MALFORMED_JSON, str(exc), body))
+            delivery.unreadable.append(_unparsed(exc, body))
             return delivery
         _envelope(parsed, body, client_id, window, delivery)
         return delivery
@@ -217,7 +226,7 @@ def read_delivery(
         try:
             item = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
-            delivery.unreadable.append(Unreadable(Reason.MALFORMED_JSON, str(exc), value))
+            delivery.unreadable.append(_unparsed(exc, value))
             continue
         _envelope(item, value, client_id, window, delivery)
     return delivery
