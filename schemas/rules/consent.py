@@ -159,6 +159,16 @@ def _from_commerce(
         or known_customer,
     }
     current = state.status if state is not None else None
+    if (
+        change.snapshot
+        and change.status is ConsentStatus.UNSUBSCRIBED
+        and (state is None or state.commerce_subscribed is not True)
+    ):
+        # "Not subscribed" on a customer record is not an opt-out: nobody known to have been
+        # subscribed in Commerce is unsubscribed anywhere by it (a backfill reads thousands).
+        if state is None:
+            return ConsentOutcome(None)
+        return ConsentOutcome(state.model_copy(update=seen))
     if change.status is ConsentStatus.UNSUBSCRIBED:
         if current in OPTED_OUT:
             # Already opted out (often our own write-back coming round): nothing travels on.
