@@ -108,6 +108,7 @@ def register(
     targets = {
         IDENTITY: topics.identity,
         ORDERS: topics.orders,
+        REFUNDS: topics.refunds,
         CONSENT: topics.consent,
         COMMERCE_WRITES: topics.commerce_writes,
     }
