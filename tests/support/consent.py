@@ -1,12 +1,12 @@
 """Consent changes as each side reports them, for the consent tests: one Commerce subscriber save,
-one row of Dotdigital's suppression feed."""
+one customer save, one row of Dotdigital's suppression feed."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from schemas.contract.consent import ConsentChanged
 from schemas.commerce.customers import CommerceCustomer
+from schemas.contract.consent import ConsentChanged
 from schemas.normalize.consent import from_customer, from_subscriber, from_suppression
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
