@@ -174,3 +174,18 @@ def test_a_subscribed_customer_saved_not_subscribed_unsubscribes() -> None:
 def test_a_newsletter_unsubscribe_opts_out_even_a_contact_never_seen_subscribed() -> None:
     (out,) = fold([commerce(3)])
     assert out.to_dotdigital == UNSUBSCRIBE
+
+
+def test_a_challenged_contact_is_enrolled_only_once_dotdigital_says_they_clicked() -> None:
+    asked = fold_consent(None, commerce(1)).state
+    assert enrolment_refusal(asked) is not None  # asked, not answered: no journeys
+    challenged = fold_consent(
+        asked, from_resubscribe(EMAIL, CHALLENGED, request="c1", at=T0 + timedelta(minutes=1))
+    ).state
+    assert challenged is not None and challenged.status is ConsentStatus.PENDING
+    # The click happens in Dotdigital: the table leaves it to Dotdigital's own status.
+    assert enrolment_refusal(challenged) is None
+    assert dotdigital_refusal("unsubscribed") == "enrolment skipped: unsubscribed in Dotdigital"
+    assert dotdigital_refusal("subscribed") is None
+    # Awaiting confirmation in Commerce is not Dotdigital's to settle.
+    assert enrolment_refusal(fold_consent(None, commerce(2)).state) is not None
