@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -197,6 +197,7 @@ class Stack:
     processes: list[Process]
     commerce: Commerce
     broker_pid: int | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the worker's, to start another like it
 
     def deliver(self, payload: Any, *, forged: bool = False) -> httpx.Response:
         """POST one delivery, signed as Adobe signs it (or with unpublished keys)."""
@@ -325,6 +326,15 @@ def _assigned(url: str) -> bool:
     return bool(status.get("assigned"))
 
 
+def start_worker(stack: Stack, logs: Path, name: str = "worker") -> Process:
+    """Another worker like the stack's own (after a kill, say), once it holds its partitions;
+    the stack stops it with the rest."""
+    worker = start_cli(name, ["worker"], stack.env, logs)
+    stack.processes.append(worker)
+    eventually(lambda: _assigned(f"{stack.worker_url}/ops/status"), what=name, timeout=90)
+    return worker
+
+
 @contextmanager
 def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
     """A fresh broker, key host, Dotdigital sandbox and worker; `settings` are CARTWRIGHT_ vars
@@ -369,6 +379,7 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
                 processes=processes,
                 commerce=commerce,
                 broker_pid=broker.pid,
+                env=env,
             )
         finally:
             for process in reversed(processes):

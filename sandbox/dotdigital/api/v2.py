@@ -139,6 +139,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
         enrolment = sandbox.programs.enrol(body, sandbox.contacts)
     except EnrolmentRejected as error:
         raise v2_error(error.status, f"Error: {error.code}") from None
+    await sandbox.faults.enrolment_answered()
     return json_response(enrolment_v2(enrolment), status=201)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sandbox.dotdigital.account.config import SandboxConfig
 from tests.support.dotdigital import Dotdigital, sandbox
 
@@ -160,3 +162,22 @@ async def test_enrolment_errors_are_v2_messages(dd: Dotdigital) -> None:
         422,
         {"message": "Error: ERROR_PROGRAM_NOT_ACTIVE"},
     )
+
+
+async def test_a_held_enrolment_is_recorded_before_its_answer_goes_out(dd: Dotdigital) -> None:
+    created = await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
+    contact_id = created.json()["contactId"]
+    await dd.faults(hold_enrolment_answers=True)
+    call = asyncio.create_task(
+        dd.api.post("/v2/programs/enrolments", json={"programId": 1, "contacts": [contact_id]})
+    )
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (await dd.admin("enrolments"))["enrolments"]:
+        assert asyncio.get_running_loop().time() < deadline, "the enrolment was never recorded"
+    assert not call.done()  # recorded, and the caller has not heard so
+
+    await dd.faults()
+    answer = await call
+
+    assert answer.status_code == 201
+    assert len((await dd.admin("enrolments"))["enrolments"]) == 1
