@@ -22,6 +22,7 @@ from streams.settings import Settings
 from streams.sinks.commerce import write_back
 from streams.sinks.dotdigital import lanes
 from streams.sinks.dotdigital.lanes import LaneSettings
+from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
 from streams.sources.raw_publisher import RawPublisher
 from streams.sources.seeding import Seeding, stored_ids
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> Any:
         ),
         poll_interval=sink.import_poll_interval,
         consent_of=joiner.consent_of,
+        ledger=EnrolmentLedger(KafkaJournal(settings.kafka.bootstrap, topics.enrolments)),
     )
     suppression_feed.register(
         app, topics, settings, incidents, metrics, partial(dotdigital, background=True)

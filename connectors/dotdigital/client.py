@@ -303,20 +303,27 @@ class DotdigitalClient(SessionClient):
         )
         return reply.json_object("unsubscribe")
 
-    async def resubscribe(self, email: str, data_fields: dict[str, Any] | None = None) -> str:
+    async def resubscribe(
+        self, email: str, data_fields: dict[str, Any] | None = None, *, challenge: bool = True
+    ) -> str:
         """Ask to resubscribe an address; suppressions (bounces, complaints) are never lifted.
 
         Returns `ContactAdded`, `ContactChallenged` (confirmation email sent, still unsubscribed)
-        or `ContactCannotBeUnsuppressed`.
+        or `ContactCannotBeUnsuppressed`. `challenge=False` uses the `-with-no-challenge`
+        variant, which adds an unsubscribed contact back at once: only for consent the person
+        gave where Dotdigital cannot see it.
         """
         contact: dict[str, Any] = {"email": email}
         if data_fields:
             # v2 contacts carry data fields as a list of key/value pairs.
             contact["dataFields"] = [{"key": k, "value": v} for k, v in data_fields.items()]
         body = {"unsubscribedContact": contact}
-        reply = await self._session.send(
-            "resubscribe", "POST", "/v2/contacts/resubscribe", body=body
+        path = (
+            "/v2/contacts/resubscribe"
+            if challenge
+            else "/v2/contacts/resubscribe-with-no-challenge"
         )
+        reply = await self._session.send("resubscribe", "POST", path, body=body)
         status = reply.json_object("resubscribe").get("status")
         if not isinstance(status, str):
             raise FatalError("resubscribe reply has no status")

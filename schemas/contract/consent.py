@@ -44,3 +44,10 @@ class ConsentChanged(ContractModel):
     answers: str | None = Field(
         default=None, description="a Dotdigital answer: the event id of the re-subscribe it answers"
     )
+    snapshot: bool = Field(
+        default=False,
+        description=(
+            "a state a record shows (a customer save's is_subscribed), not an action: "
+            "'not subscribed' is an opt-out only as a move away from subscribed"
+        ),
+    )

@@ -19,6 +19,7 @@ from schemas.contract.topics import (
     CONSENT_OBSERVED,
     CUSTOMERS,
     DEADLETTER,
+    ENROLMENTS,
     EXCEPTIONS,
     IDENTITY,
     ORDERS,
@@ -27,10 +28,11 @@ from schemas.contract.topics import (
     WRITES_REALTIME,
 )
 from schemas.dotdigital.commands import WriteCommand
+from schemas.dotdigital.enrolment_ledger import LedgerEntry
 from schemas.rules.contacts import ContactHandover
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -107,6 +109,7 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(IDENTITY, "the contact's new email (after an email change)", ContactHandover),
     operational(CONSENT_OBSERVED, EMAIL, ConsentChanged),
     operational(COMMERCE_WRITES, EMAIL, CommerceUnsubscribe),
+    operational(ENROLMENTS, EMAIL, LedgerEntry),
 )
 
 

@@ -18,5 +18,7 @@ CONSENT = "consent.v1"
 CONSENT_OBSERVED = "cartwright.consent.observed.v1"
 # Internal: write-backs to Commerce (a Dotdigital opt-out reaching a registered customer).
 COMMERCE_WRITES = "cartwright.commerce.writes.v1"
+# Internal: the enrolment ledger, each enrolment claimed before its call and marked done after.
+ENROLMENTS = "cartwright.enrolments.v1"
 # Internal, one partition: checkpoints of pollers (the Dotdigital suppression feeds).
 CURSORS = "cartwright.cursors.v1"

@@ -53,7 +53,11 @@ def from_subscriber(
 def from_customer(
     customer: CommerceCustomer, *, event_id: str, occurred_at: datetime
 ) -> ConsentChanged | None:
-    """A customer save that carries `extension_attributes.is_subscribed`, as some setups send."""
+    """A customer save that carries `extension_attributes.is_subscribed`, as some setups send.
+
+    It is a snapshot: `false` is how Commerce shows everyone who never subscribed (every customer
+    a backfill reads), so the join treats it as an opt-out only when it knew them subscribed.
+    """
     if customer.is_subscribed is None:
         return None
     subscribed = customer.is_subscribed
@@ -65,6 +69,7 @@ def from_customer(
         occurred_at=customer.updated_at or occurred_at,
         event_id=event_id,
         customer_id=customer.id,
+        snapshot=True,
     )
 
 

@@ -74,10 +74,23 @@ def describe(state: ConsentState) -> str:
 
 
 def enrolment_refusal(state: ConsentState | None) -> str | None:
-    """Why a program enrolment must not go out, or None. No consent known: nothing refuses it."""
-    if state is None or state.status is ConsentStatus.SUBSCRIBED:
+    """Why a program enrolment must not go out, or None. No consent known: nothing refuses it.
+
+    A re-subscribe Dotdigital challenged is settled by the person's click, which only Dotdigital
+    sees: its own status (the sink asks it before every enrolment) decides then.
+    """
+    if state is None or state.status is ConsentStatus.SUBSCRIBED or challenged(state):
         return None
     return f"enrolment skipped: {describe(state)}"
+
+
+def challenged(state: ConsentState) -> bool:
+    """Dotdigital answered a re-subscribe with a confirmation email (pending its click)."""
+    return (
+        state.status is ConsentStatus.PENDING
+        and state.source is ConsentSource.DOTDIGITAL
+        and state.requested is None
+    )
 
 
 def dotdigital_refusal(status: str | None) -> str | None:
@@ -159,6 +172,16 @@ def _from_commerce(
         or known_customer,
     }
     current = state.status if state is not None else None
+    if (
+        change.snapshot
+        and change.status is ConsentStatus.UNSUBSCRIBED
+        and (state is None or state.commerce_subscribed is not True)
+    ):
+        # "Not subscribed" on a customer record is not an opt-out: nobody known to have been
+        # subscribed in Commerce is unsubscribed anywhere by it (a backfill reads thousands).
+        if state is None:
+            return ConsentOutcome(None)
+        return ConsentOutcome(state.model_copy(update=seen))
     if change.status is ConsentStatus.UNSUBSCRIBED:
         if current in OPTED_OUT:
             # Already opted out (often our own write-back coming round): nothing travels on.

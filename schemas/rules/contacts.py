@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
 from schemas.dotdigital.bodies import ContactUpsert
 from schemas.dotdigital.contacts import contact_upsert
 from schemas.rules.consent import ConsentState, merge_consent
@@ -51,6 +52,11 @@ class ContactState(BaseModel):
     )
     consent: ConsentState | None = Field(
         default=None, description="the newest consent either side reported, by the rules"
+    )
+    waiting_refunds: list[RefundRecorded] = Field(
+        default_factory=list,
+        description="credit memos that came while the contact awaited its history (see "
+        "awaiting_handover): written once it is renamed",
     )
 
 

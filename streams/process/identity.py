@@ -15,7 +15,13 @@ from schemas.rules.contacts import (
 )
 from streams.process.contact_book import ContactBook
 from streams.process.join_output import Forward, JoinOutput
-from streams.process.order_writes import OrderSync, contact_write, insight, order_writes
+from streams.process.order_writes import (
+    OrderSync,
+    contact_write,
+    insight,
+    order_writes,
+    refund_write,
+)
 
 
 def hand_over(book: ContactBook, customer: CustomerUpdated, previous: str) -> JoinOutput:
@@ -50,8 +56,9 @@ def take_over(book: ContactBook, sync: OrderSync, handover: ContactHandover) -> 
             lineage = old.write_key or handover.previous_email
             state = (state or ContactState(email=email)).model_copy(update={"write_key": lineage})
         state = merge_contacts(state, old, email)
+    waiting_refunds = state.waiting_refunds if state is not None else []
     if state is not None:
-        state = state.model_copy(update={"awaiting_handover": None})
+        state = state.model_copy(update={"awaiting_handover": None, "waiting_refunds": []})
     records = JoinOutput()
     for moved in handover.orders:
         order = moved.order.model_copy(update={"email": email})
@@ -74,6 +81,8 @@ def take_over(book: ContactBook, sync: OrderSync, handover: ContactHandover) -> 
         if waiting is not None and waiting.synced_record is None:
             records += order_writes(book, sync, state, waiting.order, waiting)
             state = book.contact(email) or state
+    # Credit memos that came for the new address while it waited, after their orders.
+    records.writes += [refund_write(sync, refund) for refund in waiting_refunds]
     return JoinOutput(contact_writes) + records
 
 

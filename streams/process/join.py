@@ -100,6 +100,7 @@ class JoinRecords:
         self._targets = {
             IDENTITY: topics.identity,
             ORDERS: topics.orders,
+            REFUNDS: topics.refunds,
             CONSENT: topics.consent,
             COMMERCE_WRITES: topics.commerce_writes,
         }

@@ -10,10 +10,10 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
-from schemas.contract.topics import COMMERCE_WRITES, CONSENT, ORDERS
+from schemas.contract.topics import COMMERCE_WRITES, CONSENT, ORDERS, REFUNDS
 from schemas.dotdigital.commands import ConsentWrite, WriteCommand
 from schemas.dotdigital.orders import ORDERS_COLLECTION
-from schemas.dotdigital.refunds import REFUNDS_COLLECTION, refunds_record
+from schemas.dotdigital.refunds import REFUNDS_COLLECTION
 from schemas.rules.consent import ConsentOutcome, ConsentState, NoticeKind, fold_consent
 from schemas.rules.contacts import (
     ContactHandover,
@@ -26,7 +26,13 @@ from schemas.rules.order_recency import is_newer
 from streams.process.contact_book import ContactBook, Table
 from streams.process.identity import changed_email, hand_over, take_over
 from streams.process.join_output import Forward, JoinNotice, JoinOutput
-from streams.process.order_writes import Attributes, OrderSync, contact_write, insight, order_writes
+from streams.process.order_writes import (
+    Attributes,
+    OrderSync,
+    contact_write,
+    order_writes,
+    refund_write,
+)
 
 NOTICE_REASONS = {
     NoticeKind.RESUBSCRIBE_REFUSED: Reason.RESUBSCRIBE_REFUSED,
@@ -86,10 +92,22 @@ class Joiner:
 
     def on_refund(self, refund: RefundRecorded) -> JoinOutput:
         """A credit memo is a record of its own; the order's totals follow with its snapshot."""
-        record = refunds_record(refund)
-        what = f"refund {refund.increment_id} of order"
-        collection = self._sync.refunds_collection
-        return JoinOutput([insight(refund.email, collection, "custom", record, refund, what)])
+        book = self.book
+        moved_to = book.moved_to(refund.email)
+        if moved_to is not None:
+            # A credit memo on an order from before an email change: the contact lives on under
+            # the new address (Dotdigital has no contact under the old one any more).
+            forwarded = refund.model_copy(update={"email": moved_to})
+            return JoinOutput(forwards=[Forward(REFUNDS, moved_to, forwarded)])
+        contact = book.contact(refund.email)
+        if contact is not None and contact.awaiting_handover:
+            # Not renamed in Dotdigital yet: the record waits for the history (`take_over`).
+            waiting = contact.model_copy(
+                update={"waiting_refunds": [*contact.waiting_refunds, refund]}
+            )
+            book.keep_contact(refund.email, waiting)
+            return JoinOutput()
+        return JoinOutput([refund_write(self._sync, refund)])
 
     def on_customer(self, customer: CustomerUpdated, key: str | None = None) -> JoinOutput:
         """A customer save, seen under its email (or, after an email change, its old one)."""

@@ -18,7 +18,7 @@ from schemas.dotdigital.commands import (
     WriteCommand,
 )
 from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
-from schemas.dotdigital.refunds import REFUNDS_COLLECTION
+from schemas.dotdigital.refunds import REFUNDS_COLLECTION, refunds_record
 from schemas.rules.consent import enrolment_refusal
 from schemas.rules.contacts import ContactState, OrderState, contact_fields, fingerprint
 from schemas.rules.fulfilment import FIRST_ORDER, enrolments_due
@@ -102,6 +102,13 @@ def order_writes(
     )
     book.keep_contact(order.email, state)
     return out
+
+
+def refund_write(sync: OrderSync, refund: RefundRecorded) -> WriteCommand:
+    """A credit memo's `Refunds` record, under the email the refund carries."""
+    record = refunds_record(refund)
+    what = f"refund {refund.increment_id} of order"
+    return insight(refund.email, sync.refunds_collection, "custom", record, refund, what)
 
 
 def insight(

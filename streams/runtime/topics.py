@@ -16,6 +16,7 @@ from schemas.contract.topics import (
     CURSORS,
     CUSTOMERS,
     DEADLETTER,
+    ENROLMENTS,
     EXCEPTIONS,
     IDENTITY,
     ORDERS,
@@ -42,6 +43,7 @@ TOPIC_NAMES = {
     "consent": CONSENT,
     "consent_observed": CONSENT_OBSERVED,
     "commerce_writes": COMMERCE_WRITES,
+    "enrolments": ENROLMENTS,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
 # Topics that hold personal data only so an operator can look and replay: kept for a while, then
@@ -67,6 +69,7 @@ class TopicSet:
     consent: Any
     consent_observed: Any
     commerce_writes: Any
+    enrolments: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:

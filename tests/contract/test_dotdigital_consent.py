@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.errors import SkippableError
-from sandbox.dotdigital.account.config import SandboxConfig
 from schemas.dotdigital.bodies import ContactUpsert
-from tests.support.dotdigital import START, Dotdigital, sandbox
+from tests.support.dotdigital import START, Dotdigital
 
 SINCE = datetime.fromtimestamp(START, tz=UTC)
 ADA = "ada@example.com"
@@ -71,25 +70,36 @@ async def test_a_full_last_page_costs_one_more_empty_page(dd: Dotdigital) -> Non
     assert [p.params["skip"] for p in pages] == ["0", "2"]
 
 
-async def test_resubscribe_adds_an_unsubscribed_contact_back(dd: Dotdigital) -> None:
+async def test_resubscribe_with_no_challenge_adds_an_unsubscribed_contact_back(
+    dd: Dotdigital,
+) -> None:
     await dd.client.unsubscribe(ADA)
-    outcome = await dd.client.resubscribe(ADA, {"FIRSTNAME": "Ada"})
+    outcome = await dd.client.resubscribe(ADA, {"FIRSTNAME": "Ada"}, challenge=False)
     contact = await dd.client.get_contact(ADA)
     feed = [row async for row in dd.client.unsubscribed_since(SINCE)]
     assert outcome == "ContactAdded"
     assert contact is not None
     assert (contact.status, contact.data_fields) == ("subscribed", {"FIRSTNAME": "Ada"})
     assert feed == []
+    assert dd.network.to("POST", "/v2/contacts/resubscribe-with-no-challenge")
 
 
-async def test_resubscribe_can_be_challenged_leaving_the_contact_unsubscribed() -> None:
-    async with sandbox(SandboxConfig(resubscribe_challenges=True)) as dd:
-        await dd.client.unsubscribe(ADA)
-        outcome = await dd.client.resubscribe(ADA)
-        contact = await dd.client.get_contact(ADA)
+async def test_resubscribe_is_challenged_leaving_the_contact_unsubscribed(dd: Dotdigital) -> None:
+    await dd.client.unsubscribe(ADA)
+    outcome = await dd.client.resubscribe(ADA)
+    contact = await dd.client.get_contact(ADA)
     assert outcome == "ContactChallenged"
     assert contact is not None
     assert contact.status == "unsubscribed"
+    await dd.admin(f"contacts/{ADA}/confirm", {})  # the person clicked the confirmation email
+    confirmed = await dd.client.get_contact(ADA)
+    assert confirmed is not None and confirmed.status == "subscribed"
+
+
+async def test_resubscribe_of_a_new_address_adds_it_without_a_challenge(dd: Dotdigital) -> None:
+    assert await dd.client.resubscribe(ADA) == "ContactAdded"
+    contact = await dd.client.get_contact(ADA)
+    assert contact is not None and contact.status == "subscribed"
 
 
 @pytest.mark.parametrize("status", ["hardBounced", "ispComplained", "suppressed"])

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sandbox.commerce.simulator.store import Store
 from sandbox.commerce.simulator.traffic import StoreTraffic
-from schemas.contract.topics import CONSENT, DEADLETTER, EXCEPTIONS, RAW
+from schemas.contract.topics import CONSENT, DEADLETTER, ENROLMENTS, EXCEPTIONS, RAW
 from streams.runtime.topics import ALL_TOPICS
 from streams.settings import KafkaSettings
 from tests.support.accounts import CLIENT_ID
@@ -50,8 +50,11 @@ FAULTS = {
     "seed": SEED,
 }
 GROUP = KafkaSettings().app_id  # the worker's consumer group (the stacks keep the default)
-# What the worker reads; exceptions, dead letters and `consent.v1` are only written.
-CONSUMED = tuple(topic for topic in ALL_TOPICS if topic not in {EXCEPTIONS, DEADLETTER, CONSENT})
+# What the worker's group reads; exceptions, dead letters and `consent.v1` are only written, the
+# enrolment ledger is read without the group.
+CONSUMED = tuple(
+    topic for topic in ALL_TOPICS if topic not in {EXCEPTIONS, DEADLETTER, CONSENT, ENROLMENTS}
+)
 
 
 @dataclass(frozen=True)

@@ -172,3 +172,30 @@ def test_shipments_before_invoices_enrol_only_once_fulfilment_is_complete(stack:
     deliver(stack, list(shop.events))  # everything again: nothing more
     record(stack, email, "Orders", order.increment_id, fulfilled=True)
     assert enrolments_of(stack, email) == expected
+
+
+def test_a_credit_memo_after_an_email_change_lands_on_the_renamed_contact(stack: Stack) -> None:
+    shop = store()
+    old, new = unique("memo.old"), unique("memo.new")
+    customer = shop.register(old, "Mary", "Somerville")
+    order = shop.place_order(customer, [shop.catalogue.line("24-MB01", 2)])
+    shop.clock.advance(60)
+    shop.invoice(order)
+    deliver(stack, list(shop.events))
+    record(stack, old, "Orders", order.increment_id)
+    start = len(shop.events)
+
+    shop.clock.advance(60)
+    shop.change_email(customer, new)
+    shop.clock.advance(60)
+    shop.refund(order, {"24-MB01": 1})
+    deliver(stack, list(shop.events)[start:])
+
+    def refunded() -> list[dict[str, Any]] | None:
+        return stack.dotdigital.records(new, "Refunds") or None
+
+    (refund,) = eventually(refunded, timeout=90, what="the refund on the renamed contact")
+    assert refund["json"]["email"] == new
+    assert refund["json"]["orderId"] == order.increment_id
+    assert stack.dotdigital.contact(old) is None
+    assert record(stack, new, "Orders", order.increment_id, email=new)

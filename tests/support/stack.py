@@ -333,6 +333,15 @@ def _assigned(url: str) -> bool:
     return bool(status.get("assigned"))
 
 
+def start_worker(stack: Stack, logs: Path, name: str = "worker") -> Process:
+    """Another worker like the stack's own (after a kill, say), once it holds its partitions;
+    the stack stops it with the rest."""
+    worker = start_cli(name, ["worker"], stack.env, logs)
+    stack.processes.append(worker)
+    eventually(lambda: _assigned(f"{stack.worker_url}/ops/status"), what=name, timeout=90)
+    return worker
+
+
 @contextmanager
 def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
     """A fresh broker, key host, Dotdigital sandbox and worker; `settings` are CARTWRIGHT_ vars

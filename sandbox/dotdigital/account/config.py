@@ -68,9 +68,11 @@ class SandboxConfig(BaseModel):
     programs: dict[int, bool] = Field(default_factory=lambda: {1: True})
     max_enrolment_contacts: int = Field(default=25, ge=1)
 
-    # v2 resubscribe of an unsubscribed contact: True answers ContactChallenged (the contact
-    # stays unsubscribed until they confirm), False answers ContactAdded at once.
-    resubscribe_challenges: bool = False
+    # v2 resubscribe of an unsubscribed contact: True (as Dotdigital does) answers
+    # ContactChallenged (a confirmation email; the contact stays unsubscribed until they click,
+    # which `POST /_sandbox/contacts/{email}/confirm` plays), False answers ContactAdded at once.
+    # `/v2/contacts/resubscribe-with-no-challenge` always adds at once.
+    resubscribe_challenges: bool = True
 
     # Seed for fault injection, so a run with the same faults fails the same calls.
     fault_seed: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from typing import Literal
@@ -33,6 +34,9 @@ class FaultSettings(BaseModel):
     fail_imports: bool = False
     contact_import_failure: ContactImportFailure = "Failed"
     burst_429: int = Field(default=0, ge=0)
+    # Program enrolments are recorded, then their answer is held until this is turned off
+    # again: a caller that dies meanwhile has enrolled someone without hearing so.
+    hold_enrolment_answers: bool = False
     seed: int | None = None
 
 
@@ -56,6 +60,8 @@ class FaultInjector:
         self._random = random.Random(default_seed)  # noqa: S311 - fault dice, not cryptography
         self._burst_left = 0
         self.injected = 0
+        self._answers = asyncio.Event()
+        self._answers.set()
 
     def configure(self, settings: FaultSettings) -> None:
         """Replace every fault at once; the dice restart from the seed."""
@@ -63,6 +69,14 @@ class FaultInjector:
         seed = settings.seed if settings.seed is not None else self._default_seed
         self._random = random.Random(seed)  # noqa: S311 - fault dice, not cryptography
         self._burst_left = settings.burst_429
+        if settings.hold_enrolment_answers:
+            self._answers.clear()
+        else:
+            self._answers.set()
+
+    async def enrolment_answered(self) -> None:
+        """Returns once enrolment answers are no longer held."""
+        await self._answers.wait()
 
     def decide(self) -> FaultDecision:
         """The faults for the next call. Dice are rolled only for rates above zero."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.dotdigital.account.config import SandboxConfig
-from sandbox.dotdigital.account.faults import FaultInjector
+from sandbox.dotdigital.account.faults import FaultInjector, FaultSettings
 from sandbox.dotdigital.account.insight import InsightStore
 from sandbox.dotdigital.account.jobs import ImportBoard, JobKind, JobStatus
 from sandbox.dotdigital.account.programs import ProgramBook
@@ -54,6 +54,9 @@ class Sandbox:
             reset_format=config.reset_format,
             hourly_limit=config.flat_hourly_limit,
         )
+        held = getattr(self, "faults", None)
+        if held is not None:
+            held.configure(FaultSettings())  # answers held by the old faults go out
         self.faults = FaultInjector(config.fault_seed)
 
     def import_failure(self) -> JobStatus | None:

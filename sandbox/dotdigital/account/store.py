@@ -41,6 +41,8 @@ class ContactStore:
         self._by_email: dict[str, Contact] = {}
         self._by_id: dict[int, Contact] = {}
         self._suppressions: dict[int, Suppression] = {}
+        # Contacts sent a confirmation email by a challenged resubscribe, not clicked yet.
+        self._challenged: set[int] = set()
         self._next_id = 1
 
     def __len__(self) -> int:
@@ -106,8 +108,22 @@ class ContactStore:
             )
             if outcome is ResubscribeOutcome.ADDED:
                 self._set_status(contact, "subscribed")
+            else:
+                self._challenged.add(contact.contact_id)
             contact.updated = self._clock()
         return contact, outcome
+
+    def confirm(self, raw_email: str) -> Contact:
+        """The person clicked the confirmation email of a challenged resubscribe: subscribed,
+        unless something else (a bounce, a complaint) happened to them since."""
+        contact = self._by_email.get(require_email(raw_email))
+        if contact is None or contact.contact_id not in self._challenged:
+            raise ContactRejected("email", "No confirmation email is waiting for this contact.")
+        self._challenged.discard(contact.contact_id)
+        if contact.status == "unsubscribed":
+            self._set_status(contact, "subscribed")
+            contact.updated = self._clock()
+        return contact
 
     def force_status(self, raw_email: str, status: str) -> Contact:
         """A Dotdigital-side event (bounce, complaint, click-through): any status, no rules."""

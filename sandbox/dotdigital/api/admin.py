@@ -1,5 +1,6 @@
 """The `/_sandbox/` admin surface: reset, faults, limits, stats, programs, Dotdigital-side events.
 
+Dotdigital-side events: a status change, a click on a resubscribe confirmation email.
 Not part of Dotdigital: no Basic auth, no rate limits, never faulted.
 """
 
@@ -117,6 +118,17 @@ async def set_contact_status(request: web.Request) -> web.StreamResponse:
     return json_response(contact_v3(contact))
 
 
+async def confirm_resubscribe(request: web.Request) -> web.StreamResponse:
+    """The person clicked the confirmation email a challenged resubscribe sent them."""
+    try:
+        contact = sandbox_of(request).contacts.confirm(request.match_info["email"])
+    except ContactRejected as error:
+        raise web.HTTPConflict(
+            body=orjson.dumps({"error": str(error)}), content_type="application/json"
+        ) from None
+    return json_response(contact_v3(contact))
+
+
 async def get_programs(request: web.Request) -> web.StreamResponse:
     return json_response({"programs": sandbox_of(request).programs.programs})
 
@@ -154,6 +166,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/_sandbox/limits", set_limits),
     ("GET", "/_sandbox/stats", stats),
     ("POST", "/_sandbox/contacts/{email}/status", set_contact_status),
+    ("POST", "/_sandbox/contacts/{email}/confirm", confirm_resubscribe),
     ("GET", "/_sandbox/programs", get_programs),
     ("POST", "/_sandbox/programs", set_programs),
     ("GET", "/_sandbox/enrolments", enrolments),

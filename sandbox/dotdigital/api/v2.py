@@ -83,7 +83,17 @@ def _v2_data_fields(raw: object) -> dict[str, Any]:
     return {f["key"]: f.get("value") for f in raw}
 
 
-async def resubscribe(request: web.Request) -> web.StreamResponse:
+def _resubscribe(*, no_challenge: bool) -> Handler:
+    """`/v2/contacts/resubscribe` (challenges an unsubscribed contact, as configured) or its
+    `-with-no-challenge` variant (adds them back at once)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await resubscribe(request, no_challenge=no_challenge)
+
+    return handler
+
+
+async def resubscribe(request: web.Request, *, no_challenge: bool) -> web.StreamResponse:
     sandbox = sandbox_of(request)
     body = await read_object(request, BAD_JSON)
     wanted = body.get("unsubscribedContact")
@@ -97,7 +107,7 @@ async def resubscribe(request: web.Request) -> web.StreamResponse:
         contact, outcome = sandbox.contacts.resubscribe(
             email,
             fields,
-            challenge=sandbox.config.resubscribe_challenges,
+            challenge=sandbox.config.resubscribe_challenges and not no_challenge,
         )
     except ContactRejected:
         raise INVALID_EMAIL from None
@@ -129,6 +139,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
         enrolment = sandbox.programs.enrol(body, sandbox.contacts)
     except EnrolmentRejected as error:
         raise v2_error(error.status, f"Error: {error.code}") from None
+    await sandbox.faults.enrolment_answered()
     return json_response(enrolment_v2(enrolment), status=201)
 
 
@@ -138,7 +149,13 @@ ENROLMENTS_PATH = "/v2/programs/enrolments"
 ENDPOINTS = (
     Endpoint("GET", ACCOUNT_INFO_PATH, account_info, Tier.HIGH),
     Endpoint("POST", "/v2/contacts/unsubscribe", unsubscribe, Tier.MEDIUM),
-    Endpoint("POST", "/v2/contacts/resubscribe", resubscribe, Tier.MEDIUM),
+    Endpoint("POST", "/v2/contacts/resubscribe", _resubscribe(no_challenge=False), Tier.MEDIUM),
+    Endpoint(
+        "POST",
+        "/v2/contacts/resubscribe-with-no-challenge",
+        _resubscribe(no_challenge=True),
+        Tier.MEDIUM,
+    ),
     Endpoint(
         "GET",
         "/v2/contacts/unsubscribed-since/{date}",

@@ -41,6 +41,9 @@ class PlannedEnrolment(Generic[Origin]):
 
     write: EnrolmentWrite
     origins: list[Origin] = field(default_factory=list)
+    # Each trigger subject that asked for it (an order's journey) and its commands: the
+    # enrolment ledger keeps one mark per subject.
+    subjects: dict[str, list[Origin]] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,6 +80,7 @@ def plan_batch(commands: Sequence[tuple[WriteCommand, Origin]]) -> BatchPlan[Ori
                 (command.program_id, command.email), PlannedEnrolment(command)
             )
             planned.origins.append(origin)
+            planned.subjects.setdefault(command.subject, []).append(origin)
         else:
             key = (command.collection, command.record.key, command.email)
             existing = plan.records.get(key)

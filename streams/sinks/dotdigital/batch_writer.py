@@ -23,6 +23,7 @@ from schemas.dotdigital.bodies import (
     MergeOption,
 )
 from schemas.dotdigital.commands import WriteCommand
+from schemas.dotdigital.enrolment_ledger import Enrolment
 from streams.runtime.retrying import retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_plan import (
@@ -33,6 +34,7 @@ from streams.sinks.dotdigital.batch_plan import (
     plan_batch,
 )
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
+from streams.sinks.enrolment_ledger import EnrolmentLedger, interrupted
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +71,14 @@ class BatchWriter:
         poll_interval: float = 1.0,
         gate: ConsentGate | None = None,
         consent: ConsentWriter | None = None,
+        ledger: EnrolmentLedger | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
         self._poll_interval = poll_interval
         self._gate = gate or ConsentGate()
         self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
+        self._ledger = ledger or EnrolmentLedger()
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         return await retry_until_settled(call, self._sleep)
@@ -138,12 +142,52 @@ class BatchWriter:
                 continue
             by_program.setdefault(program_id, []).append((contact.contact_id, planned))
         for program_id, members in by_program.items():
-            ids = [contact_id for contact_id, _ in members]
-            try:
-                await self._retrying(partial(self._client.enrol, program_id, ids))
-            except SkippableError as exc:
-                for _, planned in members:
-                    rejections.extend(_refuse(planned, words(exc)))
+            rejections.extend(await self._enrol_once(program_id, members))
+        return rejections
+
+    async def _enrol_once(
+        self, program_id: int, members: list[tuple[int, PlannedEnrolment[Origin]]]
+    ) -> list[Rejection[Origin]]:
+        """One program's enrolments, each subject sent at most once (see the enrolment ledger)."""
+        origins: dict[Enrolment, list[Origin]] = {}
+        contacts: dict[Enrolment, tuple[int, PlannedEnrolment[Origin]]] = {}
+        for contact_id, planned in members:
+            for subject, asked in planned.subjects.items():
+                enrolment = Enrolment(planned.write.email, program_id, subject)
+                origins[enrolment] = asked
+                contacts[enrolment] = (contact_id, planned)
+        sorting = await self._ledger.sort(list(origins))
+        rejections = [
+            Rejection(
+                origin,
+                enrolment.subject,
+                enrolment.email,
+                interrupted(enrolment),
+                Reason.ENROLMENT_INTERRUPTED,
+            )
+            for enrolment in sorting.interrupted
+            for origin in origins[enrolment]
+        ]
+        for enrolment in sorting.done:
+            log.info(
+                "enrolment already done, not sent again: %s into %d for %s",
+                mask_email(enrolment.email),
+                program_id,
+                enrolment.subject,
+            )
+        sending = {contacts[enrolment][0]: contacts[enrolment][1] for enrolment in sorting.send}
+        if not sending:
+            return rejections
+        event_id = next(iter(sending.values())).write.source_event_id
+        try:
+            await self._ledger.once(
+                sorting.send,
+                event_id,
+                lambda: self._retrying(partial(self._client.enrol, program_id, list(sending))),
+            )
+        except SkippableError as exc:
+            for planned in sending.values():
+                rejections.extend(_refuse(planned, words(exc)))
         return rejections
 
     async def _upsert_contacts(self, plan: BatchPlan[Origin]) -> list[Rejection[Origin]]:

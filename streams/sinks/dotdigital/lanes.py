@@ -28,10 +28,13 @@ from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
 from streams.sinks.dotdigital.in_flight import OrderedInFlight
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter, lane_keys
+from streams.sinks.enrolment_ledger import EnrolmentLedger
 
 log = logging.getLogger(__name__)
 
 SLOW_WRITE_SECONDS = 2.0
+# Not sent on purpose (an opt-out, an enrolment a crash may have sent): reported, not dead.
+HELD_BACK = frozenset({Reason.CONSENT_GATE, Reason.ENROLMENT_INTERRUPTED})
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ async def settle(
 
 async def report(rejections: list[Rejection[Consumed]], incidents: Incidents, topic: str) -> None:
     for rejection in rejections:
-        if rejection.reason is Reason.CONSENT_GATE:
+        if rejection.reason in HELD_BACK:
             # Held back on purpose: an exception record says why, nothing is dead.
             await incidents.report(
                 reason=rejection.reason,
@@ -221,12 +224,15 @@ def register(
     realtime: LaneSettings,
     poll_interval: float,
     consent_of: ConsentLookup | None = None,
+    ledger: EnrolmentLedger | None = None,
 ) -> None:
     """Declare both lanes on `app`; `client(background=…)` makes each lane's client.
 
-    `consent_of` reads the join's `contacts` table for the consent gate.
+    `consent_of` reads the join's `contacts` table for the consent gate; `ledger` is the
+    enrolment ledger both lanes ask before every enrolment.
     """
     gate = ConsentGate(consent_of)
+    enrolments = ledger or EnrolmentLedger()
 
     async def observe(change: ConsentChanged) -> None:
         # Dotdigital's answer to a re-subscribe goes back to the join like any observation.
@@ -255,6 +261,7 @@ def register(
             poll_interval=poll_interval,
             gate=gate,
             consent=consent_writer(dotdigital),
+            ledger=enrolments,
         ),
         batch_client,
     )
@@ -265,7 +272,7 @@ def register(
         incidents,
         metrics,
         lambda dotdigital: RealtimeWriter(
-            dotdigital, gate=gate, consent=consent_writer(dotdigital)
+            dotdigital, gate=gate, consent=consent_writer(dotdigital), ledger=enrolments
         ),
         realtime_client,
     )

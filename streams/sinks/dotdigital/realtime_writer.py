@@ -12,10 +12,12 @@ from connectors.errors import SkippableError
 from schemas.contract.incidents import Reason
 from schemas.dotdigital.bodies import ContactUpsert, MergeOption
 from schemas.dotdigital.commands import ConsentWrite, ContactWrite, EnrolmentWrite, WriteCommand
+from schemas.dotdigital.enrolment_ledger import Enrolment
 from streams.runtime.retrying import retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import Rejection, words
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
+from streams.sinks.enrolment_ledger import EnrolmentLedger, interrupted
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,13 @@ class RealtimeWriter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         gate: ConsentGate | None = None,
         consent: ConsentWriter | None = None,
+        ledger: EnrolmentLedger | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
         self._gate = gate or ConsentGate()
         self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
+        self._ledger = ledger or EnrolmentLedger()
 
     async def write(
         self, commands: Sequence[tuple[WriteCommand, Origin]]
@@ -74,6 +78,18 @@ class RealtimeWriter:
                 )
             if isinstance(command, ConsentWrite):
                 return None
+            enrolment = Enrolment(command.email, command.program_id, command.subject)
+            sorting = await self._ledger.sort([enrolment])
+            if sorting.interrupted:
+                return Rejection(
+                    origin,
+                    command.subject,
+                    command.email,
+                    interrupted(enrolment),
+                    Reason.ENROLMENT_INTERRUPTED,
+                )
+            if sorting.done:
+                return None  # enrolled before: a redelivery or a replay
 
         async def call() -> object:
             if isinstance(command, ContactWrite):
@@ -90,7 +106,12 @@ class RealtimeWriter:
                 refused = self._gate.enrolment(command.email, contact.status)
                 if refused is not None:
                     return refused
-                return await self._client.enrol(command.program_id, [contact.contact_id])
+                enrolment = Enrolment(command.email, command.program_id, command.subject)
+                return await self._ledger.once(
+                    [enrolment],
+                    command.source_event_id,
+                    lambda: self._client.enrol(command.program_id, [contact.contact_id]),
+                )
             return await self._client.put_insight_record(
                 command.collection, command.record.key, command.record.json_, email=command.email
             )

@@ -127,7 +127,12 @@ class ConsentLoop:
         self.enrolled: list[Enrolled] = []
         self.resubscribed: list[Resubscribed] = []
         account = Sandbox(
-            SandboxConfig(programs=dict.fromkeys(PROGRAMS.values(), True)),
+            # Dotdigital adds a re-subscribed contact back at once here (as the no-challenge
+            # variant does): these interleavings are about order, and a challenged contact
+            # waits on a person's click (see test_consent_writer and the consent e2e tests).
+            SandboxConfig(
+                programs=dict.fromkeys(PROGRAMS.values(), True), resubscribe_challenges=False
+            ),
             lambda: self.store.clock.now().timestamp(),
         )
         self.contacts = account.contacts

@@ -34,6 +34,9 @@ def test_customer_is_subscribed_is_a_consent_event_only_when_sent() -> None:
     )
     change = from_customer(sent, event_id="e", occurred_at=T0)
     assert change is not None and change.status is ConsentStatus.UNSUBSCRIBED
+    # A snapshot of the record, not an action: the join decides whether it is an opt-out.
+    assert change.snapshot
+    assert not commerce(3).snapshot
 
 
 def test_feed_rows_are_unsubscribes_or_suppressions_with_stable_ids() -> None:

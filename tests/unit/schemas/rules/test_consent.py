@@ -21,7 +21,7 @@ from schemas.rules.consent import (
     fold_consent,
     resubscribe_refusal,
 )
-from tests.support.consent import EMAIL, T0, commerce, feed
+from tests.support.consent import EMAIL, T0, commerce, customer_save, feed
 
 
 def fold(changes: list[ConsentChanged], *, customer: int | None = None) -> list[ConsentOutcome]:
@@ -136,3 +136,56 @@ def test_replayed_observation_changes_nothing() -> None:
     first = fold_consent(None, commerce(3))
     again = fold_consent(first.state, commerce(3))
     assert again.state == first.state and again.to_dotdigital is None
+
+
+def test_a_customer_never_subscribed_and_saved_not_subscribed_opts_out_of_nothing() -> None:
+    (out,) = fold([customer_save(False)], customer=7)
+    assert out == ConsentOutcome(None)
+
+
+def test_not_subscribed_on_a_customer_known_only_as_opted_out_sends_nothing_again() -> None:
+    bounced = fold_consent(None, feed("HardBounced")).state
+    out = fold_consent(bounced, customer_save(False, at=T0 + timedelta(minutes=1)))
+    assert out.to_dotdigital is None and out.published is None and not out.to_commerce
+    assert out.state is not None and out.state.status is ConsentStatus.SUPPRESSED
+    assert out.state.commerce_subscribed is False
+
+
+def test_a_pending_newsletter_customer_saved_not_subscribed_stays_pending() -> None:
+    pending = fold_consent(None, commerce(2)).state
+    out = fold_consent(pending, customer_save(False, at=T0 + timedelta(minutes=1)))
+    assert out.to_dotdigital is None and out.published is None
+    assert out.state is not None and out.state.status is ConsentStatus.PENDING
+
+
+def test_a_subscribed_customer_saved_not_subscribed_unsubscribes() -> None:
+    asked = fold_consent(None, customer_save(True))
+    assert asked.to_dotdigital == RESUBSCRIBE
+    added = fold_consent(
+        asked.state, from_resubscribe(EMAIL, ADDED, request="s1", at=T0 + timedelta(seconds=5))
+    )
+    assert added.state is not None and added.state.status is ConsentStatus.SUBSCRIBED
+    out = fold_consent(added.state, customer_save(False, at=T0 + timedelta(minutes=1), event="s2"))
+    assert out.to_dotdigital == UNSUBSCRIBE
+    assert out.published is not None and out.published.status is ConsentStatus.UNSUBSCRIBED
+    assert out.state is not None and out.state.status is ConsentStatus.UNSUBSCRIBED
+
+
+def test_a_newsletter_unsubscribe_opts_out_even_a_contact_never_seen_subscribed() -> None:
+    (out,) = fold([commerce(3)])
+    assert out.to_dotdigital == UNSUBSCRIBE
+
+
+def test_a_challenged_contact_is_enrolled_only_once_dotdigital_says_they_clicked() -> None:
+    asked = fold_consent(None, commerce(1)).state
+    assert enrolment_refusal(asked) is not None  # asked, not answered: no journeys
+    challenged = fold_consent(
+        asked, from_resubscribe(EMAIL, CHALLENGED, request="c1", at=T0 + timedelta(minutes=1))
+    ).state
+    assert challenged is not None and challenged.status is ConsentStatus.PENDING
+    # The click happens in Dotdigital: the table leaves it to Dotdigital's own status.
+    assert enrolment_refusal(challenged) is None
+    assert dotdigital_refusal("unsubscribed") == "enrolment skipped: unsubscribed in Dotdigital"
+    assert dotdigital_refusal("subscribed") is None
+    # Awaiting confirmation in Commerce is not Dotdigital's to settle.
+    assert enrolment_refusal(fold_consent(None, commerce(2)).state) is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sandbox.dotdigital.account.config import SandboxConfig
 from tests.support.dotdigital import Dotdigital, sandbox
 
@@ -74,9 +76,13 @@ async def test_suppressed_feed_shows_dotdigital_side_bounces(dd: Dotdigital) -> 
     assert unsubscribed.json() == []
 
 
-async def test_resubscribe_adds_an_unsubscribed_contact_back(dd: Dotdigital) -> None:
+async def test_resubscribe_with_no_challenge_adds_an_unsubscribed_contact_back(
+    dd: Dotdigital,
+) -> None:
     await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
-    response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
+    response = await dd.api.post(
+        "/v2/contacts/resubscribe-with-no-challenge", json=resubscribe_body(ADA)
+    )
     body = response.json()
     assert body["status"] == "ContactAdded"
     assert body["contact"]["status"] == "Subscribed"
@@ -84,13 +90,32 @@ async def test_resubscribe_adds_an_unsubscribed_contact_back(dd: Dotdigital) -> 
     assert (await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-01")).json() == []
 
 
-async def test_resubscribe_can_be_challenged() -> None:
-    async with sandbox(SandboxConfig(resubscribe_challenges=True)) as dd:
+async def test_resubscribe_challenges_an_unsubscribed_contact_until_they_click(
+    dd: Dotdigital,
+) -> None:
+    await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
+    response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
+    waiting = await dd.api.get(f"/contacts/v3/email/{ADA}")
+    clicked = await dd.admin(f"contacts/{ADA}/confirm", {})
+    after = await dd.api.get(f"/contacts/v3/email/{ADA}")
+    assert response.json()["status"] == "ContactChallenged"
+    assert waiting.json()["status"] == "unsubscribed"
+    assert clicked["status"] == after.json()["status"] == "subscribed"
+    assert (await dd.api.get("/v2/contacts/unsubscribed-since/2026-01-01")).json() == []
+
+
+async def test_a_confirmation_click_needs_a_challenge(dd: Dotdigital) -> None:
+    await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
+    response = await dd.anonymous.post(f"/_sandbox/contacts/{ADA}/confirm", json={})
+    assert response.status_code == 409
+    assert (await dd.api.get(f"/contacts/v3/email/{ADA}")).json()["status"] == "unsubscribed"
+
+
+async def test_resubscribe_adds_at_once_when_the_account_does_not_challenge() -> None:
+    async with sandbox(SandboxConfig(resubscribe_challenges=False)) as dd:
         await dd.api.post("/v2/contacts/unsubscribe", json={"email": ADA})
         response = await dd.api.post("/v2/contacts/resubscribe", json=resubscribe_body(ADA))
-        contact = await dd.api.get(f"/contacts/v3/email/{ADA}")
-    assert response.json()["status"] == "ContactChallenged"
-    assert contact.json()["status"] == "unsubscribed"
+    assert response.json()["status"] == "ContactAdded"
 
 
 async def test_resubscribe_cannot_unsuppress_a_complaint(dd: Dotdigital) -> None:
@@ -137,3 +162,22 @@ async def test_enrolment_errors_are_v2_messages(dd: Dotdigital) -> None:
         422,
         {"message": "Error: ERROR_PROGRAM_NOT_ACTIVE"},
     )
+
+
+async def test_a_held_enrolment_is_recorded_before_its_answer_goes_out(dd: Dotdigital) -> None:
+    created = await dd.api.patch(f"/contacts/v3/email/{ADA}", json={"identifiers": {"email": ADA}})
+    contact_id = created.json()["contactId"]
+    await dd.faults(hold_enrolment_answers=True)
+    call = asyncio.create_task(
+        dd.api.post("/v2/programs/enrolments", json={"programId": 1, "contacts": [contact_id]})
+    )
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (await dd.admin("enrolments"))["enrolments"]:
+        assert asyncio.get_running_loop().time() < deadline, "the enrolment was never recorded"
+    assert not call.done()  # recorded, and the caller has not heard so
+
+    await dd.faults()
+    answer = await call
+
+    assert answer.status_code == 201
+    assert len((await dd.admin("enrolments"))["enrolments"]) == 1

@@ -118,7 +118,7 @@ def later(world: World, seconds: float = 60.0) -> datetime:
     return datetime.fromtimestamp(world.time.wall, UTC)
 
 
-async def test_a_resubscribe_answer_goes_back_as_a_dotdigital_observation(world: World) -> None:
+async def test_a_challenged_resubscribe_goes_back_as_a_pending_observation(world: World) -> None:
     metrics, observed = Metrics(), Observed()
     email = "back@example.com"
     await set_status(world, email, "unsubscribed")
@@ -130,10 +130,12 @@ async def test_a_resubscribe_answer_goes_back_as_a_dotdigital_observation(world:
     )
 
     assert rejections == []
-    assert await status_of(world, email) == "subscribed"
+    # Dotdigital sent a confirmation email: the contact stays unsubscribed until they click.
+    assert await status_of(world, email) == "unsubscribed"
     (change,) = observed.changes
-    assert getattr(change, "status") is ConsentStatus.SUBSCRIBED  # noqa: B009
+    assert getattr(change, "status") is ConsentStatus.PENDING  # noqa: B009
     assert getattr(change, "answers") == "evt-consent"  # noqa: B009
+    assert "confirmation email" in getattr(change, "reason")  # noqa: B009
 
 
 async def test_a_hard_bounced_contact_is_not_resubscribed_and_the_answer_says_why(
