@@ -11,13 +11,14 @@ import orjson
 
 from connectors.adobe_io.journal import Drained, JournalClient, JournalPage
 from connectors.errors import RetriableError, SkippableError
+from schemas.contract.incidents import Reason
 from schemas.contract.topics import DEADLETTER, EXCEPTIONS, RAW
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.producer import ProducerTopic, producer
 from streams.settings import Settings
 from streams.sources.checkpoint import FileCheckpoint
-from streams.sources.deliveries import Delivery, read_delivery
+from streams.sources.deliveries import Delivery, Unreadable, read_delivery
 from streams.sources.raw_publisher import RawPublisher, Unstored
 from streams.sources.resume import ResumePoint
 
@@ -28,12 +29,19 @@ ERROR_WAIT = 5.0
 
 
 def journal_delivery(page: JournalPage, client_id: str) -> Delivery:
-    """The envelopes of one journal page."""
+    """The envelopes of one journal page; an event addressed to no one or to another
+    integration is dead-lettered (the journal is ours, so it is a fault worth seeing)."""
     delivery = Delivery()
     for event in page.events:
-        part = read_delivery(orjson.dumps(event), client_id)
+        value = orjson.dumps(event)
+        part = read_delivery(value, client_id)
         delivery.events.extend(part.events)
         delivery.unreadable.extend(part.unreadable)
+        if part.missing_recipients or part.foreign_recipients:
+            whom = "no recipient" if part.missing_recipients else "another integration"
+            delivery.unreadable.append(
+                Unreadable(Reason.INVALID_ENVELOPE, f"journal event addressed to {whom}", value)
+            )
     return delivery
 
 
