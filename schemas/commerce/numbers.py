@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-# Entity ids, store, website and group ids are `int(10) unsigned` (or narrower) columns.
-MAX_ID = 2**32 - 1
+# Entity, store, website and group ids are `int(10) unsigned` columns in a stock store, but
+# extensions and sharded setups widen them; 2^53 - 1 is the largest whole number every JSON
+# reader keeps exact, and still bounds the work before any conversion.
+MAX_ID = 2**53 - 1
 _ID_DIGITS = len(str(MAX_ID))
 # Integers wider than this are no Commerce number whatever the column; refused before Decimal().
 _MAX_BITS = 128
