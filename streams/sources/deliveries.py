@@ -93,15 +93,6 @@ class Delivery:
     refused: Unreadable | None = None
 
 
-def _key(event: CloudEvent) -> str:
-    try:
-        return raw_key(event)
-    except (ArithmeticError, ValueError):
-        # The entity id is a number the sender chose (NaN, 1e5000, …): the event is still
-        # stored, under its own id, and normalize judges the number.
-        return f"event:{event.eventid}"
-
-
 def _envelope(
     item: Any, value: bytes, client_id: str, window: Window | None, delivery: Delivery
 ) -> None:
@@ -138,7 +129,7 @@ def _envelope(
     if missed is not None:
         delivery.unreadable.append(Unreadable(Reason.EVENT_OUT_OF_WINDOW, missed, value))
         return
-    delivery.events.append(Incoming(event.eventid, event.type, _key(event), value))
+    delivery.events.append(Incoming(event.eventid, event.type, raw_key(event), value))
 
 
 def _skip_whitespace(text: str, index: int) -> int:

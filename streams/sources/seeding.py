@@ -9,12 +9,13 @@ import math
 from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.commerce.events import event_id_of
 from schemas.contract.topics import RAW
+from streams.runtime.catch_up import Record, read_to_end
 from streams.runtime.metrics import Metrics
+from streams.sources.resume import raw_offsets
 
 log = logging.getLogger(__name__)
 
@@ -37,54 +38,23 @@ def stored_event_id(value: bytes | None) -> str | None:
     return str(found) if isinstance(found, str | int | float) else None
 
 
-async def stored_ids(
-    bootstrap: str, capacity: int, *, fetch_max_wait_ms: int = 100, topic: str = RAW
-) -> list[str]:
-    """The event ids of about the last `capacity` records of the topic (its share from each
-    partition), oldest first per partition.
-
-    Tansu reports the last batch's base offset + 1 as a partition's end, but a fetch returns
-    whole batches: reading until the position passes that end yields the last batch's every
-    record; one more fetch takes what was stored meanwhile.
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        fetch_max_wait_ms=fetch_max_wait_ms,
-    )
-    await consumer.start()
+async def stored_ids(bootstrap: str, capacity: int, *, fetch_max_wait_ms: int = 100) -> list[str]:
+    """The event ids of about the last `capacity` raw records (its share from each partition),
+    oldest first per partition. The start comes from the broker's end offsets (Tansu's may be one
+    batch short: a little more is read); the end is the topic's true end."""
+    ends = await raw_offsets(bootstrap)
+    if not ends:
+        return []
+    share = math.ceil(capacity / len(ends))
     found: list[str] = []
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            return found
-        assignment = [TopicPartition(topic, partition) for partition in sorted(partitions)]
-        consumer.assign(assignment)
-        ends = await consumer.end_offsets(assignment)
-        share = math.ceil(capacity / len(assignment))
-        for tp in assignment:
-            consumer.seek(tp, max(ends[tp] - share, 0))
-        behind = {tp for tp in assignment if ends[tp] > 0}
-        caught_up = not behind
-        while True:
-            batches = await consumer.getmany(timeout_ms=fetch_max_wait_ms * 3)
-            for records in batches.values():
-                found.extend(
-                    event_id
-                    for record in records
-                    if (event_id := stored_event_id(record.value)) is not None
-                )
-            if caught_up:
-                return found
-            for tp in list(behind):
-                if await consumer.position(tp) >= ends[tp]:
-                    behind.discard(tp)
-            caught_up = not behind
-    finally:
-        await consumer.stop()
+
+    def keep(record: Record) -> None:
+        if (event_id := stored_event_id(record.value)) is not None:
+            found.append(event_id)
+
+    start = {partition: max(last + 1 - share, 0) for partition, last in ends.items()}
+    await read_to_end(bootstrap, RAW, keep, start=start, fetch_max_wait_ms=fetch_max_wait_ms)
+    return found
 
 
 class Seeding:
