@@ -199,13 +199,16 @@ class Stack:
     broker_pid: int | None = None
     env: dict[str, str] = field(default_factory=dict)  # the worker's, to start another like it
 
-    def deliver(self, payload: Any, *, forged: bool = False) -> httpx.Response:
-        """POST one delivery, signed as Adobe signs it (or with unpublished keys)."""
+    def deliver(
+        self, payload: Any, *, forged: bool = False, webhook: str | None = None
+    ) -> httpx.Response:
+        """POST one delivery, signed as Adobe signs it (or with unpublished keys), to the stack's
+        webhook or another worker's."""
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         first = payload[0] if isinstance(payload, list) else payload
         event_id = str(first.get("eventid", "")) if isinstance(first, dict) else ""
         headers = self.signer.headers(body, event_id, forged=forged)
-        return httpx.post(self.webhook, content=body, headers=headers, timeout=15)
+        return httpx.post(webhook or self.webhook, content=body, headers=headers, timeout=15)
 
     def logs(self) -> str:
         return "\n\n".join(f"--- {p.name} ---\n{p.tail()}" for p in self.processes)
@@ -333,13 +336,23 @@ def _assigned(url: str) -> bool:
     return bool(status.get("assigned"))
 
 
-def start_worker(stack: Stack, logs: Path, name: str = "worker") -> Process:
+def start_worker(
+    stack: Stack, logs: Path, name: str = "worker", *, web_port: int | None = None
+) -> Process:
     """Another worker like the stack's own (after a kill, say), once it holds its partitions;
-    the stack stops it with the rest."""
-    worker = start_cli(name, ["worker"], stack.env, logs)
+    the stack stops it with the rest. With `web_port` it is one more worker in the group, with
+    its own webhook and ops pages at `worker_url(web_port)`."""
+    env = stack.env if web_port is None else {**stack.env, "CARTWRIGHT_WEB__PORT": str(web_port)}
+    url = stack.worker_url if web_port is None else worker_url(web_port)
+    worker = start_cli(name, ["worker"], env, logs)
     stack.processes.append(worker)
-    eventually(lambda: _assigned(f"{stack.worker_url}/ops/status"), what=name, timeout=90)
+    eventually(lambda: _assigned(f"{url}/ops/status"), what=name, timeout=90)
     return worker
+
+
+def worker_url(web_port: int) -> str:
+    """Where a worker listening on `web_port` serves its webhook and ops pages."""
+    return f"http://127.0.0.1:{web_port}"
 
 
 @contextmanager
