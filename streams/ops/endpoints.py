@@ -1,4 +1,5 @@
-"""Ops endpoints on the worker: health and status, protected by a bearer token when one is set."""
+"""Ops endpoints on the worker: health, status and table digests, protected by a bearer token
+when one is set."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
+from streams.ops.table_digest import held_digests
 from streams.runtime.metrics import Metrics
 from streams.settings import Settings
 
@@ -19,7 +21,7 @@ def _authorized(request: Request, token: str | None) -> bool:
 
 
 def register_ops(app: Any, settings: Settings, metrics: Metrics) -> None:
-    """`GET /ops/health` and `GET /ops/status`."""
+    """`GET /ops/health`, `GET /ops/status` and `GET /ops/tables`."""
     token = settings.web.ops_token.get_secret_value() if settings.web.ops_token else None
 
     class Health(View):
@@ -43,5 +45,13 @@ def register_ops(app: Any, settings: Settings, metrics: Metrics) -> None:
                 }
             )
 
+    class Tables(View):
+        async def get(self, request: Request) -> Response:
+            if not _authorized(request, token):
+                return self.json({"error": "unauthorized"}, status=401)
+            # Counts and digests only: the tables hold emails and consent (README, "Operations").
+            return self.json({"app": settings.kafka.app_id, **held_digests(app)})
+
     app.page("/ops/health")(Health)
     app.page("/ops/status")(Status)
+    app.page("/ops/tables")(Tables)
