@@ -203,6 +203,11 @@ class InsightStore:
         self._collections[name] = collection
         return collection
 
+    def owned_by(self, owner: int | None) -> dict[str, list[Record]]:
+        """Per collection, the records `owner` (a contact id, or None: the account) has."""
+        found = {name: c.owned_by(owner) for name, c in self._collections.items()}
+        return {name: records for name, records in found.items() if records}
+
     def counts(self) -> dict[str, int]:
         """Records per collection."""
         return {name: len(c.records) for name, c in self._collections.items()}

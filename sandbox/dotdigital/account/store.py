@@ -51,6 +51,10 @@ class ContactStore:
     def get(self, email: str) -> Contact | None:
         return self._by_email.get(normalize_email(email))
 
+    def all(self) -> list[Contact]:
+        """Every contact, oldest first."""
+        return sorted(self._by_id.values(), key=lambda c: c.contact_id)
+
     def by_id(self, contact_id: int) -> Contact | None:
         return self._by_id.get(contact_id)
 

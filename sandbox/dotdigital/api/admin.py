@@ -1,4 +1,5 @@
-"""The `/_sandbox/` admin surface: reset, faults, limits, stats, programs, Dotdigital-side events.
+"""The `/_sandbox/` admin surface: reset, faults, limits, stats, programs, Dotdigital-side events,
+and every contact with its records (for tests that must not spend the account's call budget).
 
 Dotdigital-side events: a status change, a click on a resubscribe confirmation email.
 Not part of Dotdigital: no Basic auth, no rate limits, never faulted.
@@ -16,7 +17,7 @@ from sandbox.dotdigital.account.config import RateMode, ResetFormat
 from sandbox.dotdigital.account.contact import ContactRejected
 from sandbox.dotdigital.account.faults import FaultSettings
 from sandbox.dotdigital.account.state import Sandbox
-from sandbox.dotdigital.api.views import contact_v3, enrolment_v2
+from sandbox.dotdigital.api.views import contact_v3, enrolment_v2, record_v3
 from sandbox.dotdigital.api.wire import Handler, json_response, sandbox_of
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -107,6 +108,22 @@ async def stats(request: web.Request) -> web.StreamResponse:
     return json_response(sandbox_of(request).stats())
 
 
+async def contacts(request: web.Request) -> web.StreamResponse:
+    """Every contact as v3 shows it, with its contact-scoped insight records per collection."""
+    sandbox = sandbox_of(request)
+    rows = [
+        {
+            **contact_v3(contact),
+            "insight": {
+                name: [record_v3(r) for r in records]
+                for name, records in sandbox.insight.owned_by(contact.contact_id).items()
+            },
+        }
+        for contact in sandbox.contacts.all()
+    ]
+    return json_response({"contacts": rows})
+
+
 async def set_contact_status(request: web.Request) -> web.StreamResponse:
     change = await _parse(request, StatusChange)
     try:
@@ -165,6 +182,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/_sandbox/limits", get_limits),
     ("POST", "/_sandbox/limits", set_limits),
     ("GET", "/_sandbox/stats", stats),
+    ("GET", "/_sandbox/contacts", contacts),
     ("POST", "/_sandbox/contacts/{email}/status", set_contact_status),
     ("POST", "/_sandbox/contacts/{email}/confirm", confirm_resubscribe),
     ("GET", "/_sandbox/programs", get_programs),

@@ -175,3 +175,19 @@ async def test_account_records_round_trip(dd: Dotdigital) -> None:
     assert one.json()["json"] == {"name": "Mug"}
     assert missing.status_code == 404
     assert stats["collections"] == {"Catalog_Default": 2}
+
+
+async def test_the_admin_surface_lists_every_contact_with_its_records_without_a_call(
+    dd: Dotdigital,
+) -> None:
+    import_id = await submit(dd, orders_import(record("100000001", ADA, {"orderTotal": 3})))
+    await dd.poll_import(f"/insightData/v3/import/{import_id}")
+    calls = (await dd.admin("stats"))["calls"]
+
+    (contact,) = (await dd.admin("contacts"))["contacts"]
+
+    assert contact["identifiers"]["email"] == ADA
+    assert [(r["key"], r["json"]) for r in contact["insight"]["Orders"]] == [
+        ("100000001", {"orderTotal": 3})
+    ]
+    assert (await dd.admin("stats"))["calls"] == calls  # not spent from the account's budget
