@@ -73,6 +73,16 @@ def quiet_digests(stack: Stack, adobe: Redelivery) -> Digests | None:
     return held if held is not None and held == changelog_digests(stack.bootstrap, APP) else None
 
 
+def differing(found: Digests, wanted: Digests) -> str:
+    """The table partitions whose digests differ, for a failure message."""
+    return "; ".join(
+        f"{table}[{p}]: {found[table].get(p)} != {wanted[table].get(p)}"
+        for table in sorted(wanted)
+        for p in sorted(set(found.get(table, {})) | set(wanted[table]))
+        if found.get(table, {}).get(p) != wanted[table].get(p)
+    )
+
+
 def kill_and_restart(stack: Stack, worker: Process, logs: Path, name: str) -> Process:
     os.kill(worker.popen.pid, signal.SIGKILL)
     worker.popen.wait(timeout=30)
@@ -108,8 +118,9 @@ def test_a_worker_killed_ten_times_under_traffic_ends_as_a_run_without_kills(
                         timeout=120,
                         what="the restarted worker's recovered tables",
                     )
-                    assert after == before, f"kill {kill + 1}: tables changed by the restart"
-                    assert changelog_digests(stack.bootstrap, APP) == before
+                    changelogs = changelog_digests(stack.bootstrap, APP)
+                    assert after == changelogs, f"kill {kill + 1}: " + differing(after, changelogs)
+                    assert after == before, f"kill {kill + 1}: " + differing(after, before)
                     checked.append(before)
                 else:
                     # Under traffic: kill once this chunk is flowing; Adobe retries meanwhile.
