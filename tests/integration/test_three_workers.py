@@ -29,6 +29,9 @@ pytestmark = pytest.mark.integration
 
 KILLS = 10
 SETTINGS = {
+    # Faust's assignor gives each worker ceil(partitions / workers) of a topic: with four, the
+    # third worker would hold nothing; with six, every worker holds two and state to recover.
+    "CARTWRIGHT_KAFKA__PARTITIONS": "6",
     "CARTWRIGHT_ORDERS__BATCH_INTERVAL": "0.5",
     "CARTWRIGHT_PROGRAMS__ORDER_FULFILLED": str(ORDER_FULFILLED_PROGRAM),
     "CARTWRIGHT_PROGRAMS__FIRST_ORDER": str(FIRST_ORDER_PROGRAM),
