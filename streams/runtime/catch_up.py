@@ -46,12 +46,14 @@ async def true_ends(
     partitions: Iterable[TopicPartition],
     *,
     hints: Mapping[TopicPartition, int] | None = None,
+    handle: Callable[[Record], None] | None = None,
     fetch_max_wait_ms: int = 50,
     give_up_after: float = 60.0,
 ) -> dict[TopicPartition, int]:
     """Where each partition's next record will be, read rather than asked: from its hint (an
     offset at or before the end), else from the broker's reported end - 1, up to the position
-    where a fetch returns nothing. Keys are the partitions as given."""
+    where a fetch returns nothing; every record read on the way is passed to `handle`. Keys are
+    the partitions as given."""
     # aiokafka takes only its own TopicPartition; callers (Faust) may pass look-alike tuples.
     given = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
     if not given:
@@ -61,13 +63,39 @@ async def true_ends(
     await consumer.start()
     try:
         async with asyncio.timeout(give_up_after):
-            asked = [tp for tp in given if tp not in known]
-            reported = await consumer.end_offsets(asked) if asked else {}
-            start = {**{tp: max(end - 1, 0) for tp, end in reported.items()}, **known}
-            ends = await _read(consumer, {tp: start[tp] for tp in given}, _skip, fetch_max_wait_ms)
+            ends = await _read_on(consumer, list(given), known, handle or _skip, fetch_max_wait_ms)
     finally:
         await consumer.stop()
     return {given[tp]: end for tp, end in ends.items()}
+
+
+async def topic_ends(
+    bootstrap: str, topic: str, *, fetch_max_wait_ms: int = 50, give_up_after: float = 60.0
+) -> dict[int, int]:
+    """Where each partition of `topic` ends (its next offset), read as `true_ends` reads."""
+    consumer = _consumer(bootstrap, fetch_max_wait_ms)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(give_up_after):
+            partitions = await _topic_partitions(consumer, topic)
+            ends = await _read_on(consumer, partitions, {}, _skip, fetch_max_wait_ms)
+    finally:
+        await consumer.stop()
+    return {tp.partition: end for tp, end in ends.items()}
+
+
+async def _read_on(
+    consumer: AIOKafkaConsumer,
+    partitions: list[TopicPartition],
+    hints: Mapping[TopicPartition, int],
+    handle: Callable[[Record], None],
+    fetch_max_wait_ms: int,
+) -> dict[TopicPartition, int]:
+    """`_read` from each hint, else from the broker's reported end - 1 (its last batch, at most)."""
+    asked = [tp for tp in partitions if tp not in hints]
+    reported = await consumer.end_offsets(asked) if asked else {}
+    start = {**{tp: max(end - 1, 0) for tp, end in reported.items()}, **hints}
+    return await _read(consumer, {tp: start[tp] for tp in partitions}, handle, fetch_max_wait_ms)
 
 
 def _consumer(bootstrap: str, fetch_max_wait_ms: int) -> AIOKafkaConsumer:

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sandbox.broker import EmbeddedBroker
-from streams.runtime.catch_up import true_ends
+from streams.runtime.catch_up import topic_ends, true_ends
 from tests.support.stack import eventually, free_port
 
 pytestmark = pytest.mark.integration
@@ -116,6 +116,9 @@ async def test_true_ends_span_topics_and_start_from_hints(bootstrap: str) -> Non
     found = await true_ends(bootstrap, [*batched, *empty], hints=from_start)
 
     assert found == {**real, empty[0]: 0}
+    assert await topic_ends(bootstrap, "seam-mixed-batched") == {
+        tp.partition: end for tp, end in real.items()
+    }
 
 
 def recover(bootstrap: str, app_id: str, out: Path, *, trust: bool) -> dict[str, str]:
