@@ -5,7 +5,6 @@ own web views."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,8 +13,6 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web.base import BlueprintManager
 
 from streams.runtime.catch_up import true_ends
-
-log = logging.getLogger(__name__)
 
 # Finding the true ends must finish inside the wait Faust's recovery gives it
 # (`broker_request_timeout`), so that a slow broker fails here, with our message, not there.
@@ -49,27 +46,20 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         Faust asks ListOffsets-latest, which the embedded broker answers one batch short, so a
         restarted worker stopped recovering a batch early and a worker keeping a partition across
         a rebalance died in `ConsistencyError`. Unless `trust_end_offsets`, a short-lived consumer
-        of its own reads each partition from there to where a fetch returns nothing."""
+        of its own (same bootstrap; Cartwright sets no broker credentials) reads each partition
+        from its last batch to its end, and logs the ends it corrects. The group consumer's fetch
+        high watermark (`highwater(tp)`) feeds only Faust's monitor and slow-processing logs,
+        never recovery's completeness."""
         app: Any = self.app
         if app.trust_end_offsets or self.consumer.in_transaction:
             return await super()._highwaters(partitions)
-        reported = await self._ensure_consumer().end_offsets(partitions)
         transport: Any = self.transport
-        ends = await true_ends(
+        return await true_ends(
             ",".join(faust_aiokafka.server_list(transport.url, transport.default_port)),
             partitions,
-            hints={tp: max(end - 1, 0) for tp, end in reported.items()},
             fetch_max_wait_ms=app.fetch_max_wait_ms,
             give_up_after=app.conf.broker_request_timeout * TRUE_ENDS_SHARE_OF_REQUEST_TIMEOUT,
         )
-        short = {tp: (reported[tp], end) for tp, end in ends.items() if reported.get(tp) != end}
-        if short:
-            log.info(
-                "changelog ends: the broker reported %s, read to %s",
-                {f"{tp.topic}[{tp.partition}]": was for tp, (was, _) in short.items()},
-                {f"{tp.topic}[{tp.partition}]": end for tp, (_, end) in short.items()},
-            )
-        return ends
 
 
 class _Consumer(faust_aiokafka.Consumer):

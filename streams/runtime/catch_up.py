@@ -8,13 +8,16 @@ a fetch at the current position, issued after we asked, with no records.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+
+log = logging.getLogger(__name__)
 
 
 async def read_to_end(
@@ -91,11 +94,23 @@ async def _read_on(
     handle: Callable[[Record], None],
     fetch_max_wait_ms: int,
 ) -> dict[TopicPartition, int]:
-    """`_read` from each hint, else from the broker's reported end - 1 (its last batch, at most)."""
+    """`_read` from each hint, else from the broker's reported end - 1: on Tansu the base of the
+    last batch when we asked, on Kafka the last record; the batch fetched there reaches the end
+    as of asking, so a partition that is still being written is not chased."""
     asked = [tp for tp in partitions if tp not in hints]
     reported = await consumer.end_offsets(asked) if asked else {}
     start = {**{tp: max(end - 1, 0) for tp, end in reported.items()}, **hints}
-    return await _read(consumer, {tp: start[tp] for tp in partitions}, handle, fetch_max_wait_ms)
+    begin = {tp: start[tp] for tp in partitions}
+    last_batch = {tp for tp, end in reported.items() if end > 0}
+    ends = await _read(consumer, begin, handle, fetch_max_wait_ms, last_batch=last_batch)
+    short = {tp: end for tp, end in ends.items() if tp in reported and reported[tp] != end}
+    if short:
+        log.info(
+            "end offsets: the broker reported %s, read to %s",
+            {f"{tp.topic}[{tp.partition}]": reported[tp] for tp in short},
+            {f"{tp.topic}[{tp.partition}]": end for tp, end in short.items()},
+        )
+    return ends
 
 
 def _consumer(bootstrap: str, fetch_max_wait_ms: int) -> AIOKafkaConsumer:
@@ -124,9 +139,12 @@ async def _read(
     start: Mapping[TopicPartition, int | None],
     handle: Callable[[Record], None],
     fetch_max_wait_ms: int,
+    *,
+    last_batch: Collection[TopicPartition] = (),
 ) -> dict[TopicPartition, int]:
     """Every record from `start` (None: the beginning) to each partition's true end, passed to
-    `handle`; returns the true ends (next offsets), keyed as in `start`."""
+    `handle`; returns the true ends (next offsets), keyed as in `start`. A partition in
+    `last_batch` starts at its last batch, so its first records read reach its end."""
     pending = list(start)
     if not pending:
         return {}
@@ -144,7 +162,12 @@ async def _read(
             records = batches.get(tp, [])
             for record in records:
                 handle(record)
+            if records and tp not in last_batch:
+                continue
             if records:
+                ends[tp] = await consumer.position(tp)
+                consumer.pause(tp)
+                pending.remove(tp)
                 continue
             answered = consumer.last_poll_timestamp(tp)
             # aiokafka drops a fetch answer that is not for the current position, so a stamp
