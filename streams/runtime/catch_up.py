@@ -8,13 +8,16 @@ a fetch at the current position, issued after we asked, with no records.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+
+log = logging.getLogger(__name__)
 
 
 async def read_to_end(
@@ -28,41 +31,130 @@ async def read_to_end(
 ) -> dict[int, int]:
     """Every record of `topic` from `start` (partition → offset; else the beginning), in order
     per partition, passed to `handle`; returns where each partition's next record will be."""
-    consumer = AIOKafkaConsumer(
+    consumer = _consumer(bootstrap, fetch_max_wait_ms)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(give_up_after):
+            partitions = await _topic_partitions(consumer, topic)
+            given = start or {}
+            begin = {tp: given.get(tp.partition) for tp in partitions}
+            ends = await _read(consumer, begin, handle, fetch_max_wait_ms)
+            return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def true_ends(
+    bootstrap: str,
+    partitions: Iterable[TopicPartition],
+    *,
+    hints: Mapping[TopicPartition, int] | None = None,
+    handle: Callable[[Record], None] | None = None,
+    fetch_max_wait_ms: int = 50,
+    give_up_after: float = 60.0,
+) -> dict[TopicPartition, int]:
+    """Where each partition's next record will be, read rather than asked: from its hint (an
+    offset at or before the end), else from the broker's reported end - 1, up to the position
+    where a fetch returns nothing; every record read on the way is passed to `handle`. Keys are
+    the partitions as given."""
+    # aiokafka takes only its own TopicPartition; callers (Faust) may pass look-alike tuples.
+    given = {TopicPartition(tp.topic, tp.partition): tp for tp in partitions}
+    if not given:
+        return {}
+    known = {TopicPartition(tp.topic, tp.partition): offset for tp, offset in (hints or {}).items()}
+    consumer = _consumer(bootstrap, fetch_max_wait_ms)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(give_up_after):
+            ends = await _read_on(consumer, list(given), known, handle or _skip, fetch_max_wait_ms)
+    finally:
+        await consumer.stop()
+    return {given[tp]: end for tp, end in ends.items()}
+
+
+async def topic_ends(
+    bootstrap: str, topic: str, *, fetch_max_wait_ms: int = 50, give_up_after: float = 60.0
+) -> dict[int, int]:
+    """Where each partition of `topic` ends (its next offset), read as `true_ends` reads."""
+    consumer = _consumer(bootstrap, fetch_max_wait_ms)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(give_up_after):
+            partitions = await _topic_partitions(consumer, topic)
+            ends = await _read_on(consumer, partitions, {}, _skip, fetch_max_wait_ms)
+    finally:
+        await consumer.stop()
+    return {tp.partition: end for tp, end in ends.items()}
+
+
+async def _read_on(
+    consumer: AIOKafkaConsumer,
+    partitions: list[TopicPartition],
+    hints: Mapping[TopicPartition, int],
+    handle: Callable[[Record], None],
+    fetch_max_wait_ms: int,
+) -> dict[TopicPartition, int]:
+    """`_read` from each hint, else from the broker's reported end - 1: on Tansu the base of the
+    last batch when we asked, on Kafka the last record; the batch fetched there reaches the end
+    as of asking, so a partition that is still being written is not chased."""
+    asked = [tp for tp in partitions if tp not in hints]
+    reported = await consumer.end_offsets(asked) if asked else {}
+    start = {**{tp: max(end - 1, 0) for tp, end in reported.items()}, **hints}
+    begin = {tp: start[tp] for tp in partitions}
+    last_batch = {tp for tp, end in reported.items() if end > 0}
+    ends = await _read(consumer, begin, handle, fetch_max_wait_ms, last_batch=last_batch)
+    short = {tp: end for tp, end in ends.items() if tp in reported and reported[tp] != end}
+    if short:
+        log.info(
+            "end offsets: the broker reported %s, read to %s",
+            {f"{tp.topic}[{tp.partition}]": reported[tp] for tp in short},
+            {f"{tp.topic}[{tp.partition}]": end for tp, end in short.items()},
+        )
+    return ends
+
+
+def _consumer(bootstrap: str, fetch_max_wait_ms: int) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         # Tansu answers a fetch only once the wait is up, even when data is there.
         fetch_max_wait_ms=fetch_max_wait_ms,
     )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(give_up_after):
-            return await _read(consumer, topic, handle, start or {}, fetch_max_wait_ms)
-    finally:
-        await consumer.stop()
 
 
-async def _read(
-    consumer: AIOKafkaConsumer,
-    topic: str,
-    handle: Callable[[Record], None],
-    start: Mapping[int, int],
-    fetch_max_wait_ms: int,
-) -> dict[int, int]:
+def _skip(record: Record) -> None:
+    """Finding an end needs no record's content."""
+
+
+async def _topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
         await consumer.topics()
         partitions = consumer.partitions_for_topic(topic) or set()
-    pending = [TopicPartition(topic, p) for p in sorted(partitions)]
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
+
+
+async def _read(
+    consumer: AIOKafkaConsumer,
+    start: Mapping[TopicPartition, int | None],
+    handle: Callable[[Record], None],
+    fetch_max_wait_ms: int,
+    *,
+    last_batch: Collection[TopicPartition] = (),
+) -> dict[TopicPartition, int]:
+    """Every record from `start` (None: the beginning) to each partition's true end, passed to
+    `handle`; returns the true ends (next offsets), keyed as in `start`. A partition in
+    `last_batch` starts at its last batch, so its first records read reach its end."""
+    pending = list(start)
     if not pending:
         return {}
     consumer.assign(pending)
-    for tp in pending:
-        if tp.partition in start:
-            consumer.seek(tp, start[tp.partition])
-        else:
+    for tp, offset in start.items():
+        if offset is None:
             await consumer.seek_to_beginning(tp)
-    ends: dict[int, int] = {}
+        else:
+            consumer.seek(tp, offset)
+    ends: dict[TopicPartition, int] = {}
     while pending:
         asked_ms = int(time.time() * 1000)
         batches = await consumer.getmany(*pending, timeout_ms=4 * fetch_max_wait_ms + 200)
@@ -70,13 +162,18 @@ async def _read(
             records = batches.get(tp, [])
             for record in records:
                 handle(record)
+            if records and tp not in last_batch:
+                continue
             if records:
+                ends[tp] = await consumer.position(tp)
+                consumer.pause(tp)
+                pending.remove(tp)
                 continue
             answered = consumer.last_poll_timestamp(tp)
             # aiokafka drops a fetch answer that is not for the current position, so a stamp
             # after we asked is the broker saying: nothing at this position.
             if answered is not None and answered >= asked_ms:
-                ends[tp.partition] = await consumer.position(tp)
+                ends[tp] = await consumer.position(tp)
                 consumer.pause(tp)
                 pending.remove(tp)
     return ends

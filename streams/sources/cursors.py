@@ -7,9 +7,10 @@ import logging
 from typing import Any, Protocol
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from schemas.contract.topics import CURSORS
+from streams.runtime.catch_up import Record, read_to_end
 from streams.runtime.producer import producer
 
 log = logging.getLogger(__name__)
@@ -50,28 +51,19 @@ class KafkaCursors:
         """The document last saved under `name`, or None."""
         key = name.encode()
         latest: bytes | None = None
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            enable_auto_commit=False,
-            # Tansu answers a fetch only when the wait is up, even when data is there.
+
+        def keep(record: Record) -> None:
+            nonlocal latest
+            if record.key == key:
+                latest = record.value
+
+        await read_to_end(
+            self._bootstrap,
+            self._topic,
+            keep,
             fetch_max_wait_ms=self._fetch_max_wait_ms,
+            give_up_after=self._timeout,
         )
-        await consumer.start()
-        try:
-            async with asyncio.timeout(self._timeout):
-                partition = TopicPartition(self._topic, 0)
-                consumer.assign([partition])
-                await consumer.seek_to_beginning(partition)
-                end = (await consumer.end_offsets([partition]))[partition]
-                # Tansu reports the last batch's base offset + 1 as the end; a fetch returns
-                # whole batches, so reading up to it still yields the last batch's every record.
-                while await consumer.position(partition) < end:
-                    batches = await consumer.getmany(partition, timeout_ms=self._fetch_max_wait_ms)
-                    for record in batches.get(partition, []):
-                        if record.key == key:
-                            latest = record.value
-        finally:
-            await consumer.stop()
         if latest is None:
             return None
         document = orjson.loads(latest)

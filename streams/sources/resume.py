@@ -2,55 +2,38 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from schemas.contract.topics import RAW
+from streams.runtime.catch_up import Record, topic_ends, true_ends
 
 
-async def raw_offsets(bootstrap: str) -> dict[int, int]:
-    """Where each raw partition ends now, as far as the broker says (Tansu may say less, which
-    only means reading a little more later)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(RAW) or set()
-        if not partitions:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(RAW) or set()
-        ends = await consumer.end_offsets([TopicPartition(RAW, p) for p in partitions])
-        return {tp.partition: offset - 1 for tp, offset in ends.items()}
-    finally:
-        await consumer.stop()
+async def raw_offsets(bootstrap: str, *, fetch_max_wait_ms: int = 100) -> dict[int, int]:
+    """The offset of each raw partition's last record now (-1: none yet), read to its true end
+    (the embedded broker's end offsets are one batch short)."""
+    ends = await topic_ends(bootstrap, RAW, fetch_max_wait_ms=fetch_max_wait_ms)
+    return {partition: offset - 1 for partition, offset in ends.items()}
 
 
-async def ids_after(bootstrap: str, after: Mapping[int, int], quiet: float = 1.5) -> set[str]:
-    """Every `eventid` stored on the raw topic after the given offsets, read until it goes quiet."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
+async def ids_after(
+    bootstrap: str, after: Mapping[int, int], *, fetch_max_wait_ms: int = 100
+) -> set[str]:
+    """Every `eventid` stored on the raw topic after the given offsets, read to its true end."""
     seen: set[str] = set()
-    try:
-        assignment = [TopicPartition(RAW, partition) for partition in after]
-        consumer.assign(assignment)
-        for tp in assignment:
-            consumer.seek(tp, after[tp.partition] + 1)
-        last_news = time.monotonic()
-        while time.monotonic() - last_news < quiet:
-            batches = await consumer.getmany(timeout_ms=300)
-            for records in batches.values():
-                last_news = time.monotonic()
-                for record in records:
-                    try:
-                        event = orjson.loads(record.value)
-                    except orjson.JSONDecodeError:
-                        continue
-                    if isinstance(event, dict) and isinstance(event.get("eventid"), str):
-                        seen.add(event["eventid"])
-    finally:
-        await consumer.stop()
+
+    def keep(record: Record) -> None:
+        try:
+            event = orjson.loads(record.value)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(event, dict) and isinstance(event.get("eventid"), str):
+            seen.add(event["eventid"])
+
+    start = {TopicPartition(RAW, partition): offset + 1 for partition, offset in after.items()}
+    await true_ends(bootstrap, start, hints=start, handle=keep, fetch_max_wait_ms=fetch_max_wait_ms)
     return seen
 
 

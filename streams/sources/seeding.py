@@ -40,9 +40,9 @@ def stored_event_id(value: bytes | None) -> str | None:
 
 async def stored_ids(bootstrap: str, capacity: int, *, fetch_max_wait_ms: int = 100) -> list[str]:
     """The event ids of about the last `capacity` raw records (its share from each partition),
-    oldest first per partition. The start comes from the broker's end offsets (Tansu's may be one
-    batch short: a little more is read); the end is the topic's true end."""
-    ends = await raw_offsets(bootstrap)
+    oldest first per partition, read from each partition's true end back by its share to the
+    topic's true end (never the broker's end offsets, which Tansu reports a batch short)."""
+    ends = await raw_offsets(bootstrap, fetch_max_wait_ms=fetch_max_wait_ms)
     if not ends:
         return []
     share = math.ceil(capacity / len(ends))
