@@ -76,7 +76,8 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
     """Two workers in one group, each with its own webhook, both started before anything is
     stored (a join once the tables hold data is issue 12's table recovery, not this test's)."""
     logs = tmp_path_factory.mktemp("shared-dedup-logs")
-    with running_stack(logs) as stack:
+    # Short order batches, so a stopped worker is not left holding a batch until it is killed.
+    with running_stack(logs, CARTWRIGHT_ORDERS__BATCH_INTERVAL="0.5") as stack:
         first = Worker(stack.worker_url)
         port = free_port()
         start_worker(stack, logs, "worker-2", web_port=port)
