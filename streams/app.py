@@ -25,7 +25,7 @@ from streams.sinks.dotdigital.lanes import LaneSettings
 from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
 from streams.sources.raw_publisher import RawPublisher
-from streams.sources.seeding import Seeding, stored_ids
+from streams.sources.seeding import Seeding, follow_stored_ids, stored_tail
 from streams.sources.webhook import PATH, Ingest, server_options, webhook_view
 
 
@@ -134,17 +134,25 @@ def create_app(settings: Settings) -> Any:
         if settings.adobe.verify_signatures
         else None
     )
-    # --- webhook ingress: de-duplication seeded from the raw topic at start, bounded intake ---
+    # --- webhook ingress: de-duplication seeded from the raw topic at start, then following it
+    # (ids stored by any worker), bounded intake ---
     publisher = RawPublisher(topics.raw, incidents, metrics)
     seeding = Seeding(
         partial(
-            stored_ids,
+            stored_tail,
             settings.kafka.bootstrap,
             publisher.seen.capacity,
             fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         ),
         publisher.already_stored,
         metrics,
+        follow=partial(
+            follow_stored_ids,
+            settings.kafka.bootstrap,
+            publisher.seen.add,
+            metrics,
+            fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        ),
         wait=settings.webhook.seed_wait,
     )
     app.task(seeding.run)

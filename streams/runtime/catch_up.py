@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+
+from connectors.clock import Sleep
+from connectors.retry import backoff_delay
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
@@ -177,3 +182,78 @@ async def _read(
                 consumer.pause(tp)
                 pending.remove(tp)
     return ends
+
+
+# --- following a topic for good (after a read to its end) ---
+
+FOLLOW_BASE_DELAY = 0.5
+FOLLOW_MAX_DELAY = 30.0
+
+
+async def follow(
+    bootstrap: str,
+    topic: str,
+    handle: Callable[[Record], None],
+    *,
+    start: Mapping[int, int],
+    fetch_max_wait_ms: int = 100,
+    on_retry: Callable[[Exception, float], None] | None = None,
+    sleep: Sleep = asyncio.sleep,
+    base_delay: float = FOLLOW_BASE_DELAY,
+    max_delay: float = FOLLOW_MAX_DELAY,
+) -> None:
+    """Every record of `topic` from `start` (partition → offset; a partition not named there,
+    from its beginning), in order per partition, passed to `handle`, until cancelled. No group:
+    every partition, every record. When the broker fails, the consumer is closed and opened
+    again after a jittered backoff capped at `max_delay` (`on_retry` is told the error and the
+    wait), and reading goes on where `handle` last got a record."""
+    positions = dict(start)
+    attempt = 0
+    while True:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=fetch_max_wait_ms,
+            # Only a position below the log's start (records deleted) can be out of range.
+            auto_offset_reset="earliest",
+        )
+        try:
+            await consumer.start()
+            await _assign_at(consumer, topic, positions)
+            attempt = 0
+            while True:
+                batches = await consumer.getmany(timeout_ms=4 * fetch_max_wait_ms + 200)
+                for tp, records in batches.items():
+                    for record in records:
+                        handle(record)
+                        positions[tp.partition] = record.offset + 1
+        except (KafkaError, OSError, TimeoutError) as exc:
+            failure: Exception = exc
+        finally:
+            await consumer.stop()
+        attempt += 1
+        delay = backoff_delay(
+            attempt, base_delay=base_delay, max_delay=max_delay, jitter=random.random
+        )
+        log.warning(
+            "following %s failed (%s); again in %.1f s", topic, type(failure).__name__, delay
+        )
+        if on_retry is not None:
+            on_retry(failure, delay)
+        await sleep(delay)
+
+
+async def _assign_at(consumer: AIOKafkaConsumer, topic: str, positions: Mapping[int, int]) -> None:
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        await consumer.topics()
+        partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise UnknownTopicOrPartitionError(f"{topic} has no partitions yet")
+    assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assignment)
+    for tp in assignment:
+        if tp.partition in positions:
+            consumer.seek(tp, positions[tp.partition])
+        else:
+            await consumer.seek_to_beginning(tp)

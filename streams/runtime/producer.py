@@ -27,6 +27,10 @@ class ProducerTopic:
         self._kafka = kafka
         self.name = name
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = await self._kafka.send(self.name, value=value, key=key)
+    async def send(
+        self, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = await self._kafka.send(
+            self.name, value=value, key=key, headers=headers
+        )
         return future

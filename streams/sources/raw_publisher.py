@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 # Adobe gives a delivery 10 s; leave room to answer 503 so it retries instead of timing out.
 BROKER_ACK_TIMEOUT = 7.0
 
+# Every raw record carries the id it was de-duplicated by, so the workers following the topic
+# (streams/sources/seeding.py) learn it without parsing the envelope.
+EVENT_ID_HEADER = "cartwright-event-id"
+
 
 class Unstored(Exception):
     """The broker did not acknowledge in time: nothing of the delivery may be counted as stored."""
@@ -70,7 +74,11 @@ class RawPublisher:
         try:
             async with asyncio.timeout(self._timeout):
                 futures = [
-                    await self._topic.send(key=event.key.encode(), value=event.value)
+                    await self._topic.send(
+                        key=event.key.encode(),
+                        value=event.value,
+                        headers=[(EVENT_ID_HEADER, event.event_id.encode())],
+                    )
                     for event in unique.values()
                 ]
                 for part in delivery.unreadable:

@@ -18,7 +18,7 @@ import pytest
 
 from sandbox.commerce.simulator.events import ORDER_SAVED, envelope
 from schemas.contract.topics import DEADLETTER, RAW
-from streams.sources.seeding import stored_ids
+from streams.sources.seeding import stored_tail
 from tests.support.accounts import CLIENT_ID
 from tests.support.orders import new_order
 from tests.support.stack import (
@@ -308,11 +308,11 @@ def test_a_replay_after_a_worker_restart_is_a_duplicate(bounded: Stack, tmp_path
     for event in events:  # one delivery each: several batches on the raw topic
         assert accepted(bounded.deliver(event))["accepted"] == 1
     raw = read_all(bounded.bootstrap, RAW)
-    everything = asyncio.run(stored_ids(bounded.bootstrap, 1_000_000))
+    everything = asyncio.run(stored_tail(bounded.bootstrap, 1_000_000)).ids
     last_of_each = {}
     for record in raw:
         last_of_each[record["partition"]] = record["value"].get("eventid")
-    tail = asyncio.run(stored_ids(bounded.bootstrap, 4))  # one per partition
+    tail = asyncio.run(stored_tail(bounded.bootstrap, 4)).ids  # one per partition
 
     restart_worker(bounded, tmp_path)
     replays = [accepted(bounded.deliver(event)) for event in events]

@@ -12,7 +12,7 @@ from schemas.contract.incidents import Reason
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.sources.deliveries import Delivery, Incoming, Unreadable
-from streams.sources.raw_publisher import RawPublisher, Unstored
+from streams.sources.raw_publisher import EVENT_ID_HEADER, RawPublisher, Unstored
 from tests.support.topic import RecordingTopic
 
 
@@ -27,10 +27,14 @@ class RawTopic:
 
     def __init__(self, *, stalled: bool = False) -> None:
         self.sent: list[bytes] = []
+        self.headers: list[list[tuple[str, bytes]]] = []
         self.stalled = stalled
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[Stored]:
+    async def send(
+        self, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[Stored]:
         self.sent.append(value)
+        self.headers.append(headers or [])
         ack: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         if not self.stalled:
             ack.set_result(Stored(0, len(self.sent) - 1))
@@ -57,6 +61,16 @@ async def test_ids_stored_before_are_duplicates() -> None:
 
     assert (published.accepted, published.duplicates) == (1, 1)
     assert topic.sent == [incoming("evt-3").value]
+
+
+async def test_each_stored_record_names_its_event_id_in_a_header() -> None:
+    topic = RawTopic()
+
+    await publisher(topic).publish(
+        Delivery(events=[incoming("evt-1"), incoming("evt-2")]), source="webhook"
+    )
+
+    assert topic.headers == [[(EVENT_ID_HEADER, b"evt-1")], [(EVENT_ID_HEADER, b"evt-2")]]
 
 
 async def test_an_id_twice_in_one_delivery_is_stored_once() -> None:

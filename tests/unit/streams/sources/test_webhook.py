@@ -22,7 +22,7 @@ from streams.runtime.metrics import Metrics
 from streams.settings import WebhookSettings
 from streams.sources.deliveries import Window
 from streams.sources.raw_publisher import RawPublisher
-from streams.sources.seeding import Seeding
+from streams.sources.seeding import Seeding, Tail
 from streams.sources.webhook import PATH, Ingest, receive, server_options
 from tests.support.topic import RecordingTopic
 from tests.unit.streams.sources.test_deliveries import AT, CLIENT_ID, order_event
@@ -43,7 +43,9 @@ class RawTopic:
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, bytes]] = []
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[Stored]:
+    async def send(
+        self, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[Stored]:
         self.sent.append((key, value))
         done: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         done.set_result(Stored(0, len(self.sent) - 1))
@@ -350,9 +352,9 @@ async def test_a_delivery_waits_for_the_seed_and_then_knows_stored_ids(
     event = order_event(1)
     release = asyncio.Event()
 
-    async def load() -> list[str]:
+    async def load() -> Tail:
         await release.wait()
-        return [event["eventid"]]
+        return Tail([event["eventid"]], {0: 1})
 
     hook = await webhook()
     seeding = Seeding(load, hook.ingest.publisher.already_stored, Metrics(), wait=5)
@@ -371,9 +373,9 @@ async def test_a_delivery_waits_for_the_seed_and_then_knows_stored_ids(
 async def test_a_delivery_gets_503_when_the_seed_does_not_come_in_time(
     webhook: Factory,
 ) -> None:
-    async def never() -> list[str]:
+    async def never() -> Tail:
         await asyncio.Event().wait()
-        return []
+        return Tail([], {})
 
     hook = await webhook()
     hook.ingest.seeding = Seeding(never, hook.ingest.publisher.already_stored, Metrics(), wait=0.05)
