@@ -14,13 +14,13 @@ from streams.ops.endpoints import register_ops
 from streams.process import join, normalize
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.application import CartwrightApp
-from streams.runtime.clients import DotdigitalClients, commerce_client
+from streams.runtime.clients import DotdigitalClients, account_budgets, commerce_client
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import faust_topics
 from streams.settings import Settings
 from streams.sinks.commerce import write_back
-from streams.sinks.dotdigital import lanes
+from streams.sinks.dotdigital import budget, lanes
 from streams.sinks.dotdigital.lanes import LaneSettings
 from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
@@ -94,6 +94,13 @@ def create_app(settings: Settings) -> Any:
     )
     sink = settings.sink
     dotdigital = DotdigitalClients(settings)
+    share = budget.register(
+        app,
+        dotdigital.limiter,
+        account_budgets(settings),
+        {WRITES: settings.kafka.partitions, WRITES_REALTIME: settings.kafka.partitions},
+        feed_reserve=settings.dotdigital.feed_reserve_per_minute,
+    )
     lanes.register(
         app,
         topics,
@@ -157,5 +164,5 @@ def create_app(settings: Settings) -> Any:
     )
     app.page(PATH)(webhook_view(ingest))
     # --- end webhook ingress ---
-    register_ops(app, settings, metrics)
+    register_ops(app, settings, metrics, budget=share.status)
     return app

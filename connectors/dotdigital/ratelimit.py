@@ -72,7 +72,11 @@ FLAT_LIMIT_EXEMPT: frozenset[str] = frozenset({"enrol"})
 
 @dataclass(frozen=True)
 class TierBudgets:
-    """Calls per minute per tier (None: no client-side limit), and the optional flat hourly cap."""
+    """Calls per minute per tier (None: no client-side limit), and the optional flat hourly cap.
+
+    A worker's share of an account may be a fraction of a call per minute, or 0: no calls at all
+    until its limiter is given other budgets.
+    """
 
     low: float | None = 35.0
     medium: float | None = 150.0
@@ -83,8 +87,8 @@ class TierBudgets:
     def __post_init__(self) -> None:
         for name in ("low", "medium", "high", "unlimited", "flat_hourly"):
             value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} budget must be at least 1 call (or None), got {value}")
+            if value is not None and value < 0:
+                raise ValueError(f"{name} budget must be 0 calls or more (or None), got {value}")
 
     def per_minute(self, tier: Tier) -> float | None:
         return {
@@ -120,14 +124,12 @@ class TierLimiter:
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
-        self._buckets: dict[Tier, AsyncLimiter] = {}
-        for tier in Tier:
-            rate = self.budgets.per_minute(tier)
-            if rate is not None:
-                self._buckets[tier] = AsyncLimiter(rate, 60.0)
-        self._hourly = (
-            AsyncLimiter(self.budgets.flat_hourly, 3600.0) if self.budgets.flat_hourly else None
-        )
+        self._buckets: dict[Tier, AsyncLimiter | None] = {
+            tier: _bucket(self.budgets.per_minute(tier), 60.0) for tier in Tier
+        }
+        self._hourly = _bucket(self.budgets.flat_hourly, 3600.0)
+        # Set (and replaced) by every rescale: what callers of a closed (0) budget wait for.
+        self._rescaled = asyncio.Event()
         self._held_until: dict[Tier, float] = dict.fromkeys(Tier, 0.0)
         # The flat hourly cap is the account's, across tiers; enrolments are exempt from it.
         self._hourly_held_until = 0.0
@@ -151,16 +153,60 @@ class TierLimiter:
                 extra={"tier": str(tier), "wait_s": wait, "background": background},
             )
             await self._sleep(wait)
-        bucket = self._buckets.get(tier)
-        if bucket is not None:
-            if background:
-                reserve = 1 + self._reserve(tier)
-                while not bucket.has_capacity(reserve):
-                    await self._sleep(60.0 / bucket.max_rate)
-            await bucket.acquire()
-        if hourly and self._hourly is not None:
-            await self._hourly.acquire()
+        # A call spends the bucket current when it goes out: one rescaled while it waited is
+        # spent again from the new bucket.
+        while not await self._spent(tier, background=background):
+            pass
+        while hourly and not await self._spent_hourly():
+            pass
         self._in_flight[tier] += 1
+
+    async def _spent(self, tier: Tier, *, background: bool) -> bool:
+        while self.closed(tier):
+            await self._rescaled.wait()
+        bucket = self._buckets[tier]
+        if bucket is None:
+            return True
+        if background:
+            reserve = 1 + self._reserve(tier)
+            while not bucket.has_capacity(reserve) and bucket is self._buckets[tier]:
+                await self._sleep(bucket.time_period / bucket.max_rate)
+            if bucket is not self._buckets[tier]:
+                return False
+        await bucket.acquire()
+        return bucket is self._buckets[tier]
+
+    async def _spent_hourly(self) -> bool:
+        while self.budgets.flat_hourly == 0:
+            await self._rescaled.wait()
+        bucket = self._hourly
+        if bucket is None:
+            return True
+        await bucket.acquire()
+        return bucket is self._hourly
+
+    def closed(self, tier: Tier) -> bool:
+        """Whether `tier`'s budget is 0: its calls wait for a rescale that opens it."""
+        return self.budgets.per_minute(tier) == 0
+
+    async def rescale(self, budgets: TierBudgets) -> None:
+        """Spend `budgets` from now on (a worker's share of the account changed).
+
+        A tier whose budget changed gets a new bucket, as full as the old one was (a closed
+        tier's opens full), so a rescale never grants a burst the old budget had not left: the
+        workers whose shares just moved cannot together outspend the account in that minute.
+        Holds and what the server said stay: they are the account's, whatever this worker's
+        share is.
+        """
+        old, self.budgets = self.budgets, budgets
+        for tier in Tier:
+            before, after = old.per_minute(tier), budgets.per_minute(tier)
+            if before != after:
+                self._buckets[tier] = await _refilled(self._buckets[tier], after, 60.0)
+        if old.flat_hourly != budgets.flat_hourly:
+            self._hourly = await _refilled(self._hourly, budgets.flat_hourly, 3600.0)
+        woken, self._rescaled = self._rescaled, asyncio.Event()
+        woken.set()
 
     def release(self, tier: Tier, headers: Mapping[str, str] | None = None) -> None:
         """One call of `tier` came back (with these headers, when it got an answer)."""
@@ -182,7 +228,12 @@ class TierLimiter:
 
     def _reserve(self, tier: Tier) -> int:
         rate = self.budgets.per_minute(tier)
-        return int(rate * self._reserve_fraction.get(tier, 0.0)) if rate else 0
+        bucket = self._buckets[tier]
+        if not rate or bucket is None:
+            return 0
+        # Never so large that a background call could not fit in the bucket at all.
+        room = max(int(bucket.max_rate) - 1, 0)
+        return min(int(rate * self._reserve_fraction.get(tier, 0.0)), room)
 
     def _window_wait(self, tier: Tier, background: bool) -> float:
         """Seconds until the server's window resets, when what it said is left is spoken for."""
@@ -195,11 +246,13 @@ class TierLimiter:
 
     def has_capacity(self, tier: Tier, *, hourly: bool = True) -> bool:
         """Whether a call on `tier` would go out now without waiting."""
-        if self.held_for(tier) > 0:
+        if self.held_for(tier) > 0 or self.closed(tier):
+            return False
+        if hourly and self.budgets.flat_hourly == 0:
             return False
         if hourly and self._hourly is not None and not self._hourly.has_capacity():
             return False
-        bucket = self._buckets.get(tier)
+        bucket = self._buckets[tier]
         return bucket is None or bucket.has_capacity()
 
     def held_for(self, tier: Tier) -> float:
@@ -227,3 +280,40 @@ class TierLimiter:
         self._window_ends[tier] = self._clock() + reset
         if remaining <= 0:
             self.hold(tier, reset)
+
+
+def _bucket(per_period: float | None, period: float) -> AsyncLimiter | None:
+    """A leaky bucket for `per_period` calls (None when unlimited or closed).
+
+    Below one call per period the bucket holds one call and lets it through every
+    `period / per_period` seconds: the same rate, since aiolimiter cannot hold less than a call.
+    """
+    if not per_period:
+        return None
+    if per_period < 1:
+        return AsyncLimiter(1, period / per_period)
+    return AsyncLimiter(per_period, period)
+
+
+async def _refilled(
+    old: AsyncLimiter | None, per_period: float | None, period: float
+) -> AsyncLimiter | None:
+    """A new bucket for `per_period`, filled to the share of capacity `old` had in use."""
+    bucket = _bucket(per_period, period)
+    if bucket is None:
+        return None
+    used = 1.0 if old is None else 1.0 - _room(old) / old.max_rate
+    # An empty bucket takes any amount up to its capacity at once, without waiting.
+    await bucket.acquire(bucket.max_rate * used)
+    return bucket
+
+
+def _room(bucket: AsyncLimiter) -> float:
+    """How many calls `bucket` would let through at once now."""
+    room, step = 0.0, bucket.max_rate
+    # aiolimiter exposes capacity only as a yes/no; halve down to a tenth of a call.
+    while step >= 0.1:
+        if bucket.has_capacity(room + step):
+            room += step
+        step /= 2
+    return room

@@ -32,31 +32,36 @@ def commerce_client(settings: CommerceSettings) -> CommerceClient:
     )
 
 
+def account_budgets(settings: Settings) -> TierBudgets:
+    """The Dotdigital account's budgets, as configured: all of them, for every worker together."""
+    dd = settings.dotdigital
+    return TierBudgets(
+        low=dd.low_per_minute,
+        medium=dd.medium_per_minute,
+        high=dd.high_per_minute,
+        flat_hourly=dd.flat_hourly_limit,
+    )
+
+
 class DotdigitalClients:
-    """Makes each lane's client; they share one limiter, since the budgets are the account's."""
+    """Makes each lane's client; they share the worker's one limiter, which spends the account's
+    budgets until a share of them is set (streams/sinks/dotdigital/budget.py)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._limiter: TierLimiter | None = None
+        self.limiter = TierLimiter(
+            account_budgets(settings),
+            background_reserve={Tier.MEDIUM: settings.dotdigital.realtime_reserve},
+        )
 
     async def __call__(self, *, background: bool) -> DotdigitalClient:
         dd = self._settings.dotdigital
-        budgets = TierBudgets(
-            low=dd.low_per_minute,
-            medium=dd.medium_per_minute,
-            high=dd.high_per_minute,
-            flat_hourly=dd.flat_hourly_limit,
-        )
-        if self._limiter is None:
-            self._limiter = TierLimiter(
-                budgets, background_reserve={Tier.MEDIUM: dd.realtime_reserve}
-            )
         client = DotdigitalClient(
             dd.base_url,
             dd.username,
             dd.password,
             timeout=dd.timeout,
-            limiter=self._limiter,
+            limiter=self.limiter,
             background=background,
         )
         if dd.discover_region:

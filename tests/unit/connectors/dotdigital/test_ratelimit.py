@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from connectors.dotdigital.ratelimit import OPERATION_TIERS, Tier, TierBudgets, TierLimiter
@@ -113,9 +115,9 @@ async def test_flat_hourly_cap_spans_tiers_except_exempt_calls(time: FakeTime) -
     assert tiers.has_capacity(Tier.MEDIUM, hourly=False)
 
 
-def test_budgets_below_one_call_are_rejected() -> None:
+def test_negative_budgets_are_rejected() -> None:
     with pytest.raises(ValueError, match="low budget"):
-        TierBudgets(low=0)
+        TierBudgets(low=-1)
 
 
 def test_default_budgets_use_the_published_low_figure() -> None:
@@ -183,3 +185,72 @@ async def test_a_window_that_has_reset_forgets_what_was_left(time: FakeTime) -> 
     await tiers.acquire(Tier.LOW)
 
     assert time.sleeps == []
+
+
+async def test_a_rescaled_tier_spends_its_new_budget(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(low=10))
+
+    await tiers.rescale(TierBudgets(low=2))
+    await tiers.acquire(Tier.LOW)
+    await tiers.acquire(Tier.LOW)
+
+    assert tiers.budgets.low == 2
+    assert not tiers.has_capacity(Tier.LOW)
+
+
+async def test_a_rescale_grants_no_burst_the_old_budget_had_spent(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(low=10))
+    for _ in range(10):
+        await tiers.acquire(Tier.LOW)
+
+    await tiers.rescale(TierBudgets(low=4))
+
+    assert not tiers.has_capacity(Tier.LOW)
+
+
+async def test_a_closed_tier_waits_for_the_rescale_that_opens_it(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(low=0))
+    assert tiers.closed(Tier.LOW)
+    assert not tiers.has_capacity(Tier.LOW)
+    waiting = asyncio.create_task(tiers.acquire(Tier.LOW))
+
+    # Opened without a client-side limit, so the waiting call goes at once.
+    await tiers.rescale(TierBudgets(low=None))
+    await waiting
+
+    assert not tiers.closed(Tier.LOW)
+    assert tiers.has_capacity(Tier.MEDIUM)
+
+
+async def test_a_tier_that_opens_starts_full_not_with_a_burst(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(low=0))
+
+    await tiers.rescale(TierBudgets(low=5))
+
+    assert not tiers.has_capacity(Tier.LOW)
+
+
+async def test_holds_learned_from_dotdigital_outlast_a_rescale(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(low=10))
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "30"})
+
+    await tiers.rescale(TierBudgets(low=3))
+
+    assert tiers.held_for(Tier.LOW) == 30.0
+
+
+async def test_a_budget_below_one_call_a_minute_lets_one_call_through_at_a_time(
+    time: FakeTime,
+) -> None:
+    tiers = limiter(time, TierBudgets(low=0.5))
+
+    await tiers.acquire(Tier.LOW)
+
+    assert not tiers.has_capacity(Tier.LOW)
+
+
+async def test_a_closed_flat_cap_stops_every_counted_call(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(flat_hourly=0))
+
+    assert not tiers.has_capacity(Tier.MEDIUM)
+    assert tiers.has_capacity(Tier.MEDIUM, hourly=False)
