@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> Any:
     app = CartwrightApp(
         settings.kafka.app_id,
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        trust_end_offsets=settings.kafka.trust_end_offsets,
         **faust_options(settings),
     )
     metrics = Metrics()

@@ -25,6 +25,11 @@ class KafkaSettings(BaseModel):
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, le=5000, description="longest a fetch waits for data (Tansu: latency)"
     )
+    trust_end_offsets: bool = Field(
+        default=False,
+        description="true on Apache Kafka: Faust's stock recovery; false on the embedded broker, "
+        "whose end offsets are one batch short",
+    )
     incident_retention_days: float = Field(
         default=30.0,
         gt=0,
