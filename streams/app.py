@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from fractions import Fraction
 from functools import partial
 from typing import Any
 
@@ -94,13 +95,19 @@ def create_app(settings: Settings) -> Any:
         write_back=settings.consent.write_back,
     )
     sink = settings.sink
-    dotdigital = DotdigitalClients(settings)
+    # --- the Dotdigital budget: the lanes spend this worker's share, the leader's feed a reserve ---
+    account, reserve = account_budgets(settings), settings.dotdigital.feed_reserve_per_minute
+    dotdigital = DotdigitalClients(
+        settings,
+        lanes=budget.lane_budgets(account, Fraction(1), feed_reserve=reserve),
+        feed=budget.feed_budgets(account, feed_reserve=reserve),
+    )
     share = budget.register(
         app,
         dotdigital.limiter,
-        account_budgets(settings),
+        account,
         {WRITES: settings.kafka.partitions, WRITES_REALTIME: settings.kafka.partitions},
-        feed_reserve=settings.dotdigital.feed_reserve_per_minute,
+        feed_reserve=reserve,
     )
     lanes.register(
         app,
@@ -126,9 +133,7 @@ def create_app(settings: Settings) -> Any:
         consent_of=joiner.consent_of,
         ledger=EnrolmentLedger(KafkaJournal(settings.kafka.bootstrap, topics.enrolments)),
     )
-    suppression_feed.register(
-        app, topics, settings, incidents, metrics, partial(dotdigital, background=True)
-    )
+    suppression_feed.register(app, topics, settings, incidents, metrics, dotdigital.feed)
 
     async def commerce() -> CommerceClient:
         return commerce_client(settings.commerce)

@@ -59,7 +59,7 @@ class DotdigitalSettings(BaseModel):
     )
     feed_reserve_per_minute: int = Field(
         default=4,
-        ge=0,
+        ge=1,
         description="Low and High calls a minute kept for the leader's suppression feeds before "
         "the rest is split among workers",
     )

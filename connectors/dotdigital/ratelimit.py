@@ -26,6 +26,11 @@ from connectors.clock import Clock, Sleep
 from connectors.errors import remaining_calls, reset_after
 
 FLAT_LIMIT_CODE = "ERROR_APIUSAGE_EXCEEDED"
+# Tier budgets are per minute, counted by Dotdigital in fixed windows.
+WINDOW_SECONDS = 60.0
+# How far a reported window end may be from the one counted in and still be that window
+# (`X-RateLimit-Reset` is whole seconds).
+WINDOW_SLACK = 2.0
 
 
 def is_hourly_scope(headers: Mapping[str, str]) -> bool:
@@ -137,6 +142,9 @@ class TierLimiter:
         self._remaining: dict[Tier, int | None] = dict.fromkeys(Tier)
         self._window_ends: dict[Tier, float] = dict.fromkeys(Tier, 0.0)
         self._in_flight: dict[Tier, int] = dict.fromkeys(Tier, 0)
+        # Calls sent in the server's current window: Dotdigital counts fixed minutes, in which a
+        # leaky bucket alone can spend up to twice its rate (a full burst, then a minute's leak).
+        self._sent_in_window: dict[Tier, int] = dict.fromkeys(Tier, 0)
 
     async def acquire(self, tier: Tier, *, hourly: bool = True, background: bool = False) -> None:
         """Wait until `tier` may make one more call, then spend it; pair with `release`.
@@ -160,6 +168,8 @@ class TierLimiter:
         while hourly and not await self._spent_hourly():
             pass
         self._in_flight[tier] += 1
+        self._roll_window(tier)
+        self._sent_in_window[tier] += 1
 
     async def _spent(self, tier: Tier, *, background: bool) -> bool:
         while self.closed(tier):
@@ -236,17 +246,43 @@ class TierLimiter:
         return min(int(rate * self._reserve_fraction.get(tier, 0.0)), room)
 
     def _window_wait(self, tier: Tier, background: bool) -> float:
-        """Seconds until the server's window resets, when what it said is left is spoken for."""
+        """Seconds until the server's window resets, when what it said is left is spoken for,
+        or when this limiter's budget for the window is spent."""
+        self._roll_window(tier)
         remaining = self._remaining[tier]
         left_in_window = self._window_ends[tier] - self._clock()
-        if remaining is None or left_in_window <= 0:
+        if left_in_window <= 0:
             return 0.0
-        spoken_for = self._in_flight[tier] + (self._reserve(tier) if background else 0)
+        reserve = self._reserve(tier) if background else 0
+        cap = self._window_cap(tier)
+        if cap is not None and self._sent_in_window[tier] + reserve >= cap:
+            return left_in_window
+        if remaining is None:
+            return 0.0
+        spoken_for = self._in_flight[tier] + reserve
         return left_in_window if remaining - spoken_for <= 0 else 0.0
+
+    def _window_cap(self, tier: Tier) -> int | None:
+        """Calls this limiter may send in one server window: its per-minute budget, whole (so
+        shares of an account never add up to more than the account), and at least one."""
+        rate = self.budgets.per_minute(tier)
+        return None if rate is None else max(int(rate), 1)
+
+    def _roll_window(self, tier: Tier) -> None:
+        """Once the server's window has passed, count afresh in the next (windows are minutes)."""
+        end = self._window_ends[tier]
+        now = self._clock()
+        if end <= 0 or now < end:
+            return
+        self._window_ends[tier] = end + WINDOW_SECONDS * (1 + (now - end) // WINDOW_SECONDS)
+        self._remaining[tier] = None
+        self._sent_in_window[tier] = 0
 
     def has_capacity(self, tier: Tier, *, hourly: bool = True) -> bool:
         """Whether a call on `tier` would go out now without waiting."""
         if self.held_for(tier) > 0 or self.closed(tier):
+            return False
+        if self._window_wait(tier, background=False) > 0:
             return False
         if hourly and self.budgets.flat_hourly == 0:
             return False
@@ -276,8 +312,14 @@ class TierLimiter:
             if remaining <= 0:
                 self.hold_hourly(reset)
             return
+        self._roll_window(tier)
+        ends = self._clock() + reset
+        if abs(ends - self._window_ends[tier]) > WINDOW_SLACK:
+            # A window this limiter had not counted in (the first answer, or clocks apart).
+            # This answer's call was sent in it, and so were those still out.
+            self._sent_in_window[tier] = self._in_flight[tier] + 1
         self._remaining[tier] = remaining
-        self._window_ends[tier] = self._clock() + reset
+        self._window_ends[tier] = ends
         if remaining <= 0:
             self.hold(tier, reset)
 

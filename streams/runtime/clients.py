@@ -44,24 +44,32 @@ def account_budgets(settings: Settings) -> TierBudgets:
 
 
 class DotdigitalClients:
-    """Makes each lane's client; they share the worker's one limiter, which spends the account's
-    budgets until a share of them is set (streams/sinks/dotdigital/budget.py)."""
+    """Makes the lanes' clients, which share the worker's one limiter for the lanes, and the
+    suppression feed's, which has a limiter of its own: `lanes` and `feed` are their budgets
+    (streams/sinks/dotdigital/budget.py splits the account's among workers)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, lanes: TierBudgets, feed: TierBudgets) -> None:
         self._settings = settings
-        self.limiter = TierLimiter(
-            account_budgets(settings),
-            background_reserve={Tier.MEDIUM: settings.dotdigital.realtime_reserve},
-        )
+        reserve = {Tier.MEDIUM: settings.dotdigital.realtime_reserve}
+        self.limiter = TierLimiter(lanes, background_reserve=reserve)
+        self.feed_limiter = TierLimiter(feed, background_reserve={})
 
     async def __call__(self, *, background: bool) -> DotdigitalClient:
+        """A lane's client: the batch lane's is `background`, leaving realtime its reserve."""
+        return await self._client(self.limiter, background=background)
+
+    async def feed(self) -> DotdigitalClient:
+        """The suppression feeds' client, spending only the feed's reserve."""
+        return await self._client(self.feed_limiter, background=True)
+
+    async def _client(self, limiter: TierLimiter, *, background: bool) -> DotdigitalClient:
         dd = self._settings.dotdigital
         client = DotdigitalClient(
             dd.base_url,
             dd.username,
             dd.password,
             timeout=dd.timeout,
-            limiter=self.limiter,
+            limiter=limiter,
             background=background,
         )
         if dd.discover_region:

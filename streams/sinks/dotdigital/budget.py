@@ -1,16 +1,16 @@
 """A worker's share of the account's Dotdigital budgets, recomputed on every rebalance.
 
-Every worker has one limiter; N workers each spending the whole account's budgets would spend
-it N times over. A worker spends the share of each tier that it holds of the write partitions
-(both lanes' topics), so the shares of all workers in the group add up to the account. The
-leader's suppression feed reads (Low; one account-info call, High, when its client starts) are
-served from a fixed reserve taken off before sharing, which only the leader holds.
+N workers each spending the whole account's budgets would spend it N times over. A worker's
+lanes spend the share of each tier that it holds of the write partitions (both lanes' topics),
+so the shares of all workers in the group add up to the account. The leader's suppression feed
+reads (Low; one account-info call, High, as its client starts) have a limiter of their own with
+a fixed reserve, taken off before sharing: only the leader polls.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -30,30 +30,59 @@ def write_share(assigned: Iterable[tuple[str, int]], totals: Mapping[str, int]) 
     return Fraction(len(held), total) if total else Fraction(0)
 
 
+def _split(
+    account: TierBudgets, reserve: float, rule: Callable[[float, float], float]
+) -> TierBudgets:
+    """`rule(account's figure, reserve on it)` for every tier with a limit; the reserve is kept on
+    the feed's tiers, and on the flat hourly cap as sixty minutes' worth."""
+
+    def tier(value: float | None, kept: float) -> float | None:
+        return None if value is None else rule(value, kept)
+
+    def on(which: Tier) -> float:
+        return reserve if which in FEED_TIERS else 0.0
+
+    return TierBudgets(
+        low=tier(account.low, on(Tier.LOW)),
+        medium=tier(account.medium, on(Tier.MEDIUM)),
+        high=tier(account.high, on(Tier.HIGH)),
+        unlimited=tier(account.unlimited, on(Tier.UNLIMITED)),
+        flat_hourly=tier(account.flat_hourly, reserve * 60),
+    )
+
+
+def lane_budgets(account: TierBudgets, share: Fraction, *, feed_reserve: float) -> TierBudgets:
+    """What the lanes of a worker holding `share` of the write partitions may spend: each tier
+    of the account, less the feed's reserve, times `share`. A tier without a limit keeps none."""
+    return _split(
+        account, feed_reserve, lambda value, kept: float((Fraction(value) - Fraction(kept)) * share)
+    )
+
+
+def feed_budgets(account: TierBudgets, *, feed_reserve: float) -> TierBudgets:
+    """What the leader's suppression feeds may spend: the reserve on the feed's tiers, nothing
+    on the others (a tier the account does not limit stays unlimited)."""
+    return _split(account, feed_reserve, lambda _, kept: kept)
+
+
 def worker_budgets(
     account: TierBudgets, share: Fraction, *, leader: bool, feed_reserve: float
 ) -> TierBudgets:
-    """The budgets of a worker holding `share` of the write partitions.
+    """All a worker may spend: its lanes' share, and the feed's reserve when it leads."""
+    lanes = lane_budgets(account, share, feed_reserve=feed_reserve)
+    if not leader:
+        return lanes
+    feed = feed_budgets(account, feed_reserve=feed_reserve)
 
-    Each tier is the account's, less the feed reserve on the feed's tiers, times `share`, plus
-    the reserve when the worker leads. The flat hourly cap is split the same way (the reserve is
-    a minute's, so sixty of them an hour). A tier without a limit stays without one.
-    """
-
-    def split(value: float | None, reserve: float) -> float | None:
-        if value is None:
-            return None
-        return float((Fraction(value) - Fraction(reserve)) * share) + (reserve if leader else 0.0)
-
-    def tier(which: Tier) -> float | None:
-        return split(account.per_minute(which), feed_reserve if which in FEED_TIERS else 0.0)
+    def both(value: float | None, extra: float | None) -> float | None:
+        return None if value is None or extra is None else value + extra
 
     return TierBudgets(
-        low=tier(Tier.LOW),
-        medium=tier(Tier.MEDIUM),
-        high=tier(Tier.HIGH),
-        unlimited=tier(Tier.UNLIMITED),
-        flat_hourly=split(account.flat_hourly, feed_reserve * 60),
+        low=both(lanes.low, feed.low),
+        medium=both(lanes.medium, feed.medium),
+        high=both(lanes.high, feed.high),
+        unlimited=both(lanes.unlimited, feed.unlimited),
+        flat_hourly=both(lanes.flat_hourly, feed.flat_hourly),
     )
 
 
@@ -81,10 +110,10 @@ class Share:
 
 
 class BudgetShare:
-    """Rescales the worker's limiter to its share whenever its assignment changes.
+    """Rescales the lanes' limiter to the worker's share whenever its assignment changes.
 
-    Until its first assignment a worker keeps the account's budgets: it holds no write partition
-    and does not lead, so all it may call is account-info, as each client starts.
+    Until its first assignment the lanes keep what a lone worker's would have: they hold no
+    write partition yet, so all they call is account-info, as each client starts.
     """
 
     def __init__(
@@ -104,11 +133,10 @@ class BudgetShare:
     async def assigned(self, assigned: Iterable[tuple[str, int]], *, leader: bool) -> Share:
         """The worker now holds `assigned` (its whole assignment) and leads or not."""
         share = write_share(assigned, self._totals)
-        budgets = worker_budgets(
-            self._account, share, leader=leader, feed_reserve=self._feed_reserve
-        )
+        reserve = self._feed_reserve
+        budgets = worker_budgets(self._account, share, leader=leader, feed_reserve=reserve)
         self.current = Share(share, leader, budgets)
-        await self._limiter.rescale(budgets)
+        await self._limiter.rescale(lane_budgets(self._account, share, feed_reserve=reserve))
         log.info(
             "Dotdigital budget: %s of the write partitions%s: %s",
             share,
@@ -130,7 +158,8 @@ def register(
     *,
     feed_reserve: float,
 ) -> BudgetShare:
-    """Rescale `limiter` after every rebalance of `app` (Faust's `on_partitions_assigned`)."""
+    """Rescale the lanes' `limiter` after every rebalance of `app` (Faust's
+    `on_partitions_assigned`, sent with the worker's whole new assignment)."""
     share = BudgetShare(limiter, account, totals, feed_reserve=feed_reserve)
 
     async def on_assigned(sender: Any, assigned: Iterable[Any], **_: Any) -> None:

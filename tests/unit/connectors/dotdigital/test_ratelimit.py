@@ -254,3 +254,34 @@ async def test_a_closed_flat_cap_stops_every_counted_call(time: FakeTime) -> Non
 
     assert not tiers.has_capacity(Tier.MEDIUM)
     assert tiers.has_capacity(Tier.MEDIUM, hourly=False)
+
+
+async def test_calls_sent_in_the_servers_window_count_against_a_rescaled_budget(
+    time: FakeTime,
+) -> None:
+    tiers = limiter(time, TierBudgets(low=10))
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "29", "X-RateLimit-Reset": "40"})
+    for _ in range(3):
+        await tiers.acquire(Tier.LOW)
+
+    await tiers.rescale(TierBudgets(low=4))
+
+    # The bucket would let a call through; the window already has this worker's four.
+    assert not tiers.has_capacity(Tier.LOW)
+    time.advance(40)
+    assert tiers.has_capacity(Tier.LOW)
+
+
+async def test_a_budget_allows_whole_calls_per_server_window_counting_the_one_answered(
+    time: FakeTime,
+) -> None:
+    tiers = limiter(time, TierBudgets(low=2.5))
+    # The answer to a first call: it was sent in this window.
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "30", "X-RateLimit-Reset": "20"})
+
+    await tiers.acquire(Tier.LOW)
+
+    # 2.5 a minute is two calls a window: shares of an account never add up to more than it.
+    assert not tiers.has_capacity(Tier.LOW)
+    time.advance(20)
+    assert tiers.has_capacity(Tier.LOW)

@@ -8,7 +8,13 @@ import pytest
 
 from connectors.dotdigital.ratelimit import Tier, TierBudgets, TierLimiter
 from schemas.contract.topics import WRITES, WRITES_REALTIME
-from streams.sinks.dotdigital.budget import BudgetShare, worker_budgets, write_share
+from streams.sinks.dotdigital.budget import (
+    BudgetShare,
+    feed_budgets,
+    lane_budgets,
+    worker_budgets,
+    write_share,
+)
 
 TOTALS = {WRITES: 8, WRITES_REALTIME: 8}
 ACCOUNT = TierBudgets(low=35, medium=300, high=1000, flat_hourly=2000)
@@ -84,6 +90,18 @@ def test_a_worker_with_nothing_to_write_that_does_not_lead_spends_nothing() -> N
     assert (budgets.low, budgets.medium, budgets.high, budgets.flat_hourly) == (0, 0, 0, 0)
 
 
+def test_the_feed_spends_its_reserve_on_its_tiers_and_nothing_else() -> None:
+    budgets = feed_budgets(ACCOUNT, feed_reserve=4)
+
+    assert (budgets.low, budgets.medium, budgets.high, budgets.flat_hourly) == (4, 0, 4, 240)
+
+
+def test_lanes_share_what_the_feed_reserve_leaves() -> None:
+    budgets = lane_budgets(ACCOUNT, Fraction(1, 3), feed_reserve=4)
+
+    assert (budgets.low, budgets.medium, budgets.high) == (31 / 3, 100, 996 / 3)
+
+
 def test_a_tier_without_a_limit_stays_without_one() -> None:
     budgets = worker_budgets(TierBudgets(), Fraction(1, 3), leader=False, feed_reserve=4)
 
@@ -98,7 +116,15 @@ async def test_an_assignment_rescales_the_workers_limiter_and_is_shown() -> None
 
     await share.assigned(partitions(WRITES, 0, 1, 2, 3), leader=False)
 
-    assert limiter.budgets == worker_budgets(ACCOUNT, Fraction(1, 4), leader=False, feed_reserve=4)
+    assert limiter.budgets == lane_budgets(ACCOUNT, Fraction(1, 4), feed_reserve=4)
     status = share.status()
     assert status is not None
     assert (status["share"], status["leader"], status["per_minute"]["low"]) == ("1/4", False, 7.75)
+
+    await share.assigned(partitions(WRITES, 0, 1), leader=True)
+
+    # The lanes' limiter spends the lanes' share; the leader's feed has its own reserve.
+    assert limiter.budgets == lane_budgets(ACCOUNT, Fraction(1, 8), feed_reserve=4)
+    status = share.status()
+    assert status is not None
+    assert (status["leader"], status["per_minute"]["low"]) == (True, 31 / 8 + 4)
