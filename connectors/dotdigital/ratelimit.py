@@ -152,21 +152,26 @@ class TierLimiter:
         Background callers (the batch lane) leave a reserve of each tier's budget untouched, so
         realtime calls never queue behind them.
         """
-        # Re-check after each wait: another response may have extended the hold meanwhile.
-        while (wait := self._wait_before(tier, hourly=hourly, background=background)) > 0:
-            logger.info(
-                "rate-limit tier %s held for %.1f s",
-                tier,
-                wait,
-                extra={"tier": str(tier), "wait_s": wait, "background": background},
-            )
-            await self._sleep(wait)
-        # A call spends the bucket current when it goes out: one rescaled while it waited is
-        # spent again from the new bucket.
-        while not await self._spent(tier, background=background):
-            pass
-        while hourly and not await self._spent_hourly():
-            pass
+        while True:
+            # Re-check after each wait: another response may have extended the hold meanwhile.
+            while (wait := self._wait_before(tier, hourly=hourly, background=background)) > 0:
+                logger.info(
+                    "rate-limit tier %s held for %.1f s",
+                    tier,
+                    wait,
+                    extra={"tier": str(tier), "wait_s": wait, "background": background},
+                )
+                await self._sleep(wait)
+            # A call spends the bucket current when it goes out: one rescaled while it waited
+            # is spent again from the new bucket.
+            while not await self._spent(tier, background=background):
+                pass
+            while hourly and not await self._spent_hourly():
+                pass
+            # Calls that queued on the bucket together passed the window check together: only
+            # those the window still has room for go now (no await between check and count).
+            if self._wait_before(tier, hourly=hourly, background=background) <= 0:
+                break
         self._in_flight[tier] += 1
         self._roll_window(tier)
         self._sent_in_window[tier] += 1

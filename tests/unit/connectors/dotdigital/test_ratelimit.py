@@ -285,3 +285,16 @@ async def test_a_budget_allows_whole_calls_per_server_window_counting_the_one_an
     assert not tiers.has_capacity(Tier.LOW)
     time.advance(20)
     assert tiers.has_capacity(Tier.LOW)
+
+
+async def test_a_call_past_the_windows_budget_waits_for_the_next_window(
+    time: FakeTime,
+) -> None:
+    tiers = limiter(time, TierBudgets(low=3))
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "30", "X-RateLimit-Reset": "20"})
+
+    # The answered call was this limiter's first in the window: two more fit, the third waits
+    # though the server says 30 are left (they are other workers' share).
+    await asyncio.gather(*(tiers.acquire(Tier.LOW) for _ in range(3)))
+
+    assert time.sleeps == [20.0]
