@@ -145,6 +145,8 @@ class TierLimiter:
         # Calls sent in the server's current window: Dotdigital counts fixed minutes, in which a
         # leaky bucket alone can spend up to twice its rate (a full burst, then a minute's leak).
         self._sent_in_window: dict[Tier, int] = dict.fromkeys(Tier, 0)
+        # Calls sent so near the window's end that the server may count them in the next.
+        self._sent_at_edge: dict[Tier, int] = dict.fromkeys(Tier, 0)
 
     async def acquire(self, tier: Tier, *, hourly: bool = True, background: bool = False) -> None:
         """Wait until `tier` may make one more call, then spend it; pair with `release`.
@@ -175,6 +177,9 @@ class TierLimiter:
         self._in_flight[tier] += 1
         self._roll_window(tier)
         self._sent_in_window[tier] += 1
+        if self._window_ends[tier] - self._clock() <= WINDOW_SLACK:
+            # The window's end is known to a second or so: counted in this window and the next.
+            self._sent_at_edge[tier] += 1
 
     async def _spent(self, tier: Tier, *, background: bool) -> bool:
         while self.closed(tier):
@@ -279,9 +284,11 @@ class TierLimiter:
         now = self._clock()
         if end <= 0 or now < end:
             return
-        self._window_ends[tier] = end + WINDOW_SECONDS * (1 + (now - end) // WINDOW_SECONDS)
+        windows_on = 1 + (now - end) // WINDOW_SECONDS
+        self._window_ends[tier] = end + WINDOW_SECONDS * windows_on
         self._remaining[tier] = None
-        self._sent_in_window[tier] = 0
+        self._sent_in_window[tier] = self._sent_at_edge[tier] if windows_on == 1 else 0
+        self._sent_at_edge[tier] = 0
 
     def has_capacity(self, tier: Tier, *, hourly: bool = True) -> bool:
         """Whether a call on `tier` would go out now without waiting."""
@@ -323,6 +330,7 @@ class TierLimiter:
             # A window this limiter had not counted in (the first answer, or clocks apart).
             # This answer's call was sent in it, and so were those still out.
             self._sent_in_window[tier] = self._in_flight[tier] + 1
+            self._sent_at_edge[tier] = 0
         self._remaining[tier] = remaining
         self._window_ends[tier] = ends
         if remaining <= 0:

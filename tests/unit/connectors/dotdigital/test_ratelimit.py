@@ -298,3 +298,18 @@ async def test_a_call_past_the_windows_budget_waits_for_the_next_window(
     await asyncio.gather(*(tiers.acquire(Tier.LOW) for _ in range(3)))
 
     assert time.sleeps == [20.0]
+
+
+async def test_a_call_at_the_edge_of_a_window_counts_in_the_next_too(time: FakeTime) -> None:
+    tiers = limiter(time, TierBudgets(low=10))
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "30", "X-RateLimit-Reset": "20"})
+    time.advance(19.5)  # Reset is whole seconds: the server's window may already have turned
+    await tiers.acquire(Tier.LOW)
+    time.advance(0.5)
+    # Two calls a window now; the bucket alone would let two more through.
+    await tiers.rescale(TierBudgets(low=2.9))
+
+    await tiers.acquire(Tier.LOW)
+
+    # The call at the edge and this one are the new window's two.
+    assert not tiers.has_capacity(Tier.LOW)
