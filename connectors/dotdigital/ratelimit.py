@@ -285,9 +285,14 @@ class TierLimiter:
         if end <= 0 or now < end:
             return
         windows_on = 1 + (now - end) // WINDOW_SECONDS
-        self._window_ends[tier] = end + WINDOW_SECONDS * windows_on
+        self._turn_window(tier, end + WINDOW_SECONDS * windows_on, next_one=windows_on == 1)
+
+    def _turn_window(self, tier: Tier, ends: float, *, next_one: bool) -> None:
+        """Count in the window ending at `ends`; the calls sent at the edge of the one before
+        count in it when it is the next one."""
+        self._window_ends[tier] = ends
         self._remaining[tier] = None
-        self._sent_in_window[tier] = self._sent_at_edge[tier] if windows_on == 1 else 0
+        self._sent_in_window[tier] = self._sent_at_edge[tier] if next_one else 0
         self._sent_at_edge[tier] = 0
 
     def has_capacity(self, tier: Tier, *, hourly: bool = True) -> bool:
@@ -326,7 +331,12 @@ class TierLimiter:
             return
         self._roll_window(tier)
         ends = self._clock() + reset
-        if abs(ends - self._window_ends[tier]) > WINDOW_SLACK:
+        counted = self._window_ends[tier]
+        if counted > 0 and abs(ends - (counted + WINDOW_SECONDS)) <= WINDOW_SLACK:
+            # The server's next window began before this limiter's count turned (Reset is
+            # whole seconds, rounded up): turn it now.
+            self._turn_window(tier, ends, next_one=True)
+        elif abs(ends - counted) > WINDOW_SLACK:
             # A window this limiter had not counted in (the first answer, or clocks apart).
             # This answer's call was sent in it, and so were those still out.
             self._sent_in_window[tier] = self._in_flight[tier] + 1

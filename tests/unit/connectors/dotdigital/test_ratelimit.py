@@ -313,3 +313,20 @@ async def test_a_call_at_the_edge_of_a_window_counts_in_the_next_too(time: FakeT
 
     # The call at the edge and this one are the new window's two.
     assert not tiers.has_capacity(Tier.LOW)
+
+
+async def test_an_answer_from_the_next_window_turns_the_count_keeping_the_edge_calls(
+    time: FakeTime,
+) -> None:
+    tiers = limiter(time, TierBudgets(low=10))
+    tiers.observe(Tier.LOW, {"X-RateLimit-Remaining": "30", "X-RateLimit-Reset": "20"})
+    time.advance(19.5)
+    await tiers.acquire(Tier.LOW)  # at the edge: the server may count it in the next window
+    time.advance(0.2)
+    # The server's window already turned: the answer says a whole minute is left.
+    tiers.release(Tier.LOW, {"X-RateLimit-Remaining": "29", "X-RateLimit-Reset": "60"})
+    await tiers.rescale(TierBudgets(low=2.9))
+
+    await tiers.acquire(Tier.LOW)
+
+    assert not tiers.has_capacity(Tier.LOW)
