@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make run WORKERS=3`: several workers on one group, the store's deliveries spread over them.
+WORKERS ?= 1
 
 .PHONY: run test lint typecheck unit integration install clean bench-sink
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/cartwright demo
+	$(BIN)/cartwright demo --workers $(WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check schemas connectors streams sandbox tests bench

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from fractions import Fraction
 from functools import partial
 from typing import Any
 
@@ -14,13 +15,13 @@ from streams.ops.endpoints import register_ops
 from streams.process import join, normalize
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.application import CartwrightApp
-from streams.runtime.clients import DotdigitalClients, commerce_client
+from streams.runtime.clients import DotdigitalClients, account_budgets, commerce_client
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import faust_topics
 from streams.settings import Settings
 from streams.sinks.commerce import write_back
-from streams.sinks.dotdigital import lanes
+from streams.sinks.dotdigital import budget, lanes
 from streams.sinks.dotdigital.lanes import LaneSettings
 from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
@@ -94,7 +95,20 @@ def create_app(settings: Settings) -> Any:
         write_back=settings.consent.write_back,
     )
     sink = settings.sink
-    dotdigital = DotdigitalClients(settings)
+    # --- the Dotdigital budget: the lanes spend this worker's share, the leader's feed a reserve ---
+    account, reserve = account_budgets(settings), settings.dotdigital.feed_reserve_per_minute
+    dotdigital = DotdigitalClients(
+        settings,
+        lanes=budget.lane_budgets(account, Fraction(1), feed_reserve=reserve),
+        feed=budget.feed_budgets(account, feed_reserve=reserve),
+    )
+    share = budget.register(
+        app,
+        dotdigital.limiter,
+        account,
+        {WRITES: settings.kafka.partitions, WRITES_REALTIME: settings.kafka.partitions},
+        feed_reserve=reserve,
+    )
     lanes.register(
         app,
         topics,
@@ -119,9 +133,7 @@ def create_app(settings: Settings) -> Any:
         consent_of=joiner.consent_of,
         ledger=EnrolmentLedger(KafkaJournal(settings.kafka.bootstrap, topics.enrolments)),
     )
-    suppression_feed.register(
-        app, topics, settings, incidents, metrics, partial(dotdigital, background=True)
-    )
+    suppression_feed.register(app, topics, settings, incidents, metrics, dotdigital.feed)
 
     async def commerce() -> CommerceClient:
         return commerce_client(settings.commerce)
@@ -166,5 +178,5 @@ def create_app(settings: Settings) -> Any:
     )
     app.page(PATH)(webhook_view(ingest))
     # --- end webhook ingress ---
-    register_ops(app, settings, metrics)
+    register_ops(app, settings, metrics, budget=share.status)
     return app

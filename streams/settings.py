@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ADOBE_KEY_HOST = "https://static.adobeioevents.com"
@@ -50,11 +50,18 @@ class DotdigitalSettings(BaseModel):
         default=True, description="ask /v2/account-info for the account's ApiEndpoint at start"
     )
     timeout: float = Field(default=121.0, gt=0)
+    # The account's budgets: several workers split them (streams/sinks/dotdigital/budget.py).
     low_per_minute: int = Field(default=35, ge=1)
     medium_per_minute: int = Field(default=300, ge=1)
     high_per_minute: int = Field(default=1000, ge=1)
     flat_hourly_limit: int | None = Field(
         default=None, ge=1, description="older accounts: 2000 calls per rolling hour in all"
+    )
+    feed_reserve_per_minute: int = Field(
+        default=4,
+        ge=1,
+        description="Low and High calls a minute kept for the leader's suppression feeds before "
+        "the rest is split among workers",
     )
     realtime_reserve: float = Field(
         default=0.2,
@@ -62,6 +69,23 @@ class DotdigitalSettings(BaseModel):
         lt=1,
         description="share of the Medium tier (single writes) the batch lane leaves to realtime",
     )
+
+    @model_validator(mode="after")
+    def _reserve_leaves_a_share(self) -> DotdigitalSettings:
+        # The lanes share what the reserve leaves: a reserve of a whole tier would stop them.
+        reserve = self.feed_reserve_per_minute
+        if reserve >= self.low_per_minute or reserve >= self.high_per_minute:
+            raise ValueError(
+                f"feed_reserve_per_minute ({reserve}) must be below low_per_minute "
+                f"({self.low_per_minute}) and high_per_minute ({self.high_per_minute})"
+            )
+        hourly = self.flat_hourly_limit
+        if hourly is not None and reserve * 60 >= hourly:
+            raise ValueError(
+                f"feed_reserve_per_minute ({reserve}) a minute must leave some of "
+                f"flat_hourly_limit ({hourly}) an hour"
+            )
+        return self
 
 
 class AdobeSettings(BaseModel):

@@ -1,4 +1,5 @@
-"""`make run`: the embedded broker, both sandboxes, a worker and store traffic, until Ctrl-C."""
+"""`make run`: the embedded broker, both sandboxes, a worker (or several on one group) and store
+traffic, until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -57,9 +58,18 @@ def _stats(url: str) -> dict[str, object]:
     return answer if isinstance(answer, dict) else {}
 
 
-def run_demo(settings: Settings, *, orders: int) -> int:
-    """Start everything, print where to look, report progress, stop it all on Ctrl-C."""
-    for port in (BROKER_PORT, DOTDIGITAL_PORT, COMMERCE_PORT, settings.web.port):
+def run_demo(settings: Settings, *, orders: int, workers: int = 1) -> int:
+    """Start everything, print where to look, report progress, stop it all on Ctrl-C.
+
+    With several `workers`, each has its own web port (CARTWRIGHT_WEB__PORT, then the next ones)
+    in the same consumer group, and the store delivers to their webhooks in turn, as a load
+    balancer in front of them would.
+    """
+    if workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 1
+    web_ports = [settings.web.port + n for n in range(workers)]
+    for port in (BROKER_PORT, DOTDIGITAL_PORT, COMMERCE_PORT, *web_ports):
         if not _port_free(port):
             print(f"port {port} is in use; stop whatever holds it and run again", file=sys.stderr)
             return 1
@@ -67,7 +77,7 @@ def run_demo(settings: Settings, *, orders: int) -> int:
     logs.mkdir(exist_ok=True)
     dotdigital = f"http://127.0.0.1:{DOTDIGITAL_PORT}"
     commerce = f"http://127.0.0.1:{COMMERCE_PORT}"
-    worker_url = f"http://127.0.0.1:{settings.web.port}"
+    worker_urls = [f"http://127.0.0.1:{port}" for port in web_ports]
     env = {
         **os.environ,
         "CARTWRIGHT_KAFKA__BOOTSTRAP": f"127.0.0.1:{BROKER_PORT}",
@@ -85,10 +95,10 @@ def run_demo(settings: Settings, *, orders: int) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(name: str, *args: str, **more_env: str) -> subprocess.Popen[bytes]:
         log_file = (logs / f"{name}.log").open("wb")
         process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*cli, *args], env=env, stdout=log_file, stderr=subprocess.STDOUT
+            [*cli, *args], env={**env, **more_env}, stdout=log_file, stderr=subprocess.STDOUT
         )
         processes.append((name, process))
         return process
@@ -100,24 +110,32 @@ def run_demo(settings: Settings, *, orders: int) -> int:
         sandbox = start("dotdigital", "sandbox", "dotdigital", "--port", str(DOTDIGITAL_PORT))
         _wait_until(_answers(f"{dotdigital}/_sandbox/stats"), "the Dotdigital sandbox", sandbox)
         print(f"dotdigital  {dotdigital}/_sandbox/stats", flush=True)
-        worker = start("worker", "worker")
-        _wait_until(_answers(f"{worker_url}/ops/health"), "the worker", worker)
-        print(f"worker      {worker_url}/ops/status", flush=True)
+        names = ["worker", *(f"worker-{n}" for n in range(2, workers + 1))]
+        started = [
+            start(name, "worker", CARTWRIGHT_WEB__PORT=str(port))
+            for name, port in zip(names, web_ports, strict=True)
+        ]
+        for name, url, worker in zip(names, worker_urls, started, strict=True):
+            _wait_until(_answers(f"{url}/ops/health"), f"the {name}", worker)
+            print(f"{name:<12}{url}/ops/status", flush=True)
+        webhooks = [
+            arg for url in worker_urls for arg in ("--webhook", f"{url}/webhooks/adobe-commerce")
+        ]
         store = start(
             "commerce",
             "sandbox",
             "commerce",
             "--port",
             str(COMMERCE_PORT),
-            "--webhook",
-            f"{worker_url}/webhooks/adobe-commerce",
+            *webhooks,
             "--orders",
             str(orders),
             # Store time is real time, so consent times compare with Dotdigital's.
             "--start-now",
         )
         _wait_until(_answers(f"{commerce}/_sandbox/status"), "the Commerce sandbox", store)
-        print(f"store       {commerce}/_sandbox/status (signed events → worker)", flush=True)
+        to = "worker" if workers == 1 else f"{workers} workers, in turn"
+        print(f"store       {commerce}/_sandbox/status (signed events → {to})", flush=True)
         print(
             f"records     {dotdigital}/insightData/v3/contacts/email/<email>/Orders "
             f"(Basic auth: the CARTWRIGHT_DOTDIGITAL__USERNAME/__PASSWORD user)",

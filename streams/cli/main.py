@@ -96,7 +96,7 @@ def _sandbox_commerce(args: argparse.Namespace, settings: Settings) -> int:
 
     config = CommerceSandboxConfig(
         client_id=settings.adobe.client_id,
-        webhook_url=args.webhook,
+        webhook_url=tuple(args.webhook) if args.webhook else None,
         seed=args.seed,
         orders=args.orders,
         orders_per_minute=args.orders_per_minute,
@@ -166,7 +166,7 @@ def _journal(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from streams.cli.demo import run_demo
 
-    return run_demo(settings, orders=args.orders)
+    return run_demo(settings, orders=args.orders, workers=args.workers)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -193,7 +193,12 @@ def parser() -> argparse.ArgumentParser:
     )
     commerce.add_argument("--host", default="127.0.0.1")
     commerce.add_argument("--port", type=int, default=8026)
-    commerce.add_argument("--webhook", default=None, help="where to deliver events")
+    commerce.add_argument(
+        "--webhook",
+        action="append",
+        default=None,
+        help="where to deliver events; repeat it for several workers (round-robin)",
+    )
     commerce.add_argument("--seed", type=int, default=7)
     commerce.add_argument("--orders", type=int, default=50)
     commerce.add_argument("--orders-per-minute", type=float, default=30.0)
@@ -241,6 +246,12 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="broker, sandboxes, worker and traffic (make run)")
     demo.add_argument("--orders", type=int, default=60)
+    demo.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="workers on one group, each on its own web port from CARTWRIGHT_WEB__PORT up",
+    )
     demo.set_defaults(handler=_demo)
     return root
 

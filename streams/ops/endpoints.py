@@ -4,6 +4,7 @@ when one is set."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from faust.web import Request, Response, View
@@ -20,8 +21,15 @@ def _authorized(request: Request, token: str | None) -> bool:
     return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
-def register_ops(app: Any, settings: Settings, metrics: Metrics) -> None:
-    """`GET /ops/health`, `GET /ops/status` and `GET /ops/tables`."""
+def register_ops(
+    app: Any,
+    settings: Settings,
+    metrics: Metrics,
+    *,
+    budget: Callable[[], dict[str, Any] | None] = lambda: None,
+) -> None:
+    """`GET /ops/health`, `GET /ops/status` and `GET /ops/tables`; `budget()` is this worker's
+    share of the Dotdigital budgets (None before its first assignment)."""
     token = settings.web.ops_token.get_secret_value() if settings.web.ops_token else None
 
     class Health(View):
@@ -42,6 +50,9 @@ def register_ops(app: Any, settings: Settings, metrics: Metrics) -> None:
                     "bootstrap": settings.kafka.bootstrap,
                     "dotdigital": settings.dotdigital.base_url,
                     "assigned": assigned,
+                    # The leader polls Dotdigital's suppression feeds; one worker in the group.
+                    "leader": app.is_leader(),
+                    "dotdigital_budget": budget(),
                 }
             )
 

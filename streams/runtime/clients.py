@@ -32,31 +32,44 @@ def commerce_client(settings: CommerceSettings) -> CommerceClient:
     )
 
 
-class DotdigitalClients:
-    """Makes each lane's client; they share one limiter, since the budgets are the account's."""
+def account_budgets(settings: Settings) -> TierBudgets:
+    """The Dotdigital account's budgets, as configured: all of them, for every worker together."""
+    dd = settings.dotdigital
+    return TierBudgets(
+        low=dd.low_per_minute,
+        medium=dd.medium_per_minute,
+        high=dd.high_per_minute,
+        flat_hourly=dd.flat_hourly_limit,
+    )
 
-    def __init__(self, settings: Settings) -> None:
+
+class DotdigitalClients:
+    """Makes the lanes' clients, which share the worker's one limiter for the lanes, and the
+    suppression feed's, which has a limiter of its own: `lanes` and `feed` are their budgets
+    (streams/sinks/dotdigital/budget.py splits the account's among workers)."""
+
+    def __init__(self, settings: Settings, *, lanes: TierBudgets, feed: TierBudgets) -> None:
         self._settings = settings
-        self._limiter: TierLimiter | None = None
+        reserve = {Tier.MEDIUM: settings.dotdigital.realtime_reserve}
+        self.limiter = TierLimiter(lanes, background_reserve=reserve)
+        self.feed_limiter = TierLimiter(feed, background_reserve={})
 
     async def __call__(self, *, background: bool) -> DotdigitalClient:
+        """A lane's client: the batch lane's is `background`, leaving realtime its reserve."""
+        return await self._client(self.limiter, background=background)
+
+    async def feed(self) -> DotdigitalClient:
+        """The suppression feeds' client, spending only the feed's reserve."""
+        return await self._client(self.feed_limiter, background=True)
+
+    async def _client(self, limiter: TierLimiter, *, background: bool) -> DotdigitalClient:
         dd = self._settings.dotdigital
-        budgets = TierBudgets(
-            low=dd.low_per_minute,
-            medium=dd.medium_per_minute,
-            high=dd.high_per_minute,
-            flat_hourly=dd.flat_hourly_limit,
-        )
-        if self._limiter is None:
-            self._limiter = TierLimiter(
-                budgets, background_reserve={Tier.MEDIUM: dd.realtime_reserve}
-            )
         client = DotdigitalClient(
             dd.base_url,
             dd.username,
             dd.password,
             timeout=dd.timeout,
-            limiter=self._limiter,
+            limiter=limiter,
             background=background,
         )
         if dd.discover_region:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,18 +64,25 @@ def _events(payload: Payload) -> list[dict[str, Any]]:
 
 
 class Deliverer:
-    """Posts CloudEvents (one, or a batch as a JSON array) to one webhook, signing each body."""
+    """Posts CloudEvents (one, or a batch as a JSON array) to a webhook, signing each body.
+
+    Given several webhooks (the workers behind a load balancer), each POST goes to the next in
+    turn, round-robin; a retry may land on another worker, as it would behind a balancer.
+    """
 
     def __init__(
         self,
-        webhook_url: str,
+        webhook_url: str | Sequence[str],
         signer: Signer,
         *,
         time_scale: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._url = webhook_url
+        urls = [webhook_url] if isinstance(webhook_url, str) else list(webhook_url)
+        if not urls:
+            raise ValueError("a Deliverer needs at least one webhook")
+        self._urls = itertools.cycle(urls)
         self._signer = signer
         self._scale = time_scale
         self._sleep = sleep
@@ -108,7 +116,7 @@ class Deliverer:
         if retry_count:
             headers["x-adobe-retry-count"] = str(retry_count)
         try:
-            response = await self._http.post(self._url, content=body, headers=headers)
+            response = await self._http.post(next(self._urls), content=body, headers=headers)
         except httpx.TransportError:
             return 0
         status = response.status_code

@@ -14,7 +14,7 @@ class CommerceSandboxConfig:
     second (traffic, fault delays and reorder windows), `retry_time_scale` per retry delay."""
 
     client_id: str
-    webhook_url: str | None = None
+    webhook_url: str | tuple[str, ...] | None = None  # several: round-robin, as a balancer
     seed: int = 7
     orders: int = 50
     orders_per_minute: float = 30.0

@@ -1,4 +1,4 @@
-"""`/ops/status` served by the worker's web server: counters, latencies and assignment."""
+"""`/ops/status` served by the worker's web server: counters, latencies, assignment, leadership."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def metrics() -> Metrics:
 async def serving(settings: Settings, metrics: Metrics) -> TestClient[web.Request, web.Application]:
     app: Any = faust.App("ops-test", broker="kafka://127.0.0.1:1", store="memory://")
     app.consumer = AssignedConsumer()
-    register_ops(app, settings, metrics)
+    register_ops(app, settings, metrics, budget=lambda: {"share": "1/4", "leader": False})
     return TestClient(TestServer(app.web.web_app))
 
 
@@ -66,6 +66,16 @@ async def test_status_shows_counts_latencies_and_assigned_partitions(
         "cartwright.commerce.writes.v1[0]",
         "cartwright.commerce.writes.v1[1]",
     ]
+
+
+async def test_status_says_whether_the_worker_leads_and_its_dotdigital_budget(
+    status: TestClient[web.Request, web.Application],
+) -> None:
+    body = await (await status.get("/ops/status")).json()
+
+    # The consumer holds no partition of the leader topic: another worker polls the feeds.
+    assert body["leader"] is False
+    assert body["dotdigital_budget"] == {"share": "1/4", "leader": False}
 
 
 async def test_status_wants_the_ops_token_when_one_is_set(metrics: Metrics) -> None:

@@ -72,6 +72,22 @@ async def test_503_is_retried_on_adobes_schedule_then_delivered(hook: Receiver) 
     assert (fate.statuses, fate.outcome) == ([503, 503, 503, 200], "delivered")
 
 
+async def test_deliveries_to_several_webhooks_go_round_robin_as_behind_a_balancer() -> None:
+    async with receiver() as first, receiver() as second:
+        deliverer = Deliverer([first.url, second.url], SIGNER)
+        store = Store(seed=3)
+        orders(store, 5)
+        try:
+            for event in store.events:
+                assert await deliverer.deliver(event)
+        finally:
+            await deliverer.aclose()
+
+    ids = [event["eventid"] for event in store.events]
+    assert [event["eventid"] for event in first.events()] == ids[0::2]
+    assert [event["eventid"] for event in second.events()] == ids[1::2]
+
+
 async def test_other_statuses_drop_the_event_at_once(hook: Receiver) -> None:
     clock = FakeTime()
     hook.statuses = [400]
