@@ -22,6 +22,7 @@ BROKER_PORT = 9092
 DOTDIGITAL_PORT = 8025
 COMMERCE_PORT = 8026
 READY_TIMEOUT = 90.0
+STOP_TIMEOUT = 20.0
 
 
 def _port_free(port: int) -> bool:
@@ -97,8 +98,14 @@ def run_demo(settings: Settings, *, orders: int, workers: int = 1) -> int:
 
     def start(name: str, *args: str, **more_env: str) -> subprocess.Popen[bytes]:
         log_file = (logs / f"{name}.log").open("wb")
+        # A session of its own: Ctrl-C reaches only this command, which stops the children in
+        # order (the broker last), not all of them at once.
         process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*cli, *args], env={**env, **more_env}, stdout=log_file, stderr=subprocess.STDOUT
+            [*cli, *args],
+            env={**env, **more_env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         processes.append((name, process))
         return process
@@ -158,11 +165,20 @@ def run_demo(settings: Settings, *, orders: int, workers: int = 1) -> int:
         print(f"could not start: {exc}; see {logs}/", file=sys.stderr)
         return 1
     finally:
-        for _, process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for _, process in reversed(processes):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=15)
-            if process.poll() is None:
-                process.kill()
+        # Workers leave their group and commit through the broker: the broker stops last.
+        _stop([process for name, process in processes if name != "broker"])
+        _stop([process for name, process in processes if name == "broker"])
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM all at once, then wait for them together; kill what is still running."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        if process.poll() is None:
+            process.kill()
+            process.wait()
