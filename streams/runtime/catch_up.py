@@ -118,13 +118,26 @@ async def _read_on(
     return ends
 
 
-def _consumer(bootstrap: str, fetch_max_wait_ms: int) -> AIOKafkaConsumer:
+def _consumer(
+    bootstrap: str, fetch_max_wait_ms: int, *, auto_offset_reset: str = "latest"
+) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         # Tansu answers a fetch only once the wait is up, even when data is there.
         fetch_max_wait_ms=fetch_max_wait_ms,
+        auto_offset_reset=auto_offset_reset,
     )
+
+
+async def _assign(consumer: AIOKafkaConsumer, start: Mapping[TopicPartition, int | None]) -> None:
+    """Read exactly these partitions, each from its offset (None: its beginning)."""
+    consumer.assign(list(start))
+    for tp, offset in start.items():
+        if offset is None:
+            await consumer.seek_to_beginning(tp)
+        else:
+            consumer.seek(tp, offset)
 
 
 def _skip(record: Record) -> None:
@@ -153,12 +166,7 @@ async def _read(
     pending = list(start)
     if not pending:
         return {}
-    consumer.assign(pending)
-    for tp, offset in start.items():
-        if offset is None:
-            await consumer.seek_to_beginning(tp)
-        else:
-            consumer.seek(tp, offset)
+    await _assign(consumer, start)
     ends: dict[TopicPartition, int] = {}
     while pending:
         asked_ms = int(time.time() * 1000)
@@ -210,13 +218,8 @@ async def follow(
     positions = dict(start)
     attempt = 0
     while True:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            fetch_max_wait_ms=fetch_max_wait_ms,
-            # Only a position below the log's start (records deleted) can be out of range.
-            auto_offset_reset="earliest",
-        )
+        # Only a position below the log's start (records deleted) can be out of range.
+        consumer = _consumer(bootstrap, fetch_max_wait_ms, auto_offset_reset="earliest")
         try:
             await consumer.start()
             await _assign_at(consumer, topic, positions)
@@ -244,16 +247,7 @@ async def follow(
 
 
 async def _assign_at(consumer: AIOKafkaConsumer, topic: str, positions: Mapping[int, int]) -> None:
-    partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        await consumer.topics()
-        partitions = consumer.partitions_for_topic(topic)
+    partitions = await _topic_partitions(consumer, topic)
     if not partitions:
         raise UnknownTopicOrPartitionError(f"{topic} has no partitions yet")
-    assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
-    consumer.assign(assignment)
-    for tp in assignment:
-        if tp.partition in positions:
-            consumer.seek(tp, positions[tp.partition])
-        else:
-            await consumer.seek_to_beginning(tp)
+    await _assign(consumer, {tp: positions.get(tp.partition) for tp in partitions})
