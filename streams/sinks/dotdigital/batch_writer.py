@@ -88,19 +88,17 @@ class BatchWriter:
     ) -> list[Rejection[Origin]]:
         """Write everything Dotdigital will accept; return what it refused for good."""
         plan = plan_batch(commands)
+        renames = [c for c in plan.contacts.values() if c.previous_email]
+        leaving = {c.previous_email for c in renames}
         rejections = await self._upsert_contacts(plan)
         refused = {rejection.email for rejection in rejections}
-        for (collection, collection_type), planned in plan.collections().items():
-            orphans = [record for record in planned if record.write.email in refused]
-            for record in orphans:
-                rejections.extend(
-                    _reject(
-                        record, "its contact was refused by Dotdigital, see the contact's exception"
-                    )
-                )
-            writable = [record for record in planned if record.write.email not in refused]
-            for chunk in import_chunks(writable):
-                rejections.extend(await self._import(collection, collection_type, chunk))
+        # An email change renames the contact, which only a single PATCH can do, and only after
+        # whatever this batch writes under the old address (a credit memo on an order placed
+        # before the change); records under every other address follow the renames.
+        rejections += await self._records(plan, refused, lambda email: email in leaving)
+        rejections += await self._patch_contacts(renames)
+        refused = {rejection.email for rejection in rejections}
+        rejections += await self._records(plan, refused, lambda email: email not in leaving)
         rejections.extend(await self._enrol(plan, refused))
         for write, origin in plan.consents:
             # Consent commands belong on the realtime lane; one sent here is still carried.
@@ -113,6 +111,27 @@ class BatchWriter:
                 rejections.append(
                     Rejection(origin, write.subject, write.email, held, Reason.CONSENT_GATE)
                 )
+        return rejections
+
+    async def _records(
+        self, plan: BatchPlan[Origin], refused: set[str | None], owned: Callable[[str | None], bool]
+    ) -> list[Rejection[Origin]]:
+        """The batch's insight records whose owner `owned` picks, per collection; records of a
+        refused contact are refused with it."""
+        rejections: list[Rejection[Origin]] = []
+        for (collection, collection_type), planned in plan.collections().items():
+            mine = [record for record in planned if owned(record.write.email)]
+            for record in mine:
+                if record.write.email in refused:
+                    rejections.extend(
+                        _reject(
+                            record,
+                            "its contact was refused by Dotdigital, see the contact's exception",
+                        )
+                    )
+            writable = [record for record in mine if record.write.email not in refused]
+            for chunk in import_chunks(writable):
+                rejections.extend(await self._import(collection, collection_type, chunk))
         return rejections
 
     async def _enrol(
@@ -191,18 +210,14 @@ class BatchWriter:
         return rejections
 
     async def _upsert_contacts(self, plan: BatchPlan[Origin]) -> list[Rejection[Origin]]:
-        """A few contacts go one by one; more go as one bulk import (one Low-tier call)."""
+        """Contacts that are not renamed: a few one by one, more as one bulk import (one Low-tier
+        call)."""
         if not plan.contacts:
             return []
-        # An email change renames the contact, which only a single PATCH can do, and only after
-        # whatever this batch writes under the old address.
-        renames = [c for c in plan.contacts.values() if c.previous_email]
         contacts = [c for c in plan.contacts.values() if not c.previous_email]
         if len(contacts) <= SINGLE_UPSERTS_UP_TO:
-            rejections = await self._patch_contacts(contacts)
-        else:
-            rejections = await self._import_all(contacts)
-        return rejections + await self._patch_contacts(renames)
+            return await self._patch_contacts(contacts)
+        return await self._import_all(contacts)
 
     async def _import_all(self, contacts: list[PlannedContact[Origin]]) -> list[Rejection[Origin]]:
         rejections: list[Rejection[Origin]] = []

@@ -13,7 +13,7 @@ from sandbox.commerce.model.orders import Order
 from schemas.commerce.orders import CommerceOrder
 from schemas.contract.normalized import OrderUpdated
 from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
-from schemas.dotdigital.commands import InsightWrite, WriteCommand
+from schemas.dotdigital.commands import ContactWrite, InsightWrite, WriteCommand
 from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
 from schemas.normalize.orders import order_updated
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
@@ -78,6 +78,35 @@ async def test_contact_is_upserted_before_its_orders_record(world: World) -> Non
     assert stored == {"000000101": orders_record(placed).json_}
     assert world.network.writes() == [
         ("PATCH", f"/contacts/v3/email/{email}"),
+        ("PUT", "/insightData/v3/import"),
+    ]
+
+
+async def test_a_record_under_the_old_address_lands_before_the_rename_in_one_batch(
+    world: World,
+) -> None:
+    old, new = "before.rename@example.com", "after.rename@example.com"
+    await world.sink.write([(contact_write(old), "c-0")])
+    earlier, later = updated(111, old), updated(112, new)
+    # A credit memo joined before the email change, the rename, an order under the new address.
+    rename = contact_write(new)
+    assert isinstance(rename.command, ContactWrite)
+    rename.command.previous_email = old
+    commands: Commands = [
+        (order_write(earlier), "o-1"),
+        (rename, "c-1"),
+        (order_write(later), "o-2"),
+    ]
+
+    rejections = await world.sink.write(commands)
+
+    assert rejections == []
+    assert await world.client.get_contact(old) is None
+    stored = await world.orders_of(new)
+    assert sorted(stored) == ["000000111", "000000112"]
+    assert world.network.writes()[-3:] == [
+        ("PUT", "/insightData/v3/import"),
+        ("PATCH", f"/contacts/v3/email/{old}"),
         ("PUT", "/insightData/v3/import"),
     ]
 
