@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.contract.topics import (
+    CARTS,
     COMMERCE_WRITES,
     CONSENT,
     CONSENT_OBSERVED,
@@ -35,6 +36,7 @@ TOPIC_NAMES = {
     "orders": ORDERS,
     "customers": CUSTOMERS,
     "refunds": REFUNDS,
+    "carts": CARTS,
     "identity": IDENTITY,
     "writes": WRITES,
     "writes_realtime": WRITES_REALTIME,
@@ -61,6 +63,7 @@ class TopicSet:
     orders: Any
     customers: Any
     refunds: Any
+    carts: Any
     identity: Any
     writes: Any
     writes_realtime: Any
