@@ -26,12 +26,14 @@ from schemas.contract.topics import (
     IDENTITY,
     ORDERS,
     REFUNDS,
+    TICKS,
     WRITES,
     WRITES_REALTIME,
 )
 from schemas.dotdigital.commands import WriteCommand
 from schemas.dotdigital.enrolment_ledger import LedgerEntry
 from schemas.rules.contacts import ContactHandover
+from schemas.rules.ticks import Tick
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
 CONTRACT_VERSION = "1.3.0"
@@ -117,6 +119,7 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(CONSENT_OBSERVED, EMAIL, ConsentChanged),
     operational(COMMERCE_WRITES, EMAIL, CommerceUnsubscribe),
     operational(ENROLMENTS, EMAIL, LedgerEntry),
+    operational(TICKS, "none: each tick is sent to the partition whose timers it fires", Tick),
 )
 
 

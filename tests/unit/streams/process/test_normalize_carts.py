@@ -57,7 +57,8 @@ async def test_quote_saves_go_to_the_carts_topic_under_quote_then_email() -> Non
         str(quote.entity_id),
         1,
     )
-    assert agent.metrics.snapshot().get("normalize.not_used", 0) == 0
+    assert agent.metrics.counts["normalize.not_used"] == 0
+    assert agent.metrics.counts["normalize.events"] == 2
 
 
 async def test_an_unreadable_quote_is_dead_lettered_with_its_reason() -> None:
