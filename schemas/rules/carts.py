@@ -64,12 +64,14 @@ class Firing:
     subject: str
 
 
-def _rank(cart: CartUpdated) -> tuple[datetime, bool, bool, int, Decimal]:
-    """Newer saves win; within one second (Commerce's resolution) the checked-out, then the
-    fuller save wins, so any arrival order of the same saves ends in the same state."""
+def _rank(cart: CartUpdated) -> tuple[datetime, bool, bool, datetime, int, Decimal]:
+    """Newer saves win; within one second (Commerce's resolution) a checked-out save wins, then
+    the later event (its envelope time), then the fuller one, so any arrival order of the same
+    saves ends in the same state."""
     qty = sum((line.qty for line in cart.items), Decimal(0))
     checked_out = not cart.is_active or cart.reserved_order_id is not None
-    return (cart.updated_at, checked_out, cart.reserved_order_id is not None, len(cart.items), qty)
+    ordered = cart.reserved_order_id is not None
+    return (cart.updated_at, checked_out, ordered, cart.occurred_at, len(cart.items), qty)
 
 
 def abandonable(cart: CartUpdated) -> bool:

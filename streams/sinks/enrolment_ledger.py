@@ -112,13 +112,27 @@ class EnrolmentLedger:
         self._now = now
         self._marks: dict[Enrolment, Mark] = {}
         self._reading = asyncio.Lock()
+        self._reads_started = 0
+        self._reads_done = 0
 
     async def sort(self, enrolments: Sequence[Enrolment]) -> Sorting:
         """Read what others (or this worker before a crash) marked, then sort `enrolments`."""
+        await self._read_since_now()
+        return sort_marks({e: self._marks.get(e) for e in dict.fromkeys(enrolments)})
+
+    async def _read_since_now(self) -> None:
+        """One read of the journal that started after this call did. Callers that wait while a
+        read runs share the next one: a burst of enrolments (abandoned carts fired together)
+        costs a few reads, not one each."""
+        wanted = self._reads_started + 1
         async with self._reading:
+            if self._reads_done >= wanted:
+                return  # a read that began after this call has finished meanwhile
+            self._reads_started += 1
+            started = self._reads_started
             for entry in await self._journal.read_new():
                 self._marks[entry.enrolment] = entry.mark
-        return sort_marks({e: self._marks.get(e) for e in dict.fromkeys(enrolments)})
+            self._reads_done = started
 
     async def mark(self, enrolments: Sequence[Enrolment], mark: Mark, event_id: str) -> None:
         """Append `mark` for each enrolment; returns once all are durable."""

@@ -147,6 +147,12 @@ class Store(Sales):
         self._observed(add_to_cart(self._visit(shopper, quote), product, parent, quote.updated_at))
         return [self._emit(QUOTE_SAVED, quote.record)]
 
+    def remove_from_cart(self, quote: Quote, sku: str) -> list[Event]:
+        """Remove a product's lines from the cart (removing the last one leaves it empty)."""
+        quote.lines = [line for line in quote.lines if line.sku != sku]
+        quote.updated_at = self.clock.now()
+        return [self._emit(QUOTE_SAVED, quote.record)]
+
     def reach_payment(self, quote: Quote, guest: Guest) -> list[Event]:
         """A guest types their email at the payment step: only now does the cart have one."""
         quote.email, quote.firstname, quote.lastname = guest.email, guest.firstname, guest.lastname

@@ -10,8 +10,14 @@ from typing import TypeVar
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import SkippableError
 from schemas.contract.incidents import Reason
-from schemas.dotdigital.bodies import ContactUpsert, MergeOption
-from schemas.dotdigital.commands import ConsentWrite, ContactWrite, EnrolmentWrite, WriteCommand
+from schemas.dotdigital.bodies import CollectionScope, ContactUpsert, InsightImport, MergeOption
+from schemas.dotdigital.commands import (
+    ConsentWrite,
+    ContactWrite,
+    EnrolmentWrite,
+    InsightWrite,
+    WriteCommand,
+)
 from schemas.dotdigital.enrolment_ledger import Enrolment
 from streams.runtime.retrying import retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
@@ -20,6 +26,10 @@ from streams.sinks.dotdigital.consent_writer import ConsentWriter
 from streams.sinks.enrolment_ledger import EnrolmentLedger, interrupted
 
 log = logging.getLogger(__name__)
+
+# A single record PUT needs its collection; only an import creates one (e.g. `CartInsight`
+# before the first abandoned cart of an account).
+COLLECTION_NOT_FOUND = "insightData:collectionNotFound"
 
 Origin = TypeVar("Origin")
 
@@ -112,9 +122,17 @@ class RealtimeWriter:
                     command.source_event_id,
                     lambda: self._client.enrol(command.program_id, [contact.contact_id]),
                 )
-            return await self._client.put_insight_record(
-                command.collection, command.record.key, command.record.json_, email=command.email
-            )
+            try:
+                return await self._client.put_insight_record(
+                    command.collection,
+                    command.record.key,
+                    command.record.json_,
+                    email=command.email,
+                )
+            except SkippableError as exc:
+                if exc.code != COLLECTION_NOT_FOUND:
+                    raise
+                return await self._first_of_collection(command)
 
         try:
             done = await retry_until_settled(call, self._sleep)
@@ -125,6 +143,24 @@ class RealtimeWriter:
         if isinstance(command, EnrolmentWrite) and isinstance(done, str):
             return Rejection(origin, command.subject, command.email, done, Reason.CONSENT_GATE)
         return None
+
+    async def _first_of_collection(self, command: InsightWrite) -> object:
+        """The record as a one-record import, which creates its collection."""
+        scope = CollectionScope.CONTACT if command.email else CollectionScope.ACCOUNT
+        batch = InsightImport(
+            collection_name=command.collection,
+            collection_scope=scope,
+            collection_type=command.collection_type,
+            records=[command.record],
+        )
+        report = await self._client.run_insight_import(batch, poll_interval=0.5)
+        if report.failures:
+            failure = report.failures[0]
+            raise SkippableError(
+                f"import refused the record: {failure.failure_reason}", status=None
+            )
+        log.info("insight collection created by import", extra={"collection": command.collection})
+        return True
 
 
 def _key(envelope: WriteCommand) -> str:

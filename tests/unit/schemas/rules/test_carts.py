@@ -82,6 +82,16 @@ def test_every_arrival_order_with_duplicates_ends_in_the_same_state() -> None:
     assert len(results) == 1
 
 
+def test_a_cart_emptied_within_the_same_second_is_empty_whatever_the_arrival_order() -> None:
+    filled = cart(T0, items=1)
+    emptied = cart(T0, items=0, occurred_at=T0 + timedelta(milliseconds=300))
+
+    for saves in ([filled, emptied], [emptied, filled]):
+        state = folded(*saves)
+        assert state is not None and state.due_at is None
+        assert state.cart is not None and state.cart.items == []
+
+
 def test_an_emptied_or_deactivated_cart_has_no_timer() -> None:
     emptied = folded(cart(T0), cart(T0 + timedelta(minutes=1), items=0))
     deactivated = folded(cart(T0), cart(T0 + timedelta(minutes=1), is_active=False))

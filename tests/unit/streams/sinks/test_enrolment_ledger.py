@@ -3,9 +3,11 @@ redelivered enrolment is not sent again, one a crash interrupted is reported and
 
 from __future__ import annotations
 
+import asyncio
+
 from schemas.contract.incidents import Reason
 from schemas.dotdigital.commands import EnrolmentWrite, Lane, WriteCommand
-from schemas.dotdigital.enrolment_ledger import LedgerEntry, Mark
+from schemas.dotdigital.enrolment_ledger import Enrolment, LedgerEntry, Mark
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from streams.sinks.enrolment_ledger import EnrolmentLedger
@@ -148,3 +150,44 @@ async def test_the_realtime_lane_keeps_the_same_ledger(world: World) -> None:
     assert first == again == []
     assert rejection.reason is Reason.ENROLMENT_INTERRUPTED
     assert await enrolled(world) == 1
+
+
+class SlowReader(Reader):
+    """A journal whose reads take a while, counting them."""
+
+    def __init__(self, journal: SharedJournal) -> None:
+        super().__init__(journal)
+        self.reads = 0
+        self.release = asyncio.Event()
+
+    async def read_new(self) -> list[LedgerEntry]:
+        self.reads += 1
+        await self.release.wait()
+        return await super().read_new()
+
+
+async def test_enrolments_sorted_together_share_reads_and_each_sees_marks_made_before_it() -> None:
+    journal = SharedJournal()
+    reader = SlowReader(journal)
+    ledger = EnrolmentLedger(reader)
+    enrolment = Enrolment("a@example.com", PROGRAM, "cart 1 abandoned 2026-11-26 09:00:00")
+    first = asyncio.create_task(ledger.sort([enrolment]))
+    await asyncio.sleep(0)  # the first read is under way
+    journal.entries.append(
+        LedgerEntry(
+            email=enrolment.email,
+            program_id=PROGRAM,
+            subject=enrolment.subject,
+            mark=Mark.DONE,
+            source_event_id="ev",
+            at=ISSUED_AT,
+        )
+    )
+    later = [asyncio.create_task(ledger.sort([enrolment])) for _ in range(50)]
+    await asyncio.sleep(0)
+    reader.release.set()
+
+    sortings = await asyncio.gather(first, *later)
+
+    assert reader.reads == 2  # the first read, and one shared by the fifty that came during it
+    assert all(sorting.done == [enrolment] for sorting in sortings[1:])
