@@ -77,6 +77,7 @@ def cart_rules(settings: Settings) -> CartRules:
         reenrol_after=timedelta(seconds=settings.carts.reenrol_after),
         store_url=settings.carts.store_url,
         program_id=settings.programs.abandoned_cart,
+        stale_after=timedelta(seconds=settings.carts.stale_after),
     )
 
 

@@ -227,6 +227,12 @@ class CartsSettings(BaseModel):
         description="seconds after its last enrolment before the same cart, changed and abandoned "
         "again, enrols again",
     )
+    stale_after: float = Field(
+        default=86400.0,
+        gt=0,
+        description="seconds past its due time after which a cart is too old to fire (events "
+        "delivered days late, an old history replayed): disarmed without a write",
+    )
     tick_interval: float = Field(
         default=5.0,
         gt=0,

@@ -131,6 +131,17 @@ def is_due(state: CartState, clock: datetime) -> bool:
     return state.due_at is not None and state.ordered is None and clock >= state.due_at
 
 
+def is_stale(state: CartState, clock: datetime, *, stale_after: timedelta) -> bool:
+    """Due so long ago that an email would only puzzle the shopper (events delivered days late,
+    or an old history replayed into a fresh worker): such a cart is disarmed, not fired."""
+    return state.due_at is not None and clock - state.due_at > stale_after
+
+
+def disarm(state: CartState) -> CartState:
+    """The state without its timer."""
+    return state.model_copy(update={"due_at": None, "armed_for": None})
+
+
 def fire(state: CartState, clock: datetime, *, reenrol_after: timedelta) -> Firing:
     """Fire a due cart: its record (ORDER_PENDING) and, unless the cart enrolled less than
     `reenrol_after` ago, an enrolment whose subject names this arming, so a refire after a

@@ -32,7 +32,17 @@ from schemas.dotdigital.commands import (
     Lane,
     WriteCommand,
 )
-from schemas.rules.carts import CartState, Firing, Fold, complete, fire, fold_cart, fold_order
+from schemas.rules.carts import (
+    CartState,
+    Firing,
+    Fold,
+    complete,
+    disarm,
+    fire,
+    fold_cart,
+    fold_order,
+    is_stale,
+)
 from schemas.rules.ticks import Tick
 from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
@@ -53,6 +63,7 @@ class CartRules:
     reenrol_after: timedelta
     store_url: str
     program_id: int | None = None
+    stale_after: timedelta = timedelta(days=1)
 
 
 class CartBook:
@@ -198,6 +209,10 @@ class CartRecords:
         if state is None or state.due_at is None or state.due_at > clock:
             return []  # a timer whose cart changed in between: nothing is due
         record.subject, record.email = f"cart {state.quote_id}", state.email
+        if is_stale(state, clock, stale_after=self._rules.stale_after):
+            self._book.keep(key, disarm(state))
+            self._metrics.add("carts.stale")
+            return []
         firing = fire(state, clock, reenrol_after=self._rules.reenrol_after)
         writes = self._firing_writes(firing)
         self._book.keep(key, firing.state)
@@ -261,7 +276,7 @@ class CartRecords:
         """A cart that failed to fire is dead-lettered once, not at every tick."""
         state = self._book.load(key)
         if state is not None:
-            self._book.keep(key, state.model_copy(update={"due_at": None, "armed_for": None}))
+            self._book.keep(key, disarm(state))
 
     async def _send(self, writes: list[WriteCommand]) -> None:
         for write in writes:

@@ -210,3 +210,13 @@ async def test_the_ticker_ticks_each_held_partition_with_its_clock() -> None:
 
     assert await ticker.round() == 2
     assert [(p, t.partition, t.clock) for p, t in topic.sent] == [(1, 1, T0), (4, 4, T0)]
+
+
+async def test_a_cart_due_longer_ago_than_the_stale_bound_is_dropped_unfired() -> None:
+    agent = Agent()
+    await agent.cart(snapshot(T0))
+
+    await agent.tick(T0 + HOUR + timedelta(days=1, seconds=1))
+
+    assert agent.writes() == [] and agent.timers == {}
+    assert agent.metrics.counts["carts.stale"] == 1
