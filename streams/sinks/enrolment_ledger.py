@@ -112,12 +112,23 @@ class EnrolmentLedger:
         self._now = now
         self._marks: dict[Enrolment, Mark] = {}
         self._reading = asyncio.Lock()
+        self._reads_begun = 0
+        self._reads_done = 0  # reads go one at a time, so they end in the order they began
 
     async def sort(self, enrolments: Sequence[Enrolment]) -> Sorting:
-        """Read what others (or this worker before a crash) marked, then sort `enrolments`."""
+        """Read what others (or this worker before a crash) marked, then sort `enrolments`.
+
+        A read that began after this call saw every mark durable before it, so callers that
+        waited while one read ran share the next read instead of reading once each (a read to
+        the broker's true end takes a few fetch waits: one each would cap enrolments at a few a
+        second)."""
+        needed = self._reads_begun + 1
         async with self._reading:
-            for entry in await self._journal.read_new():
-                self._marks[entry.enrolment] = entry.mark
+            if self._reads_done < needed:
+                self._reads_begun += 1
+                for entry in await self._journal.read_new():
+                    self._marks[entry.enrolment] = entry.mark
+                self._reads_done = self._reads_begun
         return sort_marks({e: self._marks.get(e) for e in dict.fromkeys(enrolments)})
 
     async def mark(self, enrolments: Sequence[Enrolment], mark: Mark, event_id: str) -> None:

@@ -3,9 +3,11 @@ redelivered enrolment is not sent again, one a crash interrupted is reported and
 
 from __future__ import annotations
 
+import asyncio
+
 from schemas.contract.incidents import Reason
 from schemas.dotdigital.commands import EnrolmentWrite, Lane, WriteCommand
-from schemas.dotdigital.enrolment_ledger import LedgerEntry, Mark
+from schemas.dotdigital.enrolment_ledger import Enrolment, LedgerEntry, Mark
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from streams.sinks.enrolment_ledger import EnrolmentLedger
@@ -148,3 +150,51 @@ async def test_the_realtime_lane_keeps_the_same_ledger(world: World) -> None:
     assert first == again == []
     assert rejection.reason is Reason.ENROLMENT_INTERRUPTED
     assert await enrolled(world) == 1
+
+
+class GatedJournal:
+    """A journal whose reads wait for the test to let them end, counting how many began."""
+
+    def __init__(self) -> None:
+        self.entries: list[LedgerEntry] = []
+        self.reads = 0
+        self.gate = asyncio.Event()
+
+    async def append(self, entry: LedgerEntry) -> None:
+        self.entries.append(entry)
+
+    async def read_new(self) -> list[LedgerEntry]:
+        self.reads += 1
+        await self.gate.wait()
+        new, self.entries = self.entries, []
+        return new
+
+
+async def test_sorts_that_wait_for_a_read_share_the_next_one_and_see_what_came_before() -> None:
+    journal = GatedJournal()
+    ledger = EnrolmentLedger(journal)
+    wanted = [Enrolment(f"c{n}@example.com", PROGRAM, SUBJECT) for n in range(5)]
+    first = asyncio.create_task(ledger.sort(wanted[:1]))
+    await asyncio.sleep(0)  # the first read is under way
+    claimed_before_a_crash_of(journal, wanted[3])  # durable before the others ask
+    waiting = [asyncio.create_task(ledger.sort([e])) for e in wanted[1:]]
+    await asyncio.sleep(0)
+    journal.gate.set()
+    sortings = await asyncio.gather(first, *waiting)
+    assert journal.reads == 2  # the first, then one for all four that waited
+    assert [s.interrupted for s in sortings] == [[], [], [], [wanted[3]], []]
+    await ledger.sort(wanted[:1])
+    assert journal.reads == 3  # a sort after a read ended reads again
+
+
+def claimed_before_a_crash_of(journal: GatedJournal, enrolment: Enrolment) -> None:
+    journal.entries.append(
+        LedgerEntry(
+            email=enrolment.email,
+            program_id=enrolment.program_id,
+            subject=enrolment.subject,
+            mark=Mark.CLAIMED,
+            source_event_id="evt-order",
+            at=ISSUED_AT,
+        )
+    )
