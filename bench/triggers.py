@@ -249,6 +249,20 @@ def _ratio(ours: float | None, base: float | None) -> float | None:
     return round(ours / base, 1) if ours is not None and base else None
 
 
+def _dump_series(progress: Progress, accepted: dict[str, float], path: Path) -> None:
+    """Each trigger as [phase, produced, seconds to acceptance, seconds to the baseline read]."""
+    rows = [
+        [
+            phase,
+            round(at, 3),
+            round(accepted[email] - at, 3) if email in accepted else None,
+            round(progress.baseline[email] - at, 3) if email in progress.baseline else None,
+        ]
+        for email, (phase, at) in progress.sent.items()
+    ]
+    path.write_text(json.dumps(sorted(rows, key=lambda row: row[1])))
+
+
 def _phase_report(progress: Progress, accepted: dict[str, float], phase: str) -> dict[str, Any]:
     sent = {email: at for email, (p, at) in progress.sent.items() if p == phase}
     ours = _figures([accepted[e] - at for e, at in sent.items() if e in accepted])
@@ -341,6 +355,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     progress: Progress = outcome["progress"]
     times: dict[str, float] = outcome["times"]
+    _dump_series(progress, accepted, logs / "trigger-latencies.json")
     idle = _phase_report(progress, accepted, IDLE)
     busy = _phase_report(progress, accepted, BACKLOG)
     drained = times["drained"]
@@ -361,7 +376,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "triggers",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # The host's other work (1-minute load average) when the run ended.
+            "load_average_at_end": round(os.getloadavg()[0], 2),
+        },
         "measures": (
             "seconds from producing a fired cart's realtime commands (contact, CartInsight "
             "record, enrolment) to the Dotdigital sandbox recording the enrolment (dateCreated); "
