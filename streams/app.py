@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from fractions import Fraction
 from functools import partial
 from typing import Any
@@ -12,7 +13,8 @@ from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.ops.endpoints import register_ops
-from streams.process import join, normalize
+from streams.process import cart_ticker, carts, join, normalize
+from streams.process.carts import CartRules
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.application import CartwrightApp
 from streams.runtime.clients import DotdigitalClients, account_budgets, commerce_client
@@ -68,6 +70,16 @@ async def product_attributes(settings: Settings) -> AsyncIterator[ProductAttribu
         yield ProductAttributes(client, settings.orders.attribute_codes)
 
 
+def cart_rules(settings: Settings) -> CartRules:
+    """What the carts agent works by, from the settings."""
+    return CartRules(
+        abandon_after=timedelta(seconds=settings.carts.abandon_after),
+        reenrol_after=timedelta(seconds=settings.carts.reenrol_after),
+        store_url=settings.carts.store_url,
+        program_id=settings.programs.abandoned_cart,
+    )
+
+
 def create_app(settings: Settings) -> Any:
     """The Cartwright worker app; importing or building it connects to nothing."""
     app = CartwrightApp(
@@ -94,6 +106,17 @@ def create_app(settings: Settings) -> Any:
         else None,
         write_back=settings.consent.write_back,
     )
+    # --- abandoned carts: a table of timers per email, fired by ticks in event time ---
+    carts.register(
+        app,
+        topics,
+        incidents,
+        partitions,
+        metrics,
+        cart_rules(settings),
+        route=joiner.route,
+    )
+    cart_ticker.register(app, topics.ticks, metrics, settings.carts.tick_interval)
     sink = settings.sink
     # --- the Dotdigital budget: the lanes spend this worker's share, the leader's feed a reserve ---
     account, reserve = account_budgets(settings), settings.dotdigital.feed_reserve_per_minute

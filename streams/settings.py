@@ -203,9 +203,41 @@ class ProgramsSettings(BaseModel):
 
     order_fulfilled: int | None = Field(default=None, description="every fulfilled order")
     first_order: int | None = Field(default=None, description="a contact's first fulfilled order")
+    abandoned_cart: int | None = Field(
+        default=None, description="a cart abandoned (see CARTWRIGHT_CARTS__ABANDON_AFTER)"
+    )
 
     def by_trigger(self) -> dict[str, int]:
         return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
+class CartsSettings(BaseModel):
+    """Abandoned carts: when a cart counts as abandoned, in Commerce's event time, and how often
+    the ticker looks for carts that are due."""
+
+    abandon_after: float = Field(
+        default=3600.0,
+        gt=0,
+        description="seconds without a change (after the cart's `updated_at`) before it is "
+        "abandoned",
+    )
+    reenrol_after: float = Field(
+        default=86400.0,
+        ge=0,
+        description="seconds after its last enrolment before the same cart, changed and abandoned "
+        "again, enrols again",
+    )
+    tick_interval: float = Field(
+        default=5.0,
+        gt=0,
+        le=30.0,
+        description="seconds between ticks that fire due carts (a cart fires this late at most, "
+        "plus the time to write it)",
+    )
+    store_url: str = Field(
+        default="http://127.0.0.1:8026/",
+        description="the storefront's base URL, for cart, product and image links in CartInsight",
+    )
 
 
 class ConsentSettings(BaseModel):
@@ -256,6 +288,7 @@ class Settings(BaseSettings):
     orders: OrdersSettings = OrdersSettings()
     sink: SinkSettings = SinkSettings()
     programs: ProgramsSettings = ProgramsSettings()
+    carts: CartsSettings = CartsSettings()
     consent: ConsentSettings = ConsentSettings()
     log_level: str = "info"
     sandbox_hosts: str = Field(

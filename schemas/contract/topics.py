@@ -6,6 +6,8 @@ RAW = "commerce.raw.v1"
 ORDERS = "commerce.orders.v1"
 CUSTOMERS = "commerce.customers.v1"
 REFUNDS = "commerce.refunds.v1"
+# Carts (Commerce quotes) as saved: by email once known, by `quote:<id>` before.
+CARTS = "commerce.carts.v1"
 # Internal: a contact's history handed to its new email's partition after an email change.
 IDENTITY = "cartwright.identity.v1"
 WRITES = "dotdigital.writes.v1"
@@ -22,3 +24,5 @@ COMMERCE_WRITES = "cartwright.commerce.writes.v1"
 ENROLMENTS = "cartwright.enrolments.v1"
 # Internal, one partition: checkpoints of pollers (the Dotdigital suppression feeds).
 CURSORS = "cartwright.cursors.v1"
+# Internal: the clock ticks that fire due timers (abandoned carts), one per partition a worker holds.
+TICKS = "cartwright.ticks.v1"

@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.contract.topics import (
+    CARTS,
     COMMERCE_WRITES,
     CONSENT,
     CONSENT_OBSERVED,
@@ -22,6 +23,7 @@ from schemas.contract.topics import (
     ORDERS,
     RAW,
     REFUNDS,
+    TICKS,
     WRITES,
     WRITES_REALTIME,
 )
@@ -35,6 +37,7 @@ TOPIC_NAMES = {
     "orders": ORDERS,
     "customers": CUSTOMERS,
     "refunds": REFUNDS,
+    "carts": CARTS,
     "identity": IDENTITY,
     "writes": WRITES,
     "writes_realtime": WRITES_REALTIME,
@@ -44,6 +47,7 @@ TOPIC_NAMES = {
     "consent_observed": CONSENT_OBSERVED,
     "commerce_writes": COMMERCE_WRITES,
     "enrolments": ENROLMENTS,
+    "ticks": TICKS,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
 # Topics that hold personal data only so an operator can look and replay: kept for a while, then
@@ -51,6 +55,8 @@ ALL_TOPICS = tuple(TOPIC_NAMES.values())
 INCIDENT_TOPICS = (DEADLETTER, EXCEPTIONS)
 DEFAULT_INCIDENT_RETENTION_DAYS = 30.0
 _DAY_MS = 24 * 3600 * 1000
+# Ticks are worth nothing once read: an hour covers any restart.
+_TICKS_RETENTION_MS = 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class TopicSet:
     orders: Any
     customers: Any
     refunds: Any
+    carts: Any
     identity: Any
     writes: Any
     writes_realtime: Any
@@ -70,6 +77,7 @@ class TopicSet:
     consent_observed: Any
     commerce_writes: Any
     enrolments: Any
+    ticks: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:
@@ -133,6 +141,8 @@ def topic_configs(name: str, incident_retention_days: float) -> dict[str, str]:
     if name == CURSORS:
         # One partition, latest value per key: Apache Kafka compacts it.
         return {"cleanup.policy": "compact"}
+    if name == TICKS:
+        return {"retention.ms": str(_TICKS_RETENTION_MS)}
     if name in INCIDENT_TOPICS:
         return {"retention.ms": str(round(incident_retention_days * _DAY_MS))}
     return {}

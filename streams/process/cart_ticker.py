@@ -1,0 +1,62 @@
+"""The cart ticker: every worker ticks each partition of `cartwright.ticks.v1` it holds, so the
+carts agent (which alone may write the carts table) fires that partition's due carts."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.contract.topics import TICKS
+from schemas.rules.ticks import Tick
+from streams.runtime.metrics import Metrics
+
+
+class Ticker:
+    """One round of ticks: one per held partition, stamped with the clock when sent."""
+
+    def __init__(
+        self,
+        held: Callable[[], list[int]],
+        topic: Any,
+        metrics: Metrics,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        worker: str = "",
+    ) -> None:
+        self._held = held
+        self._topic = topic
+        self._metrics = metrics
+        self._now = now
+        self._worker = worker
+
+    async def round(self) -> int:
+        """Send this round's ticks; how many were sent."""
+        partitions = self._held()
+        for partition in partitions:
+            tick = Tick(partition=partition, clock=self._now(), worker=self._worker)
+            await self._topic.send(value=tick.model_dump_json().encode(), partition=partition)
+        self._metrics.add("carts.ticks", len(partitions))
+        return len(partitions)
+
+
+def held_partitions(app: Any) -> Callable[[], list[int]]:
+    """The partitions of the ticks topic this worker's consumer holds now."""
+
+    def held() -> list[int]:
+        actives = app.assignor.assigned_actives()
+        return sorted(tp.partition for tp in actives if tp.topic == TICKS)
+
+    return held
+
+
+def register(app: Any, topic: Any, metrics: Metrics, interval: float) -> Ticker:
+    """Tick every `interval` seconds on every worker (not only the leader)."""
+    ticker = Ticker(held_partitions(app), topic, metrics, worker=socket.gethostname())
+
+    @app.timer(interval=interval, on_leader=False, name="cart_ticker")
+    async def tick() -> None:
+        await ticker.round()
+
+    return ticker
