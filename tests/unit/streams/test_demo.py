@@ -4,6 +4,8 @@ trigger's enrolments."""
 
 from __future__ import annotations
 
+import pytest
+
 from streams.cli.demo import (
     COMMERCE_PORT,
     DEMO_DEFAULTS,
@@ -14,6 +16,7 @@ from streams.cli.demo import (
     store_args,
 )
 from streams.cli.main import parser
+from streams.settings import Settings
 
 DOTDIGITAL = "http://127.0.0.1:8025"
 COMMERCE = "http://127.0.0.1:8026"
@@ -53,3 +56,14 @@ def test_the_progress_line_counts_enrolments_per_trigger() -> None:
     answer = {"enrolments": [{"programId": 2}, {"programId": 1}, {"programId": 2}, "junk"]}
     assert enrolment_counts(answer, env) == {"post-purchase": 1, "abandoned cart": 2, "browse": 0}
     assert enrolment_counts({}, env) == {"post-purchase": 0, "abandoned cart": 0, "browse": 0}
+
+
+def test_the_workers_read_the_demos_cart_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = demo_env({}, dotdigital=DOTDIGITAL, commerce=COMMERCE)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.carts.abandon_after == 120.0
+    assert settings.carts.tick_interval == 5.0
+    assert settings.carts.store_url == STORE_URL
+    assert (settings.programs.order_fulfilled, settings.programs.abandoned_cart) == (1, 2)
