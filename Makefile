@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run WORKERS=3`: several workers on one group, the store's deliveries spread over them.
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit integration install clean bench-sink
+.PHONY: run test lint typecheck unit integration install clean bench-sink bench-triggers
 
 install: $(STAMP)
 
@@ -38,6 +38,9 @@ test: $(STAMP) lint typecheck
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+bench-triggers: $(STAMP)
+	$(BIN)/python -m bench.triggers --out bench/results/triggers.json
 
 bench-sink: $(STAMP)
 	$(BIN)/python -m bench.sink --out bench/results/sink.json

@@ -10,7 +10,13 @@ from typing import Any
 import orjson
 
 from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
-from schemas.dotdigital.commands import ContactWrite, InsightWrite, Lane, WriteCommand
+from schemas.dotdigital.commands import (
+    ContactWrite,
+    EnrolmentWrite,
+    InsightWrite,
+    Lane,
+    WriteCommand,
+)
 
 ORDER_TEMPLATE: dict[str, Any] = {
     "quoteId": 501,
@@ -93,3 +99,79 @@ def realtime_command(number: int, prefix: str = "rt") -> tuple[bytes, bytes]:
     )
     value = orjson.dumps(WriteCommand(command=command).model_dump(mode="json", by_alias=True))
     return email.encode(), value
+
+
+CART_PROGRAM = 7  # the abandoned-cart program the benchmark's sandbox account has active
+STORE_URL = "https://luma.example.com"
+
+
+def _encode(command: ContactWrite | InsightWrite | EnrolmentWrite) -> bytes:
+    return orjson.dumps(WriteCommand(command=command).model_dump(mode="json", by_alias=True))
+
+
+def cart_trigger(
+    number: int, program_id: int = CART_PROGRAM, prefix: str = "cart"
+) -> tuple[str, list[bytes]]:
+    """What a fired abandoned cart puts on the realtime lane, in order, under its email: the
+    contact, its `CartInsight` record (ORDER_PENDING) and the enrolment."""
+    email = f"{prefix}-{number}@bench.example.com"
+    quote = 700_000 + number
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    source = f"cart-{quote}-{int(now.timestamp())}"
+    document = {
+        "cartId": str(quote),
+        "cartUrl": f"{STORE_URL}/checkout/cart/?quote={quote}",
+        "createdDate": stamp,
+        "modifiedDate": stamp,
+        "currency": "GBP",
+        "subTotal": 84.0,
+        "taxAmount": 16.8,
+        "shipping": 0.0,
+        "grandTotal": 100.8,
+        "discountAmount": 0.0,
+        "lineItems": [
+            {
+                "sku": "MJ01-S-Red",
+                "name": "Beaumont Summit Kit",
+                "imageUrl": f"{STORE_URL}/media/catalog/product/m/j/mj01-red_main.jpg",
+                "productUrl": f"{STORE_URL}/mj01.html",
+                "unitPrice": 42.0,
+                "quantity": 2,
+                "salePrice": 42.0,
+                "totalPrice": 84.0,
+            }
+        ],
+        "cartPhase": "ORDER_PENDING",
+    }
+    commands: list[ContactWrite | InsightWrite | EnrolmentWrite] = [
+        ContactWrite(
+            lane=Lane.REALTIME,
+            email=email,
+            data_fields={"FIRSTNAME": "Bench"},
+            source_event_id=source,
+            issued_at=now,
+        ),
+        InsightWrite(
+            lane=Lane.REALTIME,
+            email=email,
+            collection="CartInsight",
+            collection_type="cartInsight",
+            record=InsightRecord(
+                key=str(quote), contact_identity=ContactIdentity(value=email), json_=document
+            ),
+            subject=f"cart {quote}",
+            source_event_id=source,
+            issued_at=now,
+        ),
+        EnrolmentWrite(
+            lane=Lane.REALTIME,
+            email=email,
+            program_id=program_id,
+            trigger="abandoned_cart",
+            subject=f"abandoned cart {quote}",
+            source_event_id=source,
+            issued_at=now,
+        ),
+    ]
+    return email, [_encode(command) for command in commands]

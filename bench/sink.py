@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench.harness import free_port, peak_rss_mb, percentile, wait_for
 from bench.load import batch_commands, realtime_command
 from sandbox.broker import EmbeddedBroker
 from schemas.contract.topics import WRITES, WRITES_REALTIME
@@ -33,25 +33,6 @@ from streams.runtime.topics import create_topics
 USER = "apiuser-bench@apiconnector.com"
 PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account
 PARTITIONS = 8
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(check: Any, what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} did not come up")
 
 
 async def _produce(bootstrap: str, orders: int, realtime: int, spread: float) -> dict[str, float]:
@@ -112,26 +93,9 @@ def _latencies(sandbox: str, realtime: int, dump: Path | None = None) -> list[fl
     return sorted(latencies)
 
 
-def _percentile(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    index = min(len(values) - 1, max(0, round(share * len(values)) - 1))
-    return round(values[index], 3)
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    broker = EmbeddedBroker(port=_port()).start()
-    sandbox_port, web_port = _port(), _port()
+    broker = EmbeddedBroker(port=free_port()).start()
+    sandbox_port, web_port = free_port(), free_port()
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARTWRIGHT_")}
     env.update(
@@ -162,7 +126,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 stderr=subprocess.STDOUT,
             )
         )
-        _wait(lambda: httpx.get(f"{sandbox}/_sandbox/stats").status_code == 200, "sandbox")
+        wait_for(lambda: httpx.get(f"{sandbox}/_sandbox/stats").status_code == 200, "sandbox")
         budgets = {"low": args.low, "medium": args.medium, "high": 1000, "unlimited": None}
         httpx.post(f"{sandbox}/_sandbox/limits", json={"tier_budgets": budgets}).raise_for_status()
         asyncio.run(create_topics(broker.bootstrap, PARTITIONS))
@@ -174,7 +138,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         processes.append(worker)
         status = f"http://127.0.0.1:{web_port}/ops/status"
-        _wait(lambda: httpx.get(status).json().get("assigned"), "worker")
+        wait_for(lambda: httpx.get(status).json().get("assigned"), "worker")
 
         timeline: list[dict[str, Any]] = []
         produced: dict[str, float] = {}
@@ -197,7 +161,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             produced.update(await producing)
 
         asyncio.run(produce_and_watch())
-        peak_rss = _peak_rss_mb(worker.pid)
+        peak_rss = peak_rss_mb(worker.pid)
         httpx.post(
             f"{sandbox}/_sandbox/limits",
             json={
@@ -255,8 +219,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "realtime_lane": {
             "measured": len(latencies),
-            "p50_seconds": _percentile(latencies, 0.50),
-            "p99_seconds": _percentile(latencies, 0.99),
+            "p50_seconds": percentile(latencies, 0.50),
+            "p99_seconds": percentile(latencies, 0.99),
             "max_seconds": round(latencies[-1], 3) if latencies else None,
             "sent_while_batch_draining": sum(
                 1

@@ -105,6 +105,7 @@ def _sandbox_commerce(args: argparse.Namespace, settings: Settings) -> int:
         retry_time_scale=args.retry_time_scale,
         run_traffic=False if args.no_traffic else None,
         history_orders=args.history_orders,
+        storefront_url=args.storefront,
         start=datetime.now(UTC) if args.start_now else None,
     )
     run(config, host=args.host, port=args.port)
@@ -198,6 +199,9 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         help="where to deliver events; repeat it for several workers (round-robin)",
+    )
+    commerce.add_argument(
+        "--storefront", default=None, help="where shoppers' browsers beacon storefront events"
     )
     commerce.add_argument("--seed", type=int, default=7)
     commerce.add_argument("--orders", type=int, default=50)

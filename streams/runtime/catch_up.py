@@ -152,6 +152,26 @@ async def _topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topi
     return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 
+async def _fetch(
+    consumer: AIOKafkaConsumer,
+    pending: list[TopicPartition],
+    asked_ms: int,
+    fetch_max_wait_ms: int,
+) -> dict[TopicPartition, list[Record]]:
+    """Records at the current positions, or nothing once every partition's fetch was answered
+    after `asked_ms` (or the round's timeout passed). `getmany` alone waits out its whole
+    timeout when the answers are empty, which would make every read to the end that long."""
+    deadline = time.monotonic() + (4 * fetch_max_wait_ms + 200) / 1000
+    while True:
+        left_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+        batches: dict[TopicPartition, list[Record]] = await consumer.getmany(
+            *pending, timeout_ms=min(fetch_max_wait_ms, left_ms)
+        )
+        answered = all((consumer.last_poll_timestamp(tp) or 0) >= asked_ms for tp in pending)
+        if batches or answered or not left_ms:
+            return batches
+
+
 async def _read(
     consumer: AIOKafkaConsumer,
     start: Mapping[TopicPartition, int | None],
@@ -170,7 +190,7 @@ async def _read(
     ends: dict[TopicPartition, int] = {}
     while pending:
         asked_ms = int(time.time() * 1000)
-        batches = await consumer.getmany(*pending, timeout_ms=4 * fetch_max_wait_ms + 200)
+        batches = await _fetch(consumer, pending, asked_ms, fetch_max_wait_ms)
         for tp in list(pending):
             records = batches.get(tp, [])
             for record in records:

@@ -152,42 +152,49 @@ async def test_the_realtime_lane_keeps_the_same_ledger(world: World) -> None:
     assert await enrolled(world) == 1
 
 
-class SlowReader(Reader):
-    """A journal whose reads take a while, counting them."""
+class GatedJournal:
+    """A journal whose reads wait for the test to let them end, counting how many began."""
 
-    def __init__(self, journal: SharedJournal) -> None:
-        super().__init__(journal)
+    def __init__(self) -> None:
+        self.entries: list[LedgerEntry] = []
         self.reads = 0
-        self.release = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def append(self, entry: LedgerEntry) -> None:
+        self.entries.append(entry)
 
     async def read_new(self) -> list[LedgerEntry]:
         self.reads += 1
-        await self.release.wait()
-        return await super().read_new()
+        await self.gate.wait()
+        new, self.entries = self.entries, []
+        return new
 
 
-async def test_enrolments_sorted_together_share_reads_and_each_sees_marks_made_before_it() -> None:
-    journal = SharedJournal()
-    reader = SlowReader(journal)
-    ledger = EnrolmentLedger(reader)
-    enrolment = Enrolment("a@example.com", PROGRAM, "cart 1 abandoned 2026-11-26 09:00:00")
-    first = asyncio.create_task(ledger.sort([enrolment]))
+async def test_sorts_that_wait_for_a_read_share_the_next_one_and_see_what_came_before() -> None:
+    journal = GatedJournal()
+    ledger = EnrolmentLedger(journal)
+    wanted = [Enrolment(f"c{n}@example.com", PROGRAM, SUBJECT) for n in range(5)]
+    first = asyncio.create_task(ledger.sort(wanted[:1]))
     await asyncio.sleep(0)  # the first read is under way
+    claimed_before_a_crash_of(journal, wanted[3])  # durable before the others ask
+    waiting = [asyncio.create_task(ledger.sort([e])) for e in wanted[1:]]
+    await asyncio.sleep(0)
+    journal.gate.set()
+    sortings = await asyncio.gather(first, *waiting)
+    assert journal.reads == 2  # the first, then one for all four that waited
+    assert [s.interrupted for s in sortings] == [[], [], [], [wanted[3]], []]
+    await ledger.sort(wanted[:1])
+    assert journal.reads == 3  # a sort after a read ended reads again
+
+
+def claimed_before_a_crash_of(journal: GatedJournal, enrolment: Enrolment) -> None:
     journal.entries.append(
         LedgerEntry(
             email=enrolment.email,
-            program_id=PROGRAM,
+            program_id=enrolment.program_id,
             subject=enrolment.subject,
-            mark=Mark.DONE,
-            source_event_id="ev",
+            mark=Mark.CLAIMED,
+            source_event_id="evt-order",
             at=ISSUED_AT,
         )
     )
-    later = [asyncio.create_task(ledger.sort([enrolment])) for _ in range(50)]
-    await asyncio.sleep(0)
-    reader.release.set()
-
-    sortings = await asyncio.gather(first, *later)
-
-    assert reader.reads == 2  # the first read, and one shared by the fifty that came during it
-    assert all(sorting.done == [enrolment] for sorting in sortings[1:])

@@ -17,6 +17,7 @@ from sandbox.commerce.adobe_io.delivery import RETRY_SCHEDULE, Deliverer, retrie
 from sandbox.commerce.api.config import CommerceSandboxConfig
 from sandbox.commerce.api.server import serve
 from sandbox.commerce.simulator.store import Store
+from sandbox.commerce.simulator.storefront import STORE_URL
 from tests.support.accounts import CLIENT_ID
 from tests.support.commerce import SIGNER, Commerce, commerce_sandbox
 from tests.support.faketime import FakeTime
@@ -238,3 +239,18 @@ async def test_served_sandbox_sends_its_traffic_in_the_background(hook: Receiver
     finally:
         await runner.cleanup()
     assert {event["recipientclientid"] for event in hook.events()} == {CLIENT_ID}
+
+
+async def test_a_storefront_beacon_carries_what_a_browser_adds_its_store_origin_and_agent(
+    hook: Receiver,
+) -> None:
+    deliverer = Deliverer(hook.url, SIGNER)
+    event = {"event": "product-page-view", "eventInfo": {}}
+    try:
+        assert await deliverer.beacon(hook.url, event) == 200
+    finally:
+        await deliverer.aclose()
+    (receipt,) = hook.receipts
+    assert receipt.headers["Origin"] == STORE_URL
+    assert "Mozilla/5.0" in receipt.headers["User-Agent"]
+    assert receipt.body == event

@@ -1,0 +1,48 @@
+"""What the benchmarks share: free ports, waiting for a child to answer, percentiles, peak RSS."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = 90) -> None:
+    """Poll `check` until it answers truthy; a child that is still starting may refuse or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.2)  # polling a child process we started; nothing to await
+    raise RuntimeError(f"{what} did not come up")
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of sorted `values`, rounded to the millisecond."""
+    if not values:
+        return None
+    index = min(len(values) - 1, max(0, round(share * len(values)) - 1))
+    return round(values[index], 3)
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
