@@ -12,7 +12,7 @@ from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.ops.endpoints import register_ops
-from streams.process import join, normalize
+from streams.process import browse, join, normalize, storefront
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.application import CartwrightApp
 from streams.runtime.clients import DotdigitalClients, account_budgets, commerce_client
@@ -27,6 +27,7 @@ from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
 from streams.sources.raw_publisher import RawPublisher
 from streams.sources.seeding import Seeding, follow_stored_ids, stored_tail
+from streams.sources.storefront import collector
 from streams.sources.webhook import PATH, Ingest, server_options, webhook_view
 
 
@@ -93,6 +94,19 @@ def create_app(settings: Settings) -> Any:
         if settings.orders.attribute_codes
         else None,
         write_back=settings.consent.write_back,
+    )
+    # --- storefront: browser events resolved to a contact Commerce confirms, browse rules ---
+    storefront.register(app, topics, incidents, partitions, metrics, settings.storefront)
+    browse.register(
+        app,
+        topics,
+        incidents,
+        partitions,
+        metrics,
+        joiner,
+        settings.browse,
+        program=settings.programs.browse_abandoned,
+        skew=settings.storefront.timestamp_skew,
     )
     sink = settings.sink
     # --- the Dotdigital budget: the lanes spend this worker's share, the leader's feed a reserve ---
@@ -178,5 +192,7 @@ def create_app(settings: Settings) -> Any:
     )
     app.page(PATH)(webhook_view(ingest))
     # --- end webhook ingress ---
+    storefront_collector = collector.Collector(topics.storefront_raw, metrics, settings.storefront)
+    app.page(collector.PATH)(collector.collector_view(storefront_collector))
     register_ops(app, settings, metrics, budget=share.status)
     return app

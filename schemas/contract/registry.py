@@ -13,6 +13,12 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import DeadLetter, SyncException
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
+from schemas.contract.storefront import (
+    CartIdentified,
+    StorefrontClaim,
+    StorefrontEvent,
+    StorefrontReceived,
+)
 from schemas.contract.topics import (
     COMMERCE_WRITES,
     CONSENT,
@@ -24,6 +30,10 @@ from schemas.contract.topics import (
     IDENTITY,
     ORDERS,
     REFUNDS,
+    STOREFRONT_CARTS,
+    STOREFRONT_CLAIMS,
+    STOREFRONT_EVENTS,
+    STOREFRONT_RAW,
     WRITES,
     WRITES_REALTIME,
 )
@@ -32,7 +42,7 @@ from schemas.dotdigital.enrolment_ledger import LedgerEntry
 from schemas.rules.contacts import ContactHandover
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.2.0"
+CONTRACT_VERSION = "1.3.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -110,6 +120,16 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(CONSENT_OBSERVED, EMAIL, ConsentChanged),
     operational(COMMERCE_WRITES, EMAIL, CommerceUnsubscribe),
     operational(ENROLMENTS, EMAIL, LedgerEntry),
+    normalized(STOREFRONT_EVENTS, EMAIL, StorefrontEvent),
+    operational(
+        STOREFRONT_RAW,
+        "`cart:<id>` of the event's cart, else a key of the client",
+        StorefrontReceived,
+    ),
+    operational(STOREFRONT_CARTS, "`cart:<quote id>`", CartIdentified),
+    operational(
+        STOREFRONT_CLAIMS, "the email a logged-in shopper's browser claims", StorefrontClaim
+    ),
 )
 
 

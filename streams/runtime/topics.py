@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.contract.topics import (
+    CARTS,
     COMMERCE_WRITES,
     CONSENT,
     CONSENT_OBSERVED,
@@ -22,6 +23,10 @@ from schemas.contract.topics import (
     ORDERS,
     RAW,
     REFUNDS,
+    STOREFRONT_CARTS,
+    STOREFRONT_CLAIMS,
+    STOREFRONT_EVENTS,
+    STOREFRONT_RAW,
     WRITES,
     WRITES_REALTIME,
 )
@@ -44,6 +49,11 @@ TOPIC_NAMES = {
     "consent_observed": CONSENT_OBSERVED,
     "commerce_writes": COMMERCE_WRITES,
     "enrolments": ENROLMENTS,
+    "storefront_raw": STOREFRONT_RAW,
+    "storefront_events": STOREFRONT_EVENTS,
+    "storefront_carts": STOREFRONT_CARTS,
+    "storefront_claims": STOREFRONT_CLAIMS,
+    "carts": CARTS,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
 # Topics that hold personal data only so an operator can look and replay: kept for a while, then
@@ -70,6 +80,11 @@ class TopicSet:
     consent_observed: Any
     commerce_writes: Any
     enrolments: Any
+    storefront_raw: Any
+    storefront_events: Any
+    storefront_carts: Any
+    storefront_claims: Any
+    carts: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:
