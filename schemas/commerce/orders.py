@@ -92,7 +92,7 @@ def _street_line(line: Any) -> str:
     return line if isinstance(line, str) else str(line) if isinstance(line, int | float) else ""
 
 
-def _custom_options(item: dict[str, Any]) -> list[dict[str, Any]]:
+def gather_custom_options(item: dict[str, Any]) -> list[dict[str, Any]]:
     """Merge the three places an item carries custom options, by option id."""
     product_options = item.get("product_options")
     if isinstance(product_options, str):
@@ -139,7 +139,7 @@ class CommerceOrderItem(CommercePayload):
     def _gather_custom_options(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {**data, "custom_options": _custom_options(data)}
+        return {**data, "custom_options": gather_custom_options(data)}
 
 
 def _rest_shipping(data: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.carts import CartUpdated
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import DeadLetter, SyncException
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
@@ -20,6 +21,7 @@ from schemas.contract.storefront import (
     StorefrontReceived,
 )
 from schemas.contract.topics import (
+    CARTS,
     COMMERCE_WRITES,
     CONSENT,
     CONSENT_OBSERVED,
@@ -42,7 +44,7 @@ from schemas.dotdigital.enrolment_ledger import LedgerEntry
 from schemas.rules.contacts import ContactHandover
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.3.0"
+CONTRACT_VERSION = "1.4.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -50,6 +52,10 @@ EMAIL = "the contact's normalized email: trimmed, lower-cased, validated (UTF-8)
 ORIGINAL_KEY = "the key of the record that could not be processed (its subject when it had none)"
 EMAIL_OR_ENTITY = (
     "the contact's normalized email; without one, the entity it is about (order, SKU, raw key)"
+)
+EMAIL_OR_QUOTE = (
+    "the cart's normalized email; `quote:<quote id>` while it has none (a guest before the "
+    "payment step): the same cart is then keyed by the email"
 )
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*)*\.v(?P<major>[1-9][0-9]*)")
@@ -112,6 +118,7 @@ TOPICS: tuple[PublishedTopic, ...] = (
     normalized(ORDERS, EMAIL, OrderUpdated),
     normalized(REFUNDS, EMAIL, RefundRecorded),
     normalized(CONSENT, EMAIL, ConsentChanged),
+    normalized(CARTS, EMAIL_OR_QUOTE, CartUpdated),
     operational(WRITES, EMAIL, WriteCommand),
     operational(WRITES_REALTIME, EMAIL, WriteCommand),
     operational(EXCEPTIONS, EMAIL_OR_ENTITY, SyncException),

@@ -6,6 +6,8 @@ RAW = "commerce.raw.v1"
 ORDERS = "commerce.orders.v1"
 CUSTOMERS = "commerce.customers.v1"
 REFUNDS = "commerce.refunds.v1"
+# Carts (Commerce quotes) as saved: by email once known, by `quote:<id>` before.
+CARTS = "commerce.carts.v1"
 # Internal: a contact's history handed to its new email's partition after an email change.
 IDENTITY = "cartwright.identity.v1"
 WRITES = "dotdigital.writes.v1"
@@ -30,5 +32,5 @@ STOREFRONT_EVENTS = "storefront.events.v1"
 # a logged-in shopper's claimed email checked on that email's partition (key: the email).
 STOREFRONT_CARTS = "cartwright.storefront.carts.v1"
 STOREFRONT_CLAIMS = "cartwright.storefront.claims.v1"
-# Public, from the carts stage (issue 13): read here for the email Commerce holds on a cart.
-CARTS = "commerce.carts.v1"
+# Internal: the clock ticks that fire due timers (abandoned carts), one per partition a worker holds.
+TICKS = "cartwright.ticks.v1"

@@ -1,4 +1,4 @@
-"""The normalize agent: raw Adobe envelopes → `commerce.orders.v1` / `commerce.customers.v1` by email."""
+"""The normalize agent: raw Adobe envelopes → the normalized topics (orders, customers, carts …)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,21 @@ from schemas.commerce.events import (
     CREDITMEMO_SAVED,
     CUSTOMER_SAVED,
     ORDER_SAVED,
+    QUOTE_SAVED,
     SHIPMENT_SAVED,
     SUBSCRIBER_SAVED,
     CloudEvent,
 )
 from schemas.commerce.numbers import NumberOutOfRange, shown
+from schemas.commerce.quotes import CommerceQuote
+from schemas.contract.carts import CartUpdated
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
 from schemas.contract.topics import RAW
 from schemas.email import InvalidEmail
+from schemas.normalize.carts import cart_updated
 from schemas.normalize.consent import from_customer, from_subscriber
 from schemas.normalize.customers import customer_updated
 from schemas.rules.order_facts import OrderFacts, fold_creditmemo, fold_order, fold_shipment
@@ -89,6 +93,8 @@ def subject_of(event: CloudEvent) -> str:
         return f"credit memo {_named(number)} of order entity {_named(value.get('order_id'))}"
     if event.type == CUSTOMER_SAVED:
         return f"customer {_named(value.get('id') or value.get('entity_id'))}"
+    if event.type == QUOTE_SAVED:
+        return f"cart {_named(value.get('entity_id') or value.get('id'))}"
     if event.type == SUBSCRIBER_SAVED:
         return f"newsletter subscriber {_named(value.get('subscriber_id'))}"
     return f"event {_named(event.eventid)} ({_named(event.type)})"
@@ -140,6 +146,9 @@ class Normalizer:
                 )
                 consent = from_customer(customer, event_id=event.eventid, occurred_at=occurred_at)
                 return None, [updated] if consent is None else [updated, consent]
+            if event.type == QUOTE_SAVED:
+                quote = CommerceQuote.model_validate(event.data.value)
+                return None, [cart_updated(quote, event_id=event.eventid, occurred_at=occurred_at)]
             if event.type == ORDER_SAVED:
                 fold = fold_order
             elif event.type == SHIPMENT_SAVED:
@@ -285,6 +294,8 @@ def _route(topics: TopicSet, event: NormalizedEvent | ConsentChanged) -> tuple[A
         return topics.refunds, event.email
     if isinstance(event, CustomerUpdated):
         return topics.customers, event.email
+    if isinstance(event, CartUpdated):
+        return topics.carts, event.key
     raise TypeError(f"no topic for {type(event).__name__}")
 
 

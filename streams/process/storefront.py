@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ValidationError
 
+from schemas.contract.carts import CartUpdated
 from schemas.contract.storefront import CartIdentified, StorefrontClaim, StorefrontReceived
 from schemas.contract.topics import STOREFRONT_CARTS, STOREFRONT_RAW
 from schemas.email import InvalidEmail, normalize_email
@@ -37,16 +38,6 @@ log = logging.getLogger(__name__)
 CART_IDENTITY = "cart"
 # How often (worker clock) the waiting carts this worker holds are swept for expired events.
 SWEEP_EVERY = timedelta(seconds=60)
-
-
-class CartSeen(BaseModel):
-    """What the storefront needs of a `commerce.carts.v1` record: the quote and its email."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    quote_id: str
-    email: str | None = None
-    event_id: str = ""
 
 
 def _now() -> datetime:
@@ -149,8 +140,11 @@ def register(
     async def cart_emails(stream: Any) -> None:
         async for event in stream.events():
             async with guarded(incidents, Record.of(event)):
-                cart = await incidents.read(event, CartSeen, "a v1 cart")
-                if cart is None or not cart.email:
+                try:
+                    cart = CartUpdated.model_validate_json(event.value)
+                except ValidationError:
+                    continue  # the carts stage dead-letters it; once is enough
+                if not cart.email:
                     continue
                 identified = CartIdentified(
                     quote_id=cart.quote_id, email=cart.email, source_event_id=cart.event_id

@@ -40,6 +40,7 @@ TOPIC_NAMES = {
     "orders": ORDERS,
     "customers": CUSTOMERS,
     "refunds": REFUNDS,
+    "carts": CARTS,
     "identity": IDENTITY,
     "writes": WRITES,
     "writes_realtime": WRITES_REALTIME,
@@ -53,7 +54,6 @@ TOPIC_NAMES = {
     "storefront_events": STOREFRONT_EVENTS,
     "storefront_carts": STOREFRONT_CARTS,
     "storefront_claims": STOREFRONT_CLAIMS,
-    "carts": CARTS,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
 # Topics that hold personal data only so an operator can look and replay: kept for a while, then
@@ -71,6 +71,7 @@ class TopicSet:
     orders: Any
     customers: Any
     refunds: Any
+    carts: Any
     identity: Any
     writes: Any
     writes_realtime: Any
@@ -84,7 +85,6 @@ class TopicSet:
     storefront_events: Any
     storefront_carts: Any
     storefront_claims: Any
-    carts: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:

@@ -28,6 +28,7 @@ from sandbox.dotdigital.account.contact import Contact as DotdigitalContact
 from sandbox.dotdigital.account.state import Sandbox
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.commerce.writeback import CommerceUnsubscribe
+from schemas.contract.carts import CartUpdated
 from schemas.contract.consent import OPTED_OUT, ConsentChanged, ConsentSource, ConsentStatus
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
@@ -233,9 +234,10 @@ class ConsentLoop:
         try:
             emitted = self.normalizer.apply(raw_key(envelope).encode(), envelope)
         except NotUsed:
-            return  # carts: kept on the raw topic, not used yet
+            return  # products: kept on the raw topic, not used yet
         for item in emitted:
-            self._join(item)
+            if not isinstance(item, CartUpdated):  # carts: another agent's, not these rules
+                self._join(item)
 
     def _join(self, item: Any, topic: str | None = None) -> None:
         if topic == IDENTITY:
