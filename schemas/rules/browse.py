@@ -112,6 +112,19 @@ def _categories(
     return table, touched
 
 
+def window_start(views: list[datetime], at: datetime, rules: BrowseRules) -> datetime | None:
+    """The earliest start of a window `within` long that holds the view at `at` and at least
+    `views` views (`views` sorted), or None. Views arriving out of order find the same window."""
+    for start in views:
+        if start > at:
+            break
+        if at - start >= rules.within:
+            continue
+        if sum(1 for view in views if start <= view < start + rules.within) >= rules.views:
+            return start
+    return None
+
+
 def fold_view(
     state: BrowseState | None, event: StorefrontEvent, rules: BrowseRules
 ) -> BrowseOutcome:
@@ -135,20 +148,14 @@ def fold_view(
         v for v in (event.sku, event.product_id) if v and v != sku and v not in seen.variants
     ]
     views = sorted([*seen.views, at])[-VIEWS_KEPT:]
-    counted = [view for view in views if at - rules.within < view <= at]
-    fired_near = any(abs(at - fired) < rules.within for fired in seen.fired)
+    known = seen.model_copy(update={"variants": seen.variants + variants})
+    start = window_start(views, at, rules)
     due = (
-        len(counted) >= rules.views
-        and not fired_near
-        and not _bought_within(
-            current,
-            seen.model_copy(update={"variants": seen.variants + variants}),
-            sku,
-            at,
-            rules.within,
-        )
+        start is not None
+        and not any(abs(start - fired) < rules.within for fired in seen.fired)
+        and not _bought_within(current, known, sku, at, rules.within)
     )
-    fired = sorted([*seen.fired, at])[-FIRES_KEPT:] if due else seen.fired
+    fired = sorted([*seen.fired, start])[-FIRES_KEPT:] if due and start else seen.fired
     skus = dict(current.skus)
     skus[sku] = SkuViews(
         views=views, variants=(seen.variants + variants)[-VIEWS_KEPT:], fired=fired
@@ -158,9 +165,9 @@ def fold_view(
         skus = dict(ordered[:SKUS_KEPT])
     update["skus"] = skus
     folded = current.model_copy(update=update)
-    if not due:
+    if not due or start is None:
         return BrowseOutcome(folded, categories=touched)
-    return BrowseOutcome(folded, enrol=subject(sku, counted[0]), sku=sku, categories=touched)
+    return BrowseOutcome(folded, enrol=subject(sku, start), sku=sku, categories=touched)
 
 
 def fold_order(state: BrowseState | None, order: OrderUpdated) -> BrowseState:

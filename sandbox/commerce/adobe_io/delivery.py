@@ -15,10 +15,18 @@ import orjson
 
 from sandbox.commerce.adobe_io.signing import Signer
 from sandbox.commerce.simulator.events import PROVIDER
+from sandbox.commerce.simulator.storefront import STORE_URL
 
 log = logging.getLogger(__name__)
 
 # Adobe retries after 1, 2, 4 and 8 minutes, then every 15 minutes for up to 24 hours.
+# What a shopper's browser sends with a `navigator.sendBeacon` from the store's pages.
+BEACON_HEADERS = {
+    "Origin": STORE_URL,
+    "Content-Type": "text/plain;charset=UTF-8",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36",
+}
 RETRY_SCHEDULE = (60.0, 120.0, 240.0, 480.0) + (900.0,) * 94
 Outcome = Literal["pending", "delivered", "dropped"]
 Payload = dict[str, Any] | list[dict[str, Any]]
@@ -153,7 +161,9 @@ class Deliverer:
     async def beacon(self, url: str, event: dict[str, Any]) -> int:
         """A storefront event as the browser sends it: one unsigned POST, never retried."""
         try:
-            response = await self._http.post(url, content=orjson.dumps(event))
+            response = await self._http.post(
+                url, content=orjson.dumps(event), headers=BEACON_HEADERS
+            )
         except httpx.TransportError:
             return 0
         return response.status_code
