@@ -73,7 +73,7 @@ def category_views(stack: Stack, email: str, views: int) -> dict[str, Any]:
 
     def check() -> dict[str, Any] | None:
         found = stack.dotdigital.record(email, "CategoryHistory", CATEGORY)
-        return found["json"] if found and found["json"]["views"] == views else None  # type: ignore[no-any-return]
+        return found["json"] if found and found["json"]["views"] == views else None
 
     return eventually(check, timeout=60, what=f"{CATEGORY} viewed {views} times by {email}")
 
@@ -186,39 +186,50 @@ def test_a_flood_from_one_client_is_limited_and_other_work_goes_on(stack: Stack)
     url = f"{stack.worker_url}/storefront/events"
     body = orjson.dumps(stack.commerce.act(lambda store: store.view_product(SKU)))
     shop = Store(seed=uuid.uuid4().int % 10_000, client_id=CLIENT_ID)
-    email = unique("during")
-    order = shop.place_order(shop.guest(email, "Dur", "Ing"), [shop.catalogue.line("24-UG06", 1)])
+    placed: dict[str, str] = {}
     latencies: list[float] = []
 
-    async def flood_and_order() -> tuple[Counter[int], float]:
-        started = time.monotonic()
-        flood = asyncio.create_task(_flood(url, body, FLOOD))
-        await asyncio.sleep(0.5)  # the flood is under way: the order arrives in the middle of it
-        async with httpx.AsyncClient(timeout=15) as client:
-            for event in shop.events:
+    async def orders_meanwhile(client: httpx.AsyncClient, flood: asyncio.Task[Any]) -> None:
+        """An order at a time, signed, to the webhook for as long as the flood lasts."""
+        while not flood.done():
+            email = unique("during")
+            start = len(shop.events)
+            order = shop.place_order(
+                shop.guest(email, "Dur", "Ing"), [shop.catalogue.line("24-UG06", 1)]
+            )
+            placed[email] = order.increment_id
+            for event in list(shop.events)[start:]:
                 raw = orjson.dumps(event)
                 headers = stack.signer.headers(raw, str(event["eventid"]))
                 sent = time.monotonic()
-                response = await client.post(stack.webhook, content=raw, headers=headers)
+                accepted(await client.post(stack.webhook, content=raw, headers=headers))
                 latencies.append(time.monotonic() - sent)
-                accepted(response)
-        statuses = await flood
-        return statuses, time.monotonic() - started
+            await asyncio.sleep(0.5)  # a steady trickle of orders, not a second flood
 
-    statuses, took = asyncio.run(flood_and_order())
-    stored = eventually(
-        lambda: stack.dotdigital.record(email, "Orders", order.increment_id),
-        timeout=60,
-        what="the order sent during the flood",
-    )
+    async def flood_and_orders() -> tuple[Counter[int], float]:
+        started = time.monotonic()
+        flood = asyncio.create_task(_flood(url, body, FLOOD))
+        async with httpx.AsyncClient(timeout=15) as client:
+            await orders_meanwhile(client, flood)
+        return await flood, time.monotonic() - started
+
+    statuses, took = asyncio.run(flood_and_orders())
+    for email, number in placed.items():
+        eventually(
+            lambda: stack.dotdigital.record(email, "Orders", number),  # noqa: B023
+            timeout=60,
+            what=f"order {number} sent during the flood",
+        )
+    ordered = sorted(latencies)
+    p99 = ordered[max(0, round(0.99 * len(ordered)) - 1)]
     print(
-        f"flood: {FLOOD} requests in {took:.1f} s: {dict(statuses)}; "
-        f"webhook during it: max {max(latencies) * 1000:.0f} ms over {len(latencies)} deliveries"
+        f"flood: {FLOOD} requests in {took:.1f} s: {dict(statuses)}; webhook during it: "
+        f"{len(placed)} orders, p50 {ordered[len(ordered) // 2] * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
     )
     assert sum(statuses.values()) == FLOOD
     assert set(statuses) <= {202, 429}
     # The burst, then the rate (5 a second) for as long as the flood lasted.
     assert statuses[202] <= 20 + 5 * (took + 1)
     assert statuses[429] >= FLOOD * 0.9
-    assert max(latencies) < 2.0
-    assert stored
+    assert p99 < 1.0  # the collector never holds up the webhook

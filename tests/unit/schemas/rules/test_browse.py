@@ -24,7 +24,12 @@ EMAIL = "ann@example.com"
 
 
 def view(
-    at: datetime, *, sku: str = "MJ01-S-Red", top: str = "MJ01", n: int = 0, **over: Any
+    at: datetime,
+    *,
+    sku: str | None = "MJ01-S-Red",
+    top: str | None = "MJ01",
+    n: int = 0,
+    **over: Any,
 ) -> StorefrontEvent:
     fields: dict[str, Any] = {
         "event_id": f"{sku}-{at.isoformat()}-{n}",
