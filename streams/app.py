@@ -13,7 +13,7 @@ from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.ops.endpoints import register_ops
-from streams.process import cart_ticker, carts, join, normalize
+from streams.process import browse, cart_ticker, carts, join, normalize, storefront
 from streams.process.carts import CartRules
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.application import CartwrightApp
@@ -29,6 +29,7 @@ from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
 from streams.sources.raw_publisher import RawPublisher
 from streams.sources.seeding import Seeding, follow_stored_ids, stored_tail
+from streams.sources.storefront import collector
 from streams.sources.webhook import PATH, Ingest, server_options, webhook_view
 
 
@@ -118,6 +119,19 @@ def create_app(settings: Settings) -> Any:
         route=joiner.route,
     )
     cart_ticker.register(app, topics.ticks, metrics, settings.carts.tick_interval)
+    # --- storefront: browser events resolved to a contact Commerce confirms, browse rules ---
+    storefront.register(app, topics, incidents, partitions, metrics, settings.storefront)
+    browse.register(
+        app,
+        topics,
+        incidents,
+        partitions,
+        metrics,
+        joiner,
+        settings.browse,
+        program=settings.programs.browse_abandoned,
+        skew=settings.storefront.timestamp_skew,
+    )
     sink = settings.sink
     # --- the Dotdigital budget: the lanes spend this worker's share, the leader's feed a reserve ---
     account, reserve = account_budgets(settings), settings.dotdigital.feed_reserve_per_minute
@@ -202,5 +216,7 @@ def create_app(settings: Settings) -> Any:
     )
     app.page(PATH)(webhook_view(ingest))
     # --- end webhook ingress ---
+    storefront_collector = collector.Collector(topics.storefront_raw, metrics, settings.storefront)
+    app.page(collector.PATH)(collector.collector_view(storefront_collector))
     register_ops(app, settings, metrics, budget=share.status)
     return app

@@ -206,6 +206,9 @@ class ProgramsSettings(BaseModel):
     abandoned_cart: int | None = Field(
         default=None, description="a cart abandoned (see CARTWRIGHT_CARTS__ABANDON_AFTER)"
     )
+    browse_abandoned: int | None = Field(
+        default=None, description="a SKU viewed often without being bought (see browse)"
+    )
 
     def by_trigger(self) -> dict[str, int]:
         return {name: value for name, value in self.model_dump().items() if value is not None}
@@ -244,6 +247,65 @@ class CartsSettings(BaseModel):
         default="http://127.0.0.1:8026/",
         description="the storefront's base URL, for cart, product and image links in CartInsight",
     )
+
+
+def _duration(value: Any) -> Any:
+    """`604800` (seconds) or an ISO 8601 duration such as `P7D` or `PT1H`."""
+    if isinstance(value, str):
+        try:
+            return timedelta(seconds=float(value))
+        except (ValueError, OverflowError):
+            return value  # pydantic reads it as a duration, or says why it cannot
+    return value
+
+
+class StorefrontSettings(BaseModel):
+    """`POST /storefront/events`: what shoppers' browsers may send, from where and how often."""
+
+    allowed_origins: str = Field(
+        default="",
+        description="comma-separated origins (`https://shop.example.com`) whose pages may send "
+        "events; none set: every request is refused",
+    )
+    max_body_bytes: int = Field(default=16 * 1024, ge=512, le=1024 * 1024)
+    max_events: int = Field(default=20, ge=1, le=500, description="events in one batch body")
+    read_timeout: float = Field(default=2.0, gt=0)
+    max_concurrent: int = Field(default=64, ge=1, description="requests read at once; more: 429")
+    rate_per_second: float = Field(default=5.0, gt=0, description="requests per client a second")
+    burst: int = Field(default=20, ge=1, description="requests a client may send at once")
+    max_clients: int = Field(
+        default=10_000, ge=1, description="clients whose rate is tracked (least recent forgotten)"
+    )
+    timestamp_skew: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="a browser's timestamp is clamped to the arrival time ± this",
+    )
+    wait_events: int = Field(
+        default=50, ge=0, description="events one cart keeps while its email is unknown"
+    )
+    wait_age: timedelta = Field(
+        default=timedelta(days=1), description="how long an event waits for its cart's email"
+    )
+
+    _durations = field_validator("timestamp_skew", "wait_age", mode="before")(_duration)
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(
+            origin.strip().rstrip("/").lower()
+            for origin in self.allowed_origins.split(",")
+            if origin.strip()
+        )
+
+
+class BrowseSettings(BaseModel):
+    """The browse-abandonment rule: a SKU viewed `views` times `within` a window, not bought."""
+
+    views: int = Field(default=3, ge=1, le=40)
+    within: timedelta = Field(default=timedelta(days=7))
+    category_collection: str = "CategoryHistory"
+
+    _durations = field_validator("within", mode="before")(_duration)
 
 
 class ConsentSettings(BaseModel):
@@ -296,6 +358,8 @@ class Settings(BaseSettings):
     programs: ProgramsSettings = ProgramsSettings()
     carts: CartsSettings = CartsSettings()
     consent: ConsentSettings = ConsentSettings()
+    storefront: StorefrontSettings = StorefrontSettings()
+    browse: BrowseSettings = BrowseSettings()
     log_level: str = "info"
     sandbox_hosts: str = Field(
         default="",

@@ -14,6 +14,12 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import DeadLetter, SyncException
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
+from schemas.contract.storefront import (
+    CartIdentified,
+    StorefrontClaim,
+    StorefrontEvent,
+    StorefrontReceived,
+)
 from schemas.contract.topics import (
     CARTS,
     COMMERCE_WRITES,
@@ -26,6 +32,10 @@ from schemas.contract.topics import (
     IDENTITY,
     ORDERS,
     REFUNDS,
+    STOREFRONT_CARTS,
+    STOREFRONT_CLAIMS,
+    STOREFRONT_EVENTS,
+    STOREFRONT_RAW,
     TICKS,
     WRITES,
     WRITES_REALTIME,
@@ -36,7 +46,7 @@ from schemas.rules.contacts import ContactHandover
 from schemas.rules.ticks import Tick
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.3.0"
+CONTRACT_VERSION = "1.4.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -120,6 +130,16 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(COMMERCE_WRITES, EMAIL, CommerceUnsubscribe),
     operational(ENROLMENTS, EMAIL, LedgerEntry),
     operational(TICKS, "none: each tick is sent to the partition whose timers it fires", Tick),
+    normalized(STOREFRONT_EVENTS, EMAIL, StorefrontEvent),
+    operational(
+        STOREFRONT_RAW,
+        "`cart:<id>` of the event's cart, else a key of the client",
+        StorefrontReceived,
+    ),
+    operational(STOREFRONT_CARTS, "`cart:<quote id>`", CartIdentified),
+    operational(
+        STOREFRONT_CLAIMS, "the email a logged-in shopper's browser claims", StorefrontClaim
+    ),
 )
 
 

@@ -24,5 +24,13 @@ COMMERCE_WRITES = "cartwright.commerce.writes.v1"
 ENROLMENTS = "cartwright.enrolments.v1"
 # Internal, one partition: checkpoints of pollers (the Dotdigital suppression feeds).
 CURSORS = "cartwright.cursors.v1"
+# Browser behaviour from the storefront collector (internal; key: `cart:<id>` or a client key),
+# and resolved to a contact whose email Commerce confirmed (public).
+STOREFRONT_RAW = "storefront.raw.v1"
+STOREFRONT_EVENTS = "storefront.events.v1"
+# Internal: a cart's email handed to where its browser events wait (key: `cart:<quote id>`), and
+# a logged-in shopper's claimed email checked on that email's partition (key: the email).
+STOREFRONT_CARTS = "cartwright.storefront.carts.v1"
+STOREFRONT_CLAIMS = "cartwright.storefront.claims.v1"
 # Internal: the clock ticks that fire due timers (abandoned carts), one per partition a worker holds.
 TICKS = "cartwright.ticks.v1"

@@ -23,6 +23,10 @@ from schemas.contract.topics import (
     ORDERS,
     RAW,
     REFUNDS,
+    STOREFRONT_CARTS,
+    STOREFRONT_CLAIMS,
+    STOREFRONT_EVENTS,
+    STOREFRONT_RAW,
     TICKS,
     WRITES,
     WRITES_REALTIME,
@@ -48,6 +52,10 @@ TOPIC_NAMES = {
     "commerce_writes": COMMERCE_WRITES,
     "enrolments": ENROLMENTS,
     "ticks": TICKS,
+    "storefront_raw": STOREFRONT_RAW,
+    "storefront_events": STOREFRONT_EVENTS,
+    "storefront_carts": STOREFRONT_CARTS,
+    "storefront_claims": STOREFRONT_CLAIMS,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
 # Topics that hold personal data only so an operator can look and replay: kept for a while, then
@@ -78,6 +86,10 @@ class TopicSet:
     commerce_writes: Any
     enrolments: Any
     ticks: Any
+    storefront_raw: Any
+    storefront_events: Any
+    storefront_carts: Any
+    storefront_claims: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:

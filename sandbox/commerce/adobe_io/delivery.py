@@ -20,11 +20,13 @@ from sandbox.commerce.simulator.storefront import STORE_URL
 log = logging.getLogger(__name__)
 
 # Adobe retries after 1, 2, 4 and 8 minutes, then every 15 minutes for up to 24 hours.
-# What the shoppers' browsers call themselves when they beacon storefront events.
-BROWSER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
+# What a shopper's browser sends with a `navigator.sendBeacon` from the store's pages.
+BEACON_HEADERS = {
+    "Origin": STORE_URL,
+    "Content-Type": "text/plain;charset=UTF-8",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36",
+}
 RETRY_SCHEDULE = (60.0, 120.0, 240.0, 480.0) + (900.0,) * 94
 Outcome = Literal["pending", "delivered", "dropped"]
 Payload = dict[str, Any] | list[dict[str, Any]]
@@ -157,11 +159,11 @@ class Deliverer:
         return False
 
     async def beacon(self, url: str, event: dict[str, Any]) -> int:
-        """A storefront event as the browser sends it: one unsigned POST, never retried, with
-        the headers a browser adds to a cross-site POST (the store page's Origin, its agent)."""
-        headers = {"Origin": STORE_URL, "User-Agent": BROWSER_AGENT}
+        """A storefront event as the browser sends it: one unsigned POST, never retried."""
         try:
-            response = await self._http.post(url, content=orjson.dumps(event), headers=headers)
+            response = await self._http.post(
+                url, content=orjson.dumps(event), headers=BEACON_HEADERS
+            )
         except httpx.TransportError:
             return 0
         return response.status_code

@@ -56,8 +56,10 @@ def _product(product: Product, parent: Product | None) -> dict[str, Any]:
 def _cart(cart: Quote | None) -> dict[str, Any]:
     if cart is None:
         return {"id": None, "items": [], "totalQuantity": 0}
+    # Luma's storefront carries the quote id itself (the masked id is GraphQL's), so a storefront
+    # cart id matches the quote id of the store's quote events.
     return {
-        "id": cart.masked_id,
+        "id": str(cart.entity_id),
         "items": [
             {"product": {"sku": line.sku, "name": line.name}, "quantity": line.qty}
             for line in cart.lines

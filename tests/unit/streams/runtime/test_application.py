@@ -27,7 +27,9 @@ def test_faust_serves_none_of_its_own_views(app: Any) -> None:
     web.blueprints.apply(web)
 
     assert "/ops/health" in web.views
-    assert [path for path in web.views if not path.startswith(("/ops/", "/webhooks/"))] == []
+    assert [
+        path for path in web.views if not path.startswith(("/ops/", "/webhooks/", "/storefront/"))
+    ] == []
     assert not any(
         getattr(app.conf, flag)
         for flag in (

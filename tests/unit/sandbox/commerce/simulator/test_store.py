@@ -300,7 +300,7 @@ def test_storefront_events_follow_the_sdk_shape(store: Store) -> None:
     assert info["productContext"]["topLevelSku"] == "MJ01"
     assert info["shopperContext"] == {"shopperId": "logged-in"}
     assert info["accountContext"] == {"email": "shop@example.com"}
-    assert info["shoppingCartContext"]["id"] == cart.masked_id
+    assert info["shoppingCartContext"]["id"] == str(cart.entity_id)
     assert store.behaviour[-2]["event"] == "add-to-cart"
     assert browse["event"] == "category-results-view"
     assert browse["eventInfo"]["shopperContext"] == {"shopperId": "guest"}
