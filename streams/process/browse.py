@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from schemas.contract.normalized import OrderUpdated
 from schemas.contract.storefront import StorefrontClaim, StorefrontEvent
@@ -29,15 +28,11 @@ from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
-from streams.runtime.topics import TopicSet
+from streams.runtime.topics import TopicSet, bytes_source, encoded
 from streams.settings import BrowseSettings
 
 BROWSE_ABANDONED = "browse_abandoned"
 CUSTOMER_IDENTITY = "customer"
-
-
-def _json(model: BaseModel) -> bytes:
-    return orjson.dumps(model.model_dump(mode="json", by_alias=True))
 
 
 @dataclass
@@ -63,14 +58,14 @@ class Browse:
     async def _write(self, email: str, command: Any) -> None:
         lane = self.topics.writes_realtime if command.lane is Lane.REALTIME else self.topics.writes
         write = WriteCommand(command=command)
-        await lane.send(key=self.joiner.route(email).encode(), value=_json(write))
+        await lane.send(key=self.joiner.route(email).encode(), value=encoded(write))
 
     async def on_claim(self, claim: StorefrontClaim) -> None:
         """A logged-in shopper's email counts only if Commerce registered a customer with it."""
         contact = self.joiner.book.contact(claim.email)
         if contact is not None and contact.registered and contact.moved_to is None:
             event = resolved(claim.received, claim.email, CUSTOMER_IDENTITY, self.skew)
-            await self.topics.storefront_events.send(key=claim.email.encode(), value=_json(event))
+            await self.topics.storefront_events.send(key=claim.email.encode(), value=encoded(event))
             self.metrics.add("storefront.resolved")
             return
         self.metrics.add("storefront.claim_refused")
@@ -81,7 +76,7 @@ class Browse:
             return
         # Waits for its cart's email like a guest's event.
         guest = raw.model_copy(update={"event": raw.event.without_claim()})
-        await self.topics.storefront_raw.send(key=cart_key(cart).encode(), value=_json(guest))
+        await self.topics.storefront_raw.send(key=cart_key(cart).encode(), value=encoded(guest))
 
     async def on_event(self, event: StorefrontEvent) -> None:
         email = event.email
@@ -151,14 +146,11 @@ def register(
         settings.category_collection,
         skew,
     )
-    source = app.topic(
+    source = bytes_source(
+        app,
         STOREFRONT_EVENTS,
         STOREFRONT_CLAIMS,
         ORDERS,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
     )
 
     @app.agent(source, name="browse")

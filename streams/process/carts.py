@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from schemas.contract.carts import CartUpdated
@@ -48,7 +47,7 @@ from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
-from streams.runtime.topics import TopicSet
+from streams.runtime.topics import TopicSet, bytes_source, encoded
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +282,7 @@ class CartRecords:
             email = write.command.email or ""
             await self._topics.writes_realtime.send(
                 key=self._route(email).encode(),
-                value=orjson.dumps(write.model_dump(mode="json", by_alias=True)),
+                value=encoded(write),
             )
 
 
@@ -302,14 +301,11 @@ def register(
         bytes_table(app, "carts", partitions), bytes_table(app, "cart_timers", partitions)
     )
     records = CartRecords(book, rules, topics, incidents, metrics, route=route)
-    source = app.topic(
+    source = bytes_source(
+        app,
         CARTS,
         ORDERS,
         TICKS,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
     )
 
     @app.agent(source, name="carts")

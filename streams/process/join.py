@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
 from schemas.contract.consent import ConsentChanged
@@ -30,7 +29,7 @@ from streams.process.product_attributes import ProductAttributes
 from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.tables import bytes_table
-from streams.runtime.topics import TopicSet
+from streams.runtime.topics import TopicSet, bytes_source, encoded
 
 Event = TypeVar("Event", bound=BaseModel)
 # One handler per source topic: (raw value, message key) → what the join calls for.
@@ -129,7 +128,7 @@ class JoinRecords:
             (
                 self._targets[forward.topic],
                 forward.key.encode(),
-                orjson.dumps(forward.event.model_dump(mode="json", by_alias=True)),
+                encoded(forward.event),
             )
             for forward in out.forwards
         ]
@@ -141,7 +140,7 @@ class JoinRecords:
                 (
                     lane,
                     self._joiner.route(owner).encode(),
-                    orjson.dumps(write.model_dump(mode="json", by_alias=True)),
+                    encoded(write),
                 )
             )
         return sends
@@ -184,16 +183,13 @@ def register(
         programs=programs,
         write_back=write_back,
     )
-    source = app.topic(
+    source = bytes_source(
+        app,
         ORDERS,
         CUSTOMERS,
         REFUNDS,
         IDENTITY,
         CONSENT_OBSERVED,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
     )
     records = JoinRecords(joiner, topics, incidents)
 

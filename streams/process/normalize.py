@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from schemas.commerce.customers import CommerceCustomer
 from schemas.commerce.events import (
@@ -37,7 +36,7 @@ from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
-from streams.runtime.topics import TopicSet
+from streams.runtime.topics import TopicSet, encoded
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +203,7 @@ def outcome(normalizer: Normalizer, topics: TopicSet, key: bytes, record: Record
     sends = []
     for normalized in emitted:
         topic, email = _route(topics, normalized)
-        value = _encode(normalized)
+        value = encoded(normalized)
         sends.append((topic, email.encode(), value))
         if isinstance(normalized, CustomerUpdated) and normalized.previous_email:
             # The old email's partition hands the contact's history over.
@@ -297,7 +296,3 @@ def _route(topics: TopicSet, event: NormalizedEvent | ConsentChanged) -> tuple[A
     if isinstance(event, CartUpdated):
         return topics.carts, event.key
     raise TypeError(f"no topic for {type(event).__name__}")
-
-
-def _encode(event: BaseModel) -> bytes:
-    return orjson.dumps(event.model_dump(mode="json", by_alias=True))

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from schemas.contract.carts import CartUpdated
 from schemas.contract.storefront import CartIdentified, StorefrontClaim, StorefrontReceived
@@ -30,7 +29,7 @@ from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
-from streams.runtime.topics import TopicSet
+from streams.runtime.topics import TopicSet, bytes_source, encoded
 from streams.settings import StorefrontSettings
 
 log = logging.getLogger(__name__)
@@ -42,10 +41,6 @@ SWEEP_EVERY = timedelta(seconds=60)
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _json(model: BaseModel) -> bytes:
-    return orjson.dumps(model.model_dump(mode="json", by_alias=True))
 
 
 @dataclass
@@ -73,7 +68,7 @@ class Resolver:
             return
         for raw in outcome.released:
             event = resolved(raw, email, CART_IDENTITY, self.skew)
-            await self.topics.storefront_events.send(key=email.encode(), value=_json(event))
+            await self.topics.storefront_events.send(key=email.encode(), value=encoded(event))
         if outcome.released:
             self.metrics.add("storefront.resolved", len(outcome.released))
 
@@ -87,7 +82,7 @@ class Resolver:
                 raw = raw.model_copy(update={"event": raw.event.without_claim()})
             else:
                 claim = StorefrontClaim(email=email, received=raw)
-                await self.topics.storefront_claims.send(key=email.encode(), value=_json(claim))
+                await self.topics.storefront_claims.send(key=email.encode(), value=encoded(claim))
                 return
         if not key.startswith(b"cart:"):
             # No cart and no claim: nothing Commerce knows can ever say whose it is.
@@ -150,16 +145,13 @@ def register(
                     quote_id=cart.quote_id, email=cart.email, source_event_id=cart.event_id
                 )
                 await topics.storefront_carts.send(
-                    key=cart_key(cart.quote_id).encode(), value=_json(identified)
+                    key=cart_key(cart.quote_id).encode(), value=encoded(identified)
                 )
 
-    source = app.topic(
+    source = bytes_source(
+        app,
         STOREFRONT_RAW,
         STOREFRONT_CARTS,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
     )
 
     @app.agent(source, name="storefront_resolve")

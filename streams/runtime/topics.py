@@ -6,8 +6,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from pydantic import BaseModel
 
 from schemas.contract.topics import (
     CARTS,
@@ -94,18 +96,30 @@ class TopicSet:
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:
     """Declare the topics on a Faust app with bytes keys and values."""
+    return TopicSet(
+        **{
+            field: bytes_source(app, name, partitions=partitions)
+            for field, name in TOPIC_NAMES.items()
+        }
+    )
 
-    def topic(name: str) -> Any:
-        return app.topic(
-            name,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=partitions,
-        )
 
-    return TopicSet(**{field: topic(name) for field, name in TOPIC_NAMES.items()})
+def bytes_source(app: Any, *names: str, **options: Any) -> Any:
+    """Topics read (or written) together with bytes keys and values: an agent's source, whose
+    records it decodes itself, once."""
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        **options,
+    )
+
+
+def encoded(model: BaseModel) -> bytes:
+    """A model as every topic carries it: its JSON, fields by alias."""
+    return orjson.dumps(model.model_dump(mode="json", by_alias=True))
 
 
 async def create_topics(

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from schemas.commerce.storefront import MAX_DEPTH, SdkEvent, depth
 from schemas.normalize.storefront import raw_key, received
 from streams.runtime.metrics import Metrics
+from streams.runtime.topics import encoded
 from streams.settings import StorefrontSettings
 from streams.sources.intake import Gate, Refusal, check_declared_length, read_bounded
 from streams.sources.storefront.admission import (
@@ -129,7 +130,7 @@ async def receive(collector: Collector, request: web.Request) -> Answer:
         raw = received(event, at)
         await collector.topic.send(
             key=raw_key(event, client).encode(),
-            value=orjson.dumps(raw.model_dump(mode="json", by_alias=True)),
+            value=encoded(raw),
         )
     metrics.add("storefront.accepted", len(events))
     return Answer(202, {"accepted": len(events)}, cors)
