@@ -117,6 +117,7 @@ def create_app(settings: Settings) -> Any:
         metrics,
         cart_rules(settings),
         route=joiner.route,
+        moved_to=joiner.book.moved_to,
     )
     cart_ticker.register(app, topics.ticks, metrics, settings.carts.tick_interval)
     # --- storefront: browser events resolved to a contact Commerce confirms, browse rules ---

@@ -118,9 +118,11 @@ class CartRecords:
         metrics: Metrics,
         *,
         route: Callable[[str], str] = lambda email: email,
+        moved_to: Callable[[str], str | None] = lambda email: None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._book = book
+        self._moved_to = moved_to
         self._rules = rules
         self._topics = topics
         self._incidents = incidents
@@ -195,13 +197,33 @@ class CartRecords:
         partition = event.message.partition
         for key in self._book.due(partition, tick.clock):
             writes: list[WriteCommand] = []
+            moved: CartUpdated | None = None
             record = Record.of(event)
             async with guarded(self._incidents, record):
-                writes = self._fire(key, tick.clock, record)
+                moved = self._moved(key)
+                writes = [] if moved else self._fire(key, tick.clock, record)
             if record.failed:
                 self._disarm(key)
                 continue
+            if moved is not None:
+                await self._topics.carts.send(
+                    key=(moved.email or "").encode(), value=encoded(moved)
+                )
             await self._send(writes)
+
+    def _moved(self, key: bytes) -> CartUpdated | None:
+        """A due cart whose customer changed email since it was armed: Dotdigital's contact now
+        lives under the new address (the old one must not come back), so the cart is disarmed
+        here and its snapshot handed to the new email's partition, where it is due as it was."""
+        state = self._book.load(key)
+        if state is None or state.cart is None:
+            return None
+        moved_to = self._moved_to(state.email)
+        if moved_to is None:
+            return None
+        self._book.keep(key, disarm(state))
+        self._metrics.add("carts.moved")
+        return state.cart.model_copy(update={"email": moved_to})
 
     def _fire(self, key: bytes, clock: datetime, record: Record) -> list[WriteCommand]:
         state = self._book.load(key)
@@ -295,12 +317,13 @@ def register(
     rules: CartRules,
     *,
     route: Callable[[str], str] = lambda email: email,
+    moved_to: Callable[[str], str | None] = lambda email: None,
 ) -> Any:
     """Declare the carts tables and the carts agent on `app`."""
     book = CartBook(
         bytes_table(app, "carts", partitions), bytes_table(app, "cart_timers", partitions)
     )
-    records = CartRecords(book, rules, topics, incidents, metrics, route=route)
+    records = CartRecords(book, rules, topics, incidents, metrics, route=route, moved_to=moved_to)
     source = bytes_source(
         app,
         CARTS,

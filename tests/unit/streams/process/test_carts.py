@@ -38,6 +38,7 @@ LINE = CartLine(sku="24-MB01", name="Bag", qty=Decimal(1), price=Decimal(34), ro
 
 class Agent:
     def __init__(self, program: int | None = PROGRAM) -> None:
+        self.moves: dict[str, str] = {}
         self.topics = TopicSet(**{f.name: RecordingTopic() for f in fields(TopicSet)})
         self.carts: dict[bytes, bytes] = {}
         self.timers: dict[bytes, bytes] = {}
@@ -50,6 +51,7 @@ class Agent:
             self.topics,
             Incidents(self.topics.deadletter, self.topics.exceptions),
             self.metrics,
+            moved_to=self.moves.get,
             now=lambda: self.clock,
         )
         self.offset = 0
@@ -220,3 +222,25 @@ async def test_a_cart_due_longer_ago_than_the_stale_bound_is_dropped_unfired() -
 
     assert agent.writes() == [] and agent.timers == {}
     assert agent.metrics.counts["carts.stale"] == 1
+
+
+async def test_a_due_cart_of_a_customer_who_changed_email_is_handed_to_the_new_address() -> None:
+    agent = Agent()
+    await agent.cart(snapshot(T0))
+    agent.moves["ann@example.com"] = "ann.new@example.com"
+
+    await agent.tick(T0 + HOUR)
+
+    assert agent.writes() == []  # nothing under the old address: its contact was renamed
+    ((key, value),) = agent.topics.carts.sent
+    handed = CartUpdated.model_validate_json(value)
+    assert key == b"ann.new@example.com"
+    assert (handed.email, handed.updated_at) == ("ann.new@example.com", T0)
+    assert agent.timers == {}
+    await agent.tick(T0 + 2 * HOUR)
+    assert agent.writes() == []
+
+    await agent.cart(handed, partition=3)
+    await agent.tick(T0 + HOUR, partition=3)
+    contact, _, enrolment = agent.writes()
+    assert contact.email == enrolment.email == "ann.new@example.com"
