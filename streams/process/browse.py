@@ -83,6 +83,13 @@ class Browse:
         outcome = fold_view(self._row(email), event, self.rules)
         self._keep(email, outcome.state)
         now = datetime.now(UTC)
+        contact = self.joiner.book.contact(email)
+        if outcome.categories and (contact is None or contact.synced_fields is None):
+            # Dotdigital holds no contact for this address yet (a guest known only by a cart),
+            # and a record without one is refused: the counts wait in the table, and a view of the
+            # category once the contact exists writes its whole count.
+            self.metrics.add("browse.categories_waiting")
+            return await self._enrol(email, outcome.enrol, event, now)
         for seen in outcome.categories:
             await self._write(
                 email,
@@ -97,7 +104,13 @@ class Browse:
                     issued_at=now,
                 ),
             )
-        if outcome.enrol is None:
+        await self._enrol(email, outcome.enrol, event, now)
+
+    async def _enrol(
+        self, email: str, subject: str | None, event: StorefrontEvent, now: datetime
+    ) -> None:
+        """The threshold view: the contact upsert, then the enrolment, on the realtime lane."""
+        if subject is None:
             return
         self.metrics.add("browse.threshold_reached")
         if self.program is None:
@@ -112,7 +125,7 @@ class Browse:
             email=email,
             program_id=self.program,
             trigger=BROWSE_ABANDONED,
-            subject=outcome.enrol,
+            subject=subject,
             source_event_id=event.event_id,
             issued_at=now,
         )
