@@ -56,6 +56,8 @@ class SandboxConfig(BaseModel):
     # when import_seconds_before_finished is set (then polls do not matter).
     import_polls_before_finished: int = Field(default=1, ge=0)
     import_seconds_before_finished: float | None = Field(default=None, ge=0)
+    # In poll mode, an import nobody polls any more (its client was killed) finishes after this.
+    import_unpolled_finish_after: float = Field(default=10.0, gt=0)
     max_active_contact_imports: int = Field(default=25, ge=1)
     max_active_insight_imports: int = Field(default=5, ge=1)
     insight_finished_status: InsightFinishedStatus = "Finished"

@@ -59,6 +59,7 @@ class ImportJob:
     status: JobStatus = JobStatus.NOT_FINISHED
     polls: int = 0
     report: Report = field(default_factory=dict)
+    asked: float | None = None  # when a status call last asked (None: never)
 
     def body(self) -> Report:
         """What `GET …/import/{id}` answers now."""
@@ -85,10 +86,12 @@ class ImportBoard:
         seconds_before_finished: float | None,
         max_active: Mapping[JobKind, int],
         finished_status: Mapping[JobKind, JobStatus] | None = None,
+        unpolled_finish_after: float = 10.0,
     ) -> None:
         self._clock = clock
         self._polls = polls_before_finished
         self._seconds = seconds_before_finished
+        self._unpolled = unpolled_finish_after
         self._max_active = dict(max_active)
         self._finished = {kind: JobStatus.FINISHED for kind in JobKind} | dict(
             finished_status or {}
@@ -124,6 +127,7 @@ class ImportBoard:
         if job is None or job.kind is not kind:
             return None
         if job.import_id in self._running:
+            job.asked = self._clock()
             if self._due(job):
                 self._end(job, failure=failure)
             else:
@@ -131,10 +135,10 @@ class ImportBoard:
         return job
 
     def tick(self, *, failure: JobStatus | None) -> None:
-        """Finish every job whose time has come (time-based mode only)."""
-        if self._seconds is None:
-            return
-        for job in [j for j in self._running.values() if self._due(j)]:
+        """Finish every job whose time has come: in time-based mode, and in poll-based mode a job
+        nobody has polled for a while (its client died after submitting it): Dotdigital's imports run to their
+        end whether or not anyone asks, and an orphan must not hold a concurrency slot forever."""
+        for job in [j for j in self._running.values() if self._due(j) or self._orphaned(j)]:
             self._end(job, failure=failure)
 
     def finish_all(self, *, failure: JobStatus | None) -> int:
@@ -143,6 +147,11 @@ class ImportBoard:
         for job in running:
             self._end(job, failure=failure)
         return len(running)
+
+    def _orphaned(self, job: ImportJob) -> bool:
+        """Nobody has asked about it for `unpolled_finish_after` seconds."""
+        last = job.submitted if job.asked is None else job.asked
+        return self._clock() - last >= self._unpolled
 
     def _due(self, job: ImportJob) -> bool:
         if self._seconds is not None:

@@ -38,6 +38,7 @@ class Sandbox:
             clock,
             polls_before_finished=config.import_polls_before_finished,
             seconds_before_finished=config.import_seconds_before_finished,
+            unpolled_finish_after=config.import_unpolled_finish_after,
             max_active={
                 JobKind.CONTACTS: config.max_active_contact_imports,
                 JobKind.INSIGHT: config.max_active_insight_imports,

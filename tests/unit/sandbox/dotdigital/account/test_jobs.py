@@ -214,3 +214,21 @@ def test_insight_import_stores_accepted_records_and_reports_the_rest() -> None:
         ("3", "JsonKeyInvalidCharacters", "ada@example.com"),
     ]
     assert list(collection.records) == [(1, "1")]
+
+
+def test_an_import_nobody_polls_still_finishes_and_frees_its_slot() -> None:
+    clock = FakeTime(wall=START)
+    jobs = board(clock, polls=1, cap=1)
+    applied = Applied()
+    orphan = jobs.submit(JobKind.INSIGHT, applied, {"collectionName": "Orders"})
+    assert not jobs.has_room(JobKind.INSIGHT)
+
+    statuses = []
+    for step in (9.9, 0.1):
+        clock.advance(step)
+        jobs.tick(failure=None)
+        statuses.append(orphan.status)
+
+    assert statuses == [JobStatus.NOT_FINISHED, JobStatus.FINISHED]
+    assert applied.times == 1  # its records were applied, as Dotdigital's would be
+    assert jobs.has_room(JobKind.INSIGHT)
