@@ -7,6 +7,7 @@ tables written here live in that partition's changelog (a restart or a move reco
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,16 +73,38 @@ class CartBook:
     def __init__(self, carts: Any, timers: Any) -> None:
         self._carts = carts
         self._timers = timers
+        # Between `begin` and `commit`: the states kept, written only once the writes they
+        # stand for are in Kafka (as the join's ContactBook does, and for the same reason).
+        self._staged: dict[bytes, CartState] | None = None
 
     @staticmethod
     def key(email: str, quote_id: str) -> bytes:
         return f"{email}\n{quote_id}".encode()
 
+    def begin(self) -> None:
+        self._staged = {}
+
+    def commit(self) -> None:
+        staged, self._staged = self._staged or {}, None
+        for key, state in staged.items():
+            self._write(key, state)
+
+    def discard(self) -> None:
+        self._staged = None
+
     def load(self, key: bytes) -> CartState | None:
+        if self._staged is not None and key in self._staged:
+            return self._staged[key]
         stored = self._carts.get(key)
         return CartState.model_validate_json(stored) if stored else None
 
     def keep(self, key: bytes, state: CartState) -> None:
+        if self._staged is None:
+            self._write(key, state)
+        else:
+            self._staged[key] = state
+
+    def _write(self, key: bytes, state: CartState) -> None:
         self._carts[key] = state.model_dump_json().encode()
         if state.due_at is not None:
             due = state.due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -136,14 +159,16 @@ class CartRecords:
         if topic == TICKS:
             await self._tick(event)
             return
+        self._book.begin()
         async with guarded(self._incidents, Record.of(event)) as record:
             if topic == CARTS:
                 writes = self._cart(event, record)
             else:
                 writes = self._order(event, record)
         if record.failed:
+            self._book.discard()
             return
-        await self._send(writes)
+        await self._sent_then_kept(writes)
 
     def _cart(self, event: Any, record: Record) -> list[WriteCommand]:
         cart = CartUpdated.model_validate_json(event.value)
@@ -199,17 +224,20 @@ class CartRecords:
             writes: list[WriteCommand] = []
             moved: CartUpdated | None = None
             record = Record.of(event)
+            self._book.begin()
             async with guarded(self._incidents, record):
                 moved = self._moved(key)
                 writes = [] if moved else self._fire(key, tick.clock, record)
             if record.failed:
+                self._book.discard()
                 self._disarm(key)
                 continue
             if moved is not None:
-                await self._topics.carts.send(
+                handed = await self._topics.carts.send(
                     key=(moved.email or "").encode(), value=encoded(moved)
                 )
-            await self._send(writes)
+                await handed
+            await self._sent_then_kept(writes)
 
     def _moved(self, key: bytes) -> CartUpdated | None:
         """A due cart whose customer changed email since it was armed: Dotdigital's contact now
@@ -299,13 +327,23 @@ class CartRecords:
         if state is not None:
             self._book.keep(key, disarm(state))
 
-    async def _send(self, writes: list[WriteCommand]) -> None:
-        for write in writes:
-            email = write.command.email or ""
-            await self._topics.writes_realtime.send(
-                key=self._route(email).encode(),
-                value=encoded(write),
-            )
+    async def _sent_then_kept(self, writes: list[WriteCommand]) -> None:
+        """Send the writes, wait until Kafka has them, then commit the staged states: a worker
+        killed in between refires the cart (the ledger makes its enrolment a no-op) rather than
+        recovering a cart marked fired whose writes never left."""
+        try:
+            acks = [
+                await self._topics.writes_realtime.send(
+                    key=self._route(write.command.email or "").encode(), value=encoded(write)
+                )
+                for write in writes
+            ]
+            if acks:
+                await asyncio.gather(*acks)
+        except BaseException:
+            self._book.discard()
+            raise
+        self._book.commit()
 
 
 def register(

@@ -11,25 +11,58 @@ Table = MutableMapping[bytes, bytes]
 
 
 class ContactBook:
-    """The `contacts` and `orders` tables (Faust tables of bytes, or dicts in tests)."""
+    """The `contacts` and `orders` tables (Faust tables of bytes, or dicts in tests).
+
+    Between `begin` and `commit` what is kept is staged, visible to reads here but not yet in
+    the tables: the join commits an event's table changes only once the writes they stand for
+    are in Kafka. A table change is in its changelog as soon as it is made, so a worker killed
+    in between would otherwise recover tables that say "written" for writes that never left,
+    and the redelivered event would find nothing left to write (the contact lost for good).
+    """
 
     def __init__(self, contacts: Table, orders: Table) -> None:
-        self._contacts = contacts
-        self._orders = orders
+        self._tables = {"contacts": contacts, "orders": orders}
+        self._staged: dict[tuple[str, bytes], bytes] | None = None
+
+    def begin(self) -> None:
+        """Stage what is kept from now on, until `commit` or `discard`."""
+        self._staged = {}
+
+    def commit(self) -> None:
+        """Write what was staged to the tables (and their changelogs)."""
+        staged, self._staged = self._staged or {}, None
+        for (table, key), value in staged.items():
+            self._tables[table][key] = value
+
+    def discard(self) -> None:
+        """Forget what was staged: the event that staged it changed nothing."""
+        self._staged = None
+
+    def _get(self, table: str, key: bytes) -> bytes | None:
+        if self._staged is not None and (table, key) in self._staged:
+            return self._staged[(table, key)]
+        return self._tables[table].get(key)
+
+    def _put(self, table: str, key: bytes, value: bytes) -> None:
+        if self._staged is None:
+            self._tables[table][key] = value
+        else:
+            self._staged[(table, key)] = value
 
     def contact(self, email: str) -> ContactState | None:
-        stored = self._contacts.get(email.encode())
+        stored = self._get("contacts", email.encode())
         return ContactState.model_validate_json(stored) if stored else None
 
     def keep_contact(self, email: str, state: ContactState) -> None:
-        self._contacts[email.encode()] = state.model_dump_json().encode()
+        self._put("contacts", email.encode(), state.model_dump_json().encode())
 
     def order(self, increment_id: str) -> OrderState | None:
-        stored = self._orders.get(increment_id.encode())
+        stored = self._get("orders", increment_id.encode())
         return OrderState.model_validate_json(stored) if stored else None
 
     def keep_order(self, state: OrderState) -> None:
-        self._orders[state.order.increment_id.encode()] = state.model_dump_json().encode()
+        key = state.order.increment_id.encode()
+        self._put("orders", key, state.model_dump_json().encode())
 
     def moved_to(self, email: str) -> str | None:
         """Where the contact went if this email changed, else None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
@@ -108,6 +109,8 @@ class JoinRecords:
         """Join the consumed `event`; a fault of its own dead-letters it, and the join goes on."""
         key = (event.key or b"").decode(errors="replace")
         problems = 0
+        book = self._joiner.book
+        book.begin()
         async with guarded(self._incidents, Record.of(event)) as record:
             try:
                 out = await dispatch[event.message.topic](event.value, key)
@@ -115,12 +118,18 @@ class JoinRecords:
                 problems = exc.problems
             else:
                 sends = self._encoded(out, key)
-        if record.failed:
+        if record.failed or problems:
+            book.discard()
+            if problems:
+                await self._incidents.unreadable(event, "a v1 normalized event", problems)
             return
-        if problems:
-            await self._incidents.unreadable(event, "a v1 normalized event", problems)
-            return
-        await self._publish(out, sends)
+        try:
+            await self._publish(out, sends)
+        except BaseException:
+            book.discard()
+            raise
+        # The writes are in Kafka: only now may the tables say so (see ContactBook).
+        book.commit()
 
     def _encoded(self, out: JoinOutput, key: str) -> list[tuple[Any, bytes, bytes]]:
         """The forwards, then the write commands, as (topic, key, bytes) to send."""
@@ -146,9 +155,9 @@ class JoinRecords:
         return sends
 
     async def _publish(self, out: JoinOutput, sends: list[tuple[Any, bytes, bytes]]) -> None:
+        """Send everything, then wait until Kafka has acknowledged every record."""
         forwards = len(out.forwards)
-        for topic, key, value in sends[:forwards]:
-            await topic.send(key=key, value=value)
+        acks = [await topic.send(key=key, value=value) for topic, key, value in sends[:forwards]]
         for notice in out.notices:
             await self._incidents.report(
                 reason=notice.reason,
@@ -157,8 +166,9 @@ class JoinRecords:
                 event_id=notice.event_id,
                 email=notice.email,
             )
-        for topic, key, value in sends[forwards:]:
-            await topic.send(key=key, value=value)
+        acks += [await topic.send(key=key, value=value) for topic, key, value in sends[forwards:]]
+        if acks:
+            await asyncio.gather(*acks)
 
 
 def register(

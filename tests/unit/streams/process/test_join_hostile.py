@@ -3,12 +3,14 @@ dead-lettered as processing failed, nothing half-sent, and the join goes on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.contract.incidents import DeadLetter, Reason
@@ -111,3 +113,36 @@ async def test_a_record_that_is_no_v1_event_is_still_unreadable() -> None:
     [letter] = join.dead_letters()
     assert letter.reason is Reason.INVALID_PAYLOAD
     assert letter.key == "\ufffd\ufffd"  # a key that is no UTF-8 no longer stops the join
+
+
+class Unacknowledged(RecordingTopic):
+    """A topic whose sends the broker never acknowledges: the worker dies waiting."""
+
+    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+        self.sent.append((key, value))
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
+        return lost
+
+
+async def test_the_tables_change_only_once_the_writes_are_acknowledged() -> None:
+    # A killed worker recovers its tables from their changelogs: had the join kept "contact
+    # written" before Kafka had the write, the redelivered order would find nothing to write.
+    join = Join()
+    order = orjson.dumps(normalized_order())
+    email = normalized_order()["email"].encode()
+    healthy = join.topics
+    dying = replace(healthy, writes=Unacknowledged())
+    incidents = Incidents(healthy.deadletter, healthy.exceptions)
+
+    join.records = JoinRecords(join.joiner, dying, incidents)
+    with pytest.raises(ConnectionError):
+        await join.put(ORDERS, order, email)
+    assert join.contacts == {}  # nothing kept: the event will come again
+
+    join.records = JoinRecords(join.joiner, healthy, incidents)
+    await join.put(ORDERS, order, email)  # redelivered after the restart
+
+    kinds = [orjson.loads(value)["command"]["kind"] for _, value in healthy.writes.sent]
+    assert kinds[0] == "contact" and "insight" in kinds
+    assert email in join.contacts
