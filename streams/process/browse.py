@@ -4,7 +4,8 @@ logged-in shoppers' claimed emails, confirmed only when the contacts table knows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from schemas.dotdigital.commands import (
     WriteCommand,
 )
 from schemas.normalize.storefront import cart_key, resolved
-from schemas.rules.browse import BrowseRules, BrowseState, fold_order, fold_view
+from schemas.rules.browse import BrowseOutcome, BrowseRules, BrowseState, fold_order, fold_view
 from streams.process.joiner import Joiner
 from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
@@ -47,6 +48,8 @@ class Browse:
     program: int | None
     collection: str
     skew: timedelta
+    # The acknowledgements of the writes one view sent (awaited before its state is kept).
+    _acks: list[Any] = field(default_factory=list)
 
     def _row(self, email: str) -> BrowseState | None:
         stored = self.table.get(email.encode())
@@ -58,7 +61,9 @@ class Browse:
     async def _write(self, email: str, command: Any) -> None:
         lane = self.topics.writes_realtime if command.lane is Lane.REALTIME else self.topics.writes
         write = WriteCommand(command=command)
-        await lane.send(key=self.joiner.route(email).encode(), value=encoded(write))
+        self._acks.append(
+            await lane.send(key=self.joiner.route(email).encode(), value=encoded(write))
+        )
 
     async def on_claim(self, claim: StorefrontClaim) -> None:
         """A logged-in shopper's email counts only if Commerce registered a customer with it."""
@@ -81,7 +86,15 @@ class Browse:
     async def on_event(self, event: StorefrontEvent) -> None:
         email = event.email
         outcome = fold_view(self._row(email), event, self.rules)
+        self._acks = []
+        await self._written(email, outcome, event)
+        if self._acks:
+            await asyncio.gather(*self._acks)
+        # Only now, the writes in Kafka: a worker killed before this sees the view again.
         self._keep(email, outcome.state)
+
+    async def _written(self, email: str, outcome: BrowseOutcome, event: StorefrontEvent) -> None:
+        """The view's writes: its categories' records, and the enrolment it may reach."""
         now = datetime.now(UTC)
         contact = self.joiner.book.contact(email)
         if outcome.categories and (contact is None or contact.synced_fields is None):
