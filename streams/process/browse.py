@@ -88,6 +88,14 @@ class Browse:
         outcome = fold_view(self._row(email), event, self.rules)
         self._keep(email, outcome.state)
         now = datetime.now(UTC)
+        if outcome.contact:
+            # Category records are contact-scope: a guest's contact may not exist yet.
+            await self._write(
+                email,
+                ContactWrite(
+                    lane=Lane.BATCH, email=email, source_event_id=event.event_id, issued_at=now
+                ),
+            )
         for seen in outcome.categories:
             await self._write(
                 email,
