@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -46,3 +47,15 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def figures(latencies: list[float]) -> dict[str, Any]:
+    """Count, p50, p95, p99 and max of `latencies` (seconds, rounded to the millisecond)."""
+    latencies = sorted(latencies)
+    return {
+        "count": len(latencies),
+        "p50_seconds": percentile(latencies, 0.50),
+        "p95_seconds": percentile(latencies, 0.95),
+        "p99_seconds": percentile(latencies, 0.99),
+        "max_seconds": round(latencies[-1], 3) if latencies else None,
+    }

@@ -10,6 +10,12 @@ recording its enrolment (`dateCreated`, the sandbox's clock; the same host clock
 Baseline: the same three records produced in the same moment to a topic of their own on the same
 broker, read back by a plain aiokafka consumer with the worker's fetch wait; its latency ends when
 the consumer holds the last of the three.
+
+End to end (bench/end_to_end.py), in the same phases and at the same time: carts delivered signed
+to the worker's webhook, fired by its ticks (CARTWRIGHT_CARTS__TICK_INTERVAL=1) ABANDON_AFTER
+seconds of event time later, measured from the cart's due time and from the tick that fired it;
+and logged-in shoppers' third product-page view of a SKU POSTed to the worker's storefront
+collector, measured from that POST; both to the sandbox accepting the enrolment.
 """
 
 from __future__ import annotations
@@ -34,9 +40,21 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.harness import free_port, peak_rss_mb, percentile, wait_for
+from bench.end_to_end import (
+    BROWSE_PROGRAM,
+    VIEWS,
+    Flow,
+    Triggers,
+    e2e_report,
+    e2e_series,
+    read_flow,
+)
+from bench.end_to_end import CART_PROGRAM as E2E_CART_PROGRAM
+from bench.harness import figures, free_port, peak_rss_mb, wait_for
 from bench.load import CART_PROGRAM, batch_commands, cart_trigger
+from bench.store import CLIENT_ID, KeyHost, Shop
 from sandbox.broker import EmbeddedBroker
+from sandbox.commerce.simulator.storefront import STORE_URL
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.runtime.topics import create_topics
 from streams.settings import KafkaSettings
@@ -61,13 +79,17 @@ class Progress:
     backlog: int = 0
     drained_at: float | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    by_program: dict[int, int] = field(default_factory=dict)  # enrolments accepted per program
+    windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # phase -> start, end
 
     def line(self) -> str:
         sent = sum(1 for phase, _ in self.sent.values() if phase == self.phase)
         backlog = f"   orders landed {self.orders}/{self.backlog}" if self.backlog else ""
+        e2e = self.by_program.get(E2E_CART_PROGRAM, 0), self.by_program.get(BROWSE_PROGRAM, 0)
         return (
             f"[{self.phase}] triggers sent {sent} (all phases {len(self.sent)}), "
-            f"enrolments accepted {self.enrolled}, baseline read {len(self.baseline)}{backlog}"
+            f"enrolments accepted {self.enrolled}, baseline read {len(self.baseline)}; "
+            f"end to end: carts enrolled {e2e[0]}, browse enrolled {e2e[1]}{backlog}"
         )
 
 
@@ -149,7 +171,12 @@ async def _watch(sandbox: str, progress: Progress, stop: asyncio.Event) -> None:
         while not stop.is_set():
             progress.stats = (await http.get("/_sandbox/stats")).json()
             progress.orders = progress.stats["collections"].get("Orders", 0)
-            progress.enrolled = len((await http.get("/_sandbox/enrolments")).json()["enrolments"])
+            rows = (await http.get("/_sandbox/enrolments")).json()["enrolments"]
+            by_program: dict[int, int] = {}
+            for row in rows:
+                by_program[row["programId"]] = by_program.get(row["programId"], 0) + 1
+            progress.by_program = by_program
+            progress.enrolled = by_program.get(CART_PROGRAM, 0)
             if progress.backlog and progress.orders >= progress.backlog and not progress.drained_at:
                 progress.drained_at = time.time()
             await asyncio.sleep(1)  # sampling the sandbox, not waiting for it
@@ -161,34 +188,90 @@ async def _report_progress(progress: Progress, stop: asyncio.Event, every: float
         await asyncio.sleep(every)  # a progress line for the operator
 
 
-async def _settle(progress: Progress, within: float) -> None:
-    """Until the sandbox accepted an enrolment for every trigger sent (or `within` seconds)."""
+async def _until(check: Callable[[], bool], within: float) -> bool:
+    """Poll `check` (what the watcher last saw) until it holds or `within` seconds passed."""
     deadline = time.monotonic() + within
-    settled = progress.enrolled, len(progress.baseline)
-    while time.monotonic() < deadline and min(settled) < len(progress.sent):
+    while not check():
+        if time.monotonic() > deadline:
+            return False
         await asyncio.sleep(0.5)  # the watcher polls the sandbox; there is no event to wait on
-        settled = progress.enrolled, len(progress.baseline)
+    return True
 
 
-async def _phases(args: argparse.Namespace, bootstrap: str, sandbox: str) -> dict[str, Any]:
+async def _settle(progress: Progress, within: float, e2e: Triggers | None = None) -> None:
+    """Until the sandbox accepted an enrolment for every trigger sent, with `e2e` the
+    end-to-end ones too (once their senders stopped), or `within` seconds."""
+
+    def settled() -> bool:
+        by_program = progress.by_program
+        sink = min(progress.enrolled, len(progress.baseline)) >= len(progress.sent)
+        return sink and (
+            e2e is None
+            or (
+                by_program.get(E2E_CART_PROGRAM, 0) >= len(e2e.carts)
+                and by_program.get(BROWSE_PROGRAM, 0) >= len(e2e.views)
+            )
+        )
+
+    await _until(settled, within)
+
+
+async def _worker_count(http: httpx.AsyncClient, status: str, name: str) -> int:
+    return int((await http.get(status)).json().get("counts", {}).get(name, 0))
+
+
+async def _prepare(
+    e2e: Triggers, http: httpx.AsyncClient, progress: Progress, status: str, count: int
+) -> None:
+    """The browsers of the browse triggers: registered customers Commerce told the worker about
+    (their contacts in the sandbox), each with VIEWS - 1 views of the SKU already resolved."""
+    progress.phase = "preparing browsers"
+    await e2e.prepare_browsers(http, count)
+    deadline = time.monotonic() + 300
+    if not await _until(lambda: progress.stats.get("contacts", 0) >= count, 300):
+        raise RuntimeError("the browsers' registrations did not reach the sandbox")
+    await e2e.first_views(http)
+    views = (VIEWS - 1) * count
+    while await _worker_count(http, status, "storefront.resolved") < views:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the browsers' first views were not resolved")
+        await asyncio.sleep(0.5)  # polling the worker's counts
+
+
+async def _phases(
+    args: argparse.Namespace, bootstrap: str, sandbox: str, e2e: Triggers, status: str
+) -> dict[str, Any]:
     progress = Progress()
-    stop, ready = asyncio.Event(), asyncio.Event()
+    flow = Flow()
+    stop, ready, flowing, e2e_stop = (asyncio.Event() for _ in range(4))
     background = [
         asyncio.create_task(_read_baseline(bootstrap, progress, ready, stop)),
+        asyncio.create_task(read_flow(bootstrap, flow, flowing, stop)),
         asyncio.create_task(_watch(sandbox, progress, stop)),
         asyncio.create_task(_report_progress(progress, stop, args.progress_every)),
     ]
     await ready.wait()
+    await flowing.wait()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     await producer.start()
     times: dict[str, float] = {}
+    http = httpx.AsyncClient(timeout=30)
+    senders: list[asyncio.Task[None]] = []
     try:
+        await _prepare(e2e, http, progress, status, args.browsers)
+        senders = [
+            asyncio.create_task(e2e.send_carts(http, args.cart_rate, e2e_stop)),
+            asyncio.create_task(e2e.send_views(http, args.view_rate, e2e_stop)),
+        ]
         progress.phase = WARM_UP  # first connections and the ledger's first read: not measured
         await _send_triggers(producer, progress, args.rate, lambda n: n >= args.warm_up)
         await _settle(progress, args.settle_timeout)
-
+        # The first carts come due ABANDON_AFTER after the senders started: those are warm-up too.
+        await asyncio.sleep(args.abandon_after)  # the carts' event-time delay, nothing to await
+        progress.windows[IDLE] = (time.time(), 0.0)
         progress.phase = IDLE
         await _send_triggers(producer, progress, args.rate, lambda n: n >= args.idle_triggers)
+        progress.windows[IDLE] = (progress.windows[IDLE][0], time.time())
         await _settle(progress, args.settle_timeout)
 
         progress.phase = BACKLOG
@@ -207,42 +290,35 @@ async def _phases(args: argparse.Namespace, bootstrap: str, sandbox: str) -> dic
             ),
         )
         times["triggers_stopped"] = time.time()
-        await _settle(progress, args.settle_timeout)
+        progress.windows[BACKLOG] = (times["backlog_started"], times["triggers_stopped"])
+        e2e_stop.set()
+        await asyncio.gather(*senders)
+        await _settle(progress, args.settle_timeout + args.abandon_after, e2e)
         progress.phase = "collecting"
     finally:
+        e2e_stop.set()
+        await asyncio.gather(*senders, return_exceptions=True)
+        await http.aclose()
         await producer.stop()
         stop.set()
         await asyncio.gather(*background)
     times["drained"] = progress.drained_at or 0.0
-    return {"progress": progress, "times": times}
+    return {"progress": progress, "times": times, "flow": flow}
 
 
-def _accepted(sandbox: str) -> dict[str, float]:
-    """Email -> when the sandbox accepted its enrolment into the cart program (epoch seconds)."""
+def _accepted(sandbox: str) -> dict[int, dict[str, float]]:
+    """Program -> email -> when the sandbox accepted its enrolment there (epoch seconds)."""
     admin = httpx.Client(base_url=sandbox, timeout=120)
     emails = {
         row["contactId"]: row["identifiers"]["email"]
         for row in admin.get("/_sandbox/contacts").json()["contacts"]
     }
-    accepted: dict[str, float] = {}
+    accepted: dict[int, dict[str, float]] = {}
     for row in admin.get("/_sandbox/enrolments").json()["enrolments"]:
-        if row["programId"] != CART_PROGRAM:
-            continue
         moment = datetime.fromisoformat(row["dateCreated"].replace("Z", "+00:00")).timestamp()
         for contact_id in row["contacts"]:
-            accepted.setdefault(emails[contact_id], moment)
+            accepted.setdefault(row["programId"], {}).setdefault(emails[contact_id], moment)
     return accepted
-
-
-def _figures(latencies: list[float]) -> dict[str, Any]:
-    latencies = sorted(latencies)
-    return {
-        "count": len(latencies),
-        "p50_seconds": percentile(latencies, 0.50),
-        "p95_seconds": percentile(latencies, 0.95),
-        "p99_seconds": percentile(latencies, 0.99),
-        "max_seconds": round(latencies[-1], 3) if latencies else None,
-    }
 
 
 def _ratio(ours: float | None, base: float | None) -> float | None:
@@ -265,8 +341,8 @@ def _dump_series(progress: Progress, accepted: dict[str, float], path: Path) -> 
 
 def _phase_report(progress: Progress, accepted: dict[str, float], phase: str) -> dict[str, Any]:
     sent = {email: at for email, (p, at) in progress.sent.items() if p == phase}
-    ours = _figures([accepted[e] - at for e, at in sent.items() if e in accepted])
-    base = _figures([progress.baseline[e] - at for e, at in sent.items() if e in progress.baseline])
+    ours = figures([accepted[e] - at for e, at in sent.items() if e in accepted])
+    base = figures([progress.baseline[e] - at for e, at in sent.items() if e in progress.baseline])
     return {
         "triggers_sent": len(sent),
         "enrolments_accepted": ours["count"],
@@ -281,6 +357,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     broker = EmbeddedBroker(port=free_port()).start()
     sandbox_port, web_port = free_port(), free_port()
     sandbox = f"http://127.0.0.1:{sandbox_port}"
+    worker_url = f"http://127.0.0.1:{web_port}"
+    shop = Shop.open(f"{worker_url}/webhooks/adobe-commerce", f"{worker_url}/storefront/events")
+    keys = KeyHost(shop.signer)
+    e2e = Triggers(shop, args.abandon_after)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARTWRIGHT_")}
     env.update(
         {
@@ -295,6 +375,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "CARTWRIGHT_ORDERS__BATCH_INTERVAL": "1",
             "CARTWRIGHT_WEB__PORT": str(web_port),
             "CARTWRIGHT_LOG_LEVEL": args.log_level,
+            # End to end: the store's signed deliveries, its shoppers' browsers, both triggers.
+            "CARTWRIGHT_ADOBE__CLIENT_ID": CLIENT_ID,
+            "CARTWRIGHT_ADOBE__PUBLIC_KEY_HOST": keys.url,
+            "CARTWRIGHT_CARTS__ABANDON_AFTER": str(args.abandon_after),
+            "CARTWRIGHT_CARTS__TICK_INTERVAL": str(args.tick_interval),
+            "CARTWRIGHT_CARTS__STORE_URL": STORE_URL,
+            "CARTWRIGHT_PROGRAMS__ABANDONED_CART": str(E2E_CART_PROGRAM),
+            "CARTWRIGHT_PROGRAMS__BROWSE_ABANDONED": str(BROWSE_PROGRAM),
+            "CARTWRIGHT_BROWSE__VIEWS": str(VIEWS),
+            "CARTWRIGHT_STOREFRONT__ALLOWED_ORIGINS": STORE_URL,
+            # Every simulated browser is 127.0.0.1: one client to the collector's limits.
+            "CARTWRIGHT_STOREFRONT__RATE_PER_SECOND": "1000",
+            "CARTWRIGHT_STOREFRONT__BURST": "2000",
         }
     )
     logs = Path(args.logs)
@@ -313,7 +406,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_for(lambda: httpx.get(f"{sandbox}/_sandbox/stats").status_code == 200, "sandbox")
         budgets = {"low": args.low, "medium": args.medium, "high": 1000, "unlimited": None}
         httpx.post(f"{sandbox}/_sandbox/limits", json={"tier_budgets": budgets}).raise_for_status()
-        programs = {"programs": {"1": True, str(CART_PROGRAM): True}}
+        active = (1, CART_PROGRAM, E2E_CART_PROGRAM, BROWSE_PROGRAM)
+        programs = {"programs": {str(program): True for program in active}}
         httpx.post(f"{sandbox}/_sandbox/programs", json=programs).raise_for_status()
         # A single record PUT needs its collection: the account has CartInsight already (the
         # official extension's, or made by a first import, as here).
@@ -340,7 +434,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_for(lambda: httpx.get(status).json().get("assigned"), "worker")
         print(f"worker up; {args.idle_triggers} triggers at {args.rate}/s on an idle sink, then "
               f"{args.orders} orders of backlog with triggers until it drains", flush=True)  # fmt: skip
-        outcome = asyncio.run(_phases(args, broker.bootstrap, sandbox))
+        outcome = asyncio.run(_phases(args, broker.bootstrap, sandbox, e2e, status))
         peak_rss = peak_rss_mb(worker.pid)
         accepted = _accepted(sandbox)
     finally:
@@ -352,13 +446,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 process.kill()
         broker.stop()
+        keys.close()
 
     progress: Progress = outcome["progress"]
     times: dict[str, float] = outcome["times"]
-    _dump_series(progress, accepted, logs / "trigger-latencies.json")
-    idle = _phase_report(progress, accepted, IDLE)
-    busy = _phase_report(progress, accepted, BACKLOG)
+    flow: Flow = outcome["flow"]
+    sink = accepted.get(CART_PROGRAM, {})
+    _dump_series(progress, sink, logs / "trigger-latencies.json")
+    (logs / "e2e-latencies.json").write_text(json.dumps(e2e_series(e2e, flow, accepted)))
+    idle = _phase_report(progress, sink, IDLE)
+    busy = _phase_report(progress, sink, BACKLOG)
     drained = times["drained"]
+    idle["end_to_end"] = e2e_report(e2e, flow, accepted, progress.windows[IDLE])
+    busy["end_to_end"] = e2e_report(e2e, flow, accepted, progress.windows[BACKLOG], drained or None)
     busy["backlog"] = {
         "order_records": args.orders,
         "commands": 2 * args.orders,
@@ -373,6 +473,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     stats = progress.stats
     calls = sum(stats.get("calls", {}).values())
     p99s = [phase["trigger_to_acceptance"]["p99_seconds"] for phase in (idle, busy)]
+    p99s += [
+        figure["p99_seconds"]
+        for phase in (idle, busy)
+        for figure in (
+            phase["end_to_end"]["carts"]["due_to_acceptance"],
+            phase["end_to_end"]["browse"]["third_view_to_acceptance"],
+        )
+    ]
     return {
         "benchmark": "triggers",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -407,11 +515,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "answered_429": stats.get("rate_limited"),
         },
         "worker_peak_rss_mb": peak_rss,
-        "end_to_end": (
-            "not measured here: a cart fires from the carts ticker, so the cart-event-to-"
-            "acceptance figure adds up to one tick interval (CARTWRIGHT_CARTS__TICK_INTERVAL) "
-            "to the figures above"
-        ),
+        "end_to_end": {
+            "measures": (
+                "through a worker process, in the same phases as the figures above, each phase's "
+                "`end_to_end`: carts (a registered customer's, one line) delivered signed to the "
+                "webhook, seconds from the cart's due time (its `updated_at`, whole seconds as "
+                "Commerce writes it, read back from commerce.carts.v1, + ABANDON_AFTER) and from "
+                "the tick that fired it (the worker's clock in the first tick record of the "
+                "cart's partition on cartwright.ticks.v1 at or past the due time) to the sandbox "
+                "accepting the enrolment (dateCreated); browse: a logged-in registered "
+                "customer's third product-page view of a SKU POSTed to the storefront collector "
+                "(views 1 and 2 sent and resolved before the phases), seconds from that POST to "
+                "the acceptance. `parts` split each at the enrolment command's record time on "
+                "dotdigital.writes.realtime.v1 (the worker's producer clock). A phase counts the "
+                "carts due and the third views posted between its start and end; one host clock"
+            ),
+            "abandon_after_seconds": args.abandon_after,
+            "tick_interval_seconds": args.tick_interval,
+            "cart_rate_per_second": args.cart_rate,
+            "third_view_rate_per_second": args.view_rate,
+            "browsers_prepared": args.browsers,
+            "failures": e2e.failures[:20],
+        },
         "targets": {"p99_seconds_below": TARGET_P99},
         "met": all(p is not None and p < TARGET_P99 for p in p99s),
     }
@@ -426,6 +551,11 @@ def main() -> int:
     parser.add_argument(
         "--min-backlog-triggers", type=int, default=100, help="even if the backlog drains sooner"
     )
+    parser.add_argument("--cart-rate", type=float, default=2.0, help="end-to-end carts a second")
+    parser.add_argument("--view-rate", type=float, default=2.0, help="third views a second")
+    parser.add_argument("--browsers", type=int, default=400, help="prepared for the third views")
+    parser.add_argument("--abandon-after", type=float, default=10.0, help="the carts' seconds")
+    parser.add_argument("--tick-interval", type=float, default=1.0, help="the carts' ticks")
     parser.add_argument("--low", type=int, default=35, help="Low tier calls per minute")
     parser.add_argument("--medium", type=int, default=3000, help="Medium tier calls per minute")
     parser.add_argument("--records-per-call", type=int, default=1000)

@@ -53,6 +53,11 @@ class BrowseState(BaseModel):
         default_factory=dict, description="sku or product id → when last bought"
     )
     categories: dict[str, CategorySeen] = Field(default_factory=dict)
+    contact_written: bool = Field(
+        default=False,
+        description="a contact upsert went before this email's first category record (a "
+        "contact-scope record of an email Dotdigital does not know is rejected)",
+    )
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class BrowseOutcome:
     enrol: str | None = None
     sku: str | None = None
     categories: list[CategorySeen] = field(default_factory=list)
+    contact: bool = False  # the contact must be upserted before these categories' records
 
 
 def slug(path: str) -> str:
@@ -135,13 +141,15 @@ def fold_view(
     if event.event_id in current.recent_ids:
         return BrowseOutcome(current)
     categories, touched = _categories(current, event)
+    contact = bool(touched) and not current.contact_written
     update: dict[str, object] = {
         "recent_ids": [*current.recent_ids, event.event_id][-RECENT_IDS:],
         "categories": categories,
+        "contact_written": current.contact_written or contact,
     }
     sku = event.top_level_sku
     if event.event != PRODUCT_PAGE_VIEW or not sku:
-        return BrowseOutcome(current.model_copy(update=update), categories=touched)
+        return BrowseOutcome(current.model_copy(update=update), categories=touched, contact=contact)
     at = event.occurred_at
     seen = current.skus.get(sku) or SkuViews()
     variants = [
@@ -166,8 +174,10 @@ def fold_view(
     update["skus"] = skus
     folded = current.model_copy(update=update)
     if not due or start is None:
-        return BrowseOutcome(folded, categories=touched)
-    return BrowseOutcome(folded, enrol=subject(sku, start), sku=sku, categories=touched)
+        return BrowseOutcome(folded, categories=touched, contact=contact)
+    return BrowseOutcome(
+        folded, enrol=subject(sku, start), sku=sku, categories=touched, contact=contact
+    )
 
 
 def fold_order(state: BrowseState | None, order: OrderUpdated) -> BrowseState:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from streams.runtime import preflight
 from streams.settings import Settings
@@ -59,10 +60,19 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     created = _create_topics(settings)
     if created:
         log.info("created topics: %s", ", ".join(created))
-    app = create_app(settings)
-    worker = Worker(app, loglevel=settings.log_level, quiet=True)
+    worker = faust_worker(Worker, create_app(settings), settings.log_level)
     worker.execute_from_commandline()
     return 0
+
+
+def faust_worker(worker_class: Any, app: Any, log_level: str) -> Any:
+    """Faust's worker for `app`, without its terminal spinner: at WARNING and above Faust adds
+    one and sets the root logger to DEBUG for it, so every debug call anywhere (aiokafka's
+    fetcher logs each partition of each fetch round) built a record and spun the spinner,
+    about a tenth of a busy worker's CPU."""
+    worker = worker_class(app, loglevel=log_level, quiet=True)
+    worker.spinner = None
+    return worker
 
 
 def _broker(args: argparse.Namespace, settings: Settings) -> int:

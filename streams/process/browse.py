@@ -96,13 +96,14 @@ class Browse:
     async def _written(self, email: str, outcome: BrowseOutcome, event: StorefrontEvent) -> None:
         """The view's writes: its categories' records, and the enrolment it may reach."""
         now = datetime.now(UTC)
-        contact = self.joiner.book.contact(email)
-        if outcome.categories and (contact is None or contact.synced_fields is None):
-            # Dotdigital holds no contact for this address yet (a guest known only by a cart),
-            # and a record without one is refused: the counts wait in the table, and a view of the
-            # category once the contact exists writes its whole count.
-            self.metrics.add("browse.categories_waiting")
-            return await self._enrol(email, outcome.enrol, event, now)
+        if outcome.contact:
+            # Category records are contact-scope: a guest's contact may not exist yet.
+            await self._write(
+                email,
+                ContactWrite(
+                    lane=Lane.BATCH, email=email, source_event_id=event.event_id, issued_at=now
+                ),
+            )
         for seen in outcome.categories:
             await self._write(
                 email,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.contract.topics import TICKS
-from schemas.rules.ticks import Tick
+from schemas.rules.ticks import Tick, seconds_to_next_tick
 from streams.runtime.metrics import Metrics
 
 
@@ -52,11 +52,17 @@ def held_partitions(app: Any) -> Callable[[], list[int]]:
 
 
 def register(app: Any, topic: Any, metrics: Metrics, interval: float) -> Ticker:
-    """Tick every `interval` seconds on every worker (not only the leader)."""
+    """Tick every `interval` seconds on every worker (not only the leader), just after each
+    whole multiple of `interval` on the wall clock (see `seconds_to_next_tick`)."""
     ticker = Ticker(held_partitions(app), topic, metrics, worker=socket.gethostname())
 
-    @app.timer(interval=interval, on_leader=False, name="cart_ticker")
-    async def tick() -> None:
-        await ticker.round()
+    @app.task
+    async def cart_ticker() -> None:
+        while not app.should_stop:
+            # The one sleep of the ticker (Faust's own timers sleep alike), never one per cart;
+            # `app.sleep` returns early when the worker stops.
+            await app.sleep(seconds_to_next_tick(datetime.now(UTC), interval))
+            if not app.should_stop:
+                await ticker.round()
 
     return ticker

@@ -178,3 +178,16 @@ def test_category_views_add_up_with_last_seen() -> None:
 def test_slugs_are_keys() -> None:
     assert slug("Men/Tops & Jackets") == "men-tops-jackets"
     assert slug("///") == "category"
+
+
+def test_the_contact_is_upserted_before_its_first_category_record_only() -> None:
+    """Category records are contact-scope: a guest's first one needs its contact first."""
+    no_category = view(T0, categories=[])
+    first = view(T0 + timedelta(minutes=1), n=1)
+    second = view(T0 + timedelta(minutes=2), n=2, categories=["Gear/Bags"])
+
+    outcomes = run([no_category, first, second])
+
+    assert [o.contact for o in outcomes] == [False, True, False]
+    assert [len(o.categories) for o in outcomes] == [0, 1, 1]
+    assert outcomes[-1].state.contact_written
