@@ -3,6 +3,7 @@ carts agent (which alone may write the carts table) fires that partition's due c
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,6 +12,8 @@ from typing import Any
 from schemas.contract.topics import TICKS
 from schemas.rules.ticks import Tick, seconds_to_next_tick
 from streams.runtime.metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 
 class Ticker:
@@ -62,7 +65,15 @@ def register(app: Any, topic: Any, metrics: Metrics, interval: float) -> Ticker:
             # The one sleep of the ticker (Faust's own timers sleep alike), never one per cart;
             # `app.sleep` returns early when the worker stops.
             await app.sleep(seconds_to_next_tick(datetime.now(UTC), interval))
-            if not app.should_stop:
+            if app.should_stop:
+                break
+            try:
                 await ticker.round()
+            except Exception:
+                # A failed round must not stop every later one
+                # (a rebalance under way, the broker briefly away): the next round ticks again,
+                # and a cart due meanwhile fires then, later but once.
+                metrics.add("carts.tick_failures")
+                log.warning("cart ticks not sent this round", exc_info=True)
 
     return ticker
