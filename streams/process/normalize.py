@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -184,6 +185,8 @@ class Outcome:
     sends: list[tuple[Any, bytes, bytes]] = field(default_factory=list)
     problem: Unprocessable | None = None
     not_used: str | None = None
+    # The order facts to keep once the sends are in Kafka (None: nothing to keep).
+    facts: bytes | None = None
 
 
 def outcome(normalizer: Normalizer, topics: TopicSet, key: bytes, record: Record) -> Outcome:
@@ -208,8 +211,7 @@ def outcome(normalizer: Normalizer, topics: TopicSet, key: bytes, record: Record
         if isinstance(normalized, CustomerUpdated) and normalized.previous_email:
             # The old email's partition hands the contact's history over.
             sends.append((topic, normalized.previous_email.encode(), value))
-    normalizer.keep(key, facts)
-    return Outcome(envelope, sends)
+    return Outcome(envelope, sends, facts=facts)
 
 
 class NormalizeRecords:
@@ -250,8 +252,12 @@ class NormalizeRecords:
             self._metrics.add("normalize.dead_lettered")
         else:
             self._metrics.add("normalize.events")
-            for topic, email, value in done.sends:
-                await topic.send(key=email, value=value)
+            acks = [await topic.send(key=email, value=value) for topic, email, value in done.sends]
+            if acks:
+                await asyncio.gather(*acks)
+            # Only now: a fold that already holds a shipment or credit memo publishes nothing
+            # for it again, so facts kept before a kill would lose what they stand for.
+            self._normalizer.keep(key, done.facts)
 
     async def _not_used(self, event_type: str, envelope: CloudEvent | None) -> None:
         self._metrics.add("normalize.not_used")

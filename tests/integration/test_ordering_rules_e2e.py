@@ -195,7 +195,10 @@ def test_a_credit_memo_after_an_email_change_lands_on_the_renamed_contact(stack:
         return stack.dotdigital.records(new, "Refunds") or None
 
     (refund,) = eventually(refunded, timeout=90, what="the refund on the renamed contact")
-    assert refund["json"]["email"] == new
+    # Joined before the customer save (another topic), the record was written under the old
+    # address just before the rename, and moved with the contact: its `email` says the address
+    # the credit memo was made under. Joined after it, it follows the contact: the new one.
+    assert refund["json"]["email"] in (old, new)
     assert refund["json"]["orderId"] == order.increment_id
     assert stack.dotdigital.contact(old) is None
     assert record(stack, new, "Orders", order.increment_id, email=new)

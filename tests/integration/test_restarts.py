@@ -107,17 +107,18 @@ def differing(found: Digests, wanted: Digests) -> str:
 
 
 def unlike(found: dict[str, Any], wanted: dict[str, Any]) -> str:
-    """What differs between two outcomes, person by person, for a failure message."""
-    lines = [
-        f"{key}: {found.get(key)!r} != {wanted.get(key)!r}" for key in wanted if key != "people"
-    ]
-    people, expected = found.get("people", {}), wanted.get("people", {})
-    for email in sorted(set(people) | set(expected)):
-        mine, theirs = people.get(email) or {}, expected.get(email) or {}
-        for part in sorted(set(mine) | set(theirs)):
-            if mine.get(part) != theirs.get(part):
-                lines.append(f"{email} {part}: {mine.get(part)!r} != {theirs.get(part)!r}"[:1500])
-    return "\n".join(lines[:12])
+    """What differs between two outcomes, down to the fields, for a failure message."""
+    return "\n".join(differences(found, wanted, "")[:20])
+
+
+def differences(found: Any, wanted: Any, path: str) -> list[str]:
+    if isinstance(found, dict) and isinstance(wanted, dict):
+        return [
+            line
+            for key in sorted(set(found) | set(wanted), key=str)
+            for line in differences(found.get(key), wanted.get(key), f"{path}/{key}")
+        ]
+    return [] if found == wanted else [f"{path}: {found!r} != {wanted!r}"[:600]]
 
 
 def kill_and_restart(stack: Stack, worker: Process, logs: Path, name: str) -> Process:
