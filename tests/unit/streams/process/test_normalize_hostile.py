@@ -3,8 +3,9 @@ a named reason, giant numbers never freeze it, and a fault of its own never stop
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,38 @@ async def test_an_unreadable_record_is_still_dead_lettered_as_before() -> None:
         Reason.MALFORMED_JSON,
         Reason.INVALID_ENVELOPE,
     ]
+
+
+async def test_order_facts_are_kept_only_once_the_events_are_acknowledged() -> None:
+    # A kill between the facts' changelog and the normalized events would otherwise recover
+    # facts that hold the credit memo, and the redelivered memo would publish nothing.
+    agent = Agent()
+    await agent.put(orjson.dumps(fixture(ORDER)))
+    before = dict(agent.facts)
+    healthy = agent.step
+    agent.step = NormalizeRecords(
+        Normalizer(agent.facts),
+        replace(agent.topics, refunds=Unacknowledged(), orders=Unacknowledged()),
+        Incidents(agent.topics.deadletter, agent.topics.exceptions),
+        Metrics(),
+    )
+    memo = orjson.dumps(fixture(CREDITMEMO))
+
+    with pytest.raises(ConnectionError):
+        await agent.put(memo)
+    assert agent.facts == before
+
+    agent.step = healthy
+    await agent.put(memo)  # redelivered after the restart
+    assert len(agent.topic("refunds").sent) == 1
+    assert agent.facts != before
+
+
+class Unacknowledged(RecordingTopic):
+    """A topic whose sends the broker never acknowledges: the worker dies waiting."""
+
+    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+        self.sent.append((key, value))
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
+        return lost
