@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 from schemas.contract.topics import TICKS
 from schemas.rules.ticks import Tick, seconds_to_next_tick
 from streams.runtime.metrics import Metrics
@@ -69,10 +71,10 @@ def register(app: Any, topic: Any, metrics: Metrics, interval: float) -> Ticker:
                 break
             try:
                 await ticker.round()
-            except Exception:
-                # A failed round must not stop every later one
-                # (a rebalance under way, the broker briefly away): the next round ticks again,
-                # and a cart due meanwhile fires then, later but once.
+            except KafkaError:
+                # The broker briefly away or a rebalance under way is retriable: the next round
+                # ticks again, and a cart due meanwhile fires then, later but once. Anything
+                # else is a fault of ours and stops the worker.
                 metrics.add("carts.tick_failures")
                 log.warning("cart ticks not sent this round", exc_info=True)
 

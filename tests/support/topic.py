@@ -16,3 +16,13 @@ class RecordingTopic:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
+
+
+class UnacknowledgedTopic(RecordingTopic):
+    """A topic whose sends the broker never acknowledges: the worker dies waiting."""
+
+    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+        self.sent.append((key, value))
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
+        return lost

@@ -3,7 +3,6 @@ dead-lettered as processing failed, nothing half-sent, and the join goes on."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import fields, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from streams.process.normalize import Normalizer
 from streams.runtime.incidents import Incidents
 from streams.runtime.topics import TopicSet
 from tests.support.consumed import consumed
-from tests.support.topic import RecordingTopic
+from tests.support.topic import RecordingTopic, UnacknowledgedTopic
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "commerce"
 
@@ -115,16 +114,6 @@ async def test_a_record_that_is_no_v1_event_is_still_unreadable() -> None:
     assert letter.key == "\ufffd\ufffd"  # a key that is no UTF-8 no longer stops the join
 
 
-class Unacknowledged(RecordingTopic):
-    """A topic whose sends the broker never acknowledges: the worker dies waiting."""
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
-        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
-        return lost
-
-
 async def test_the_tables_change_only_once_the_writes_are_acknowledged() -> None:
     # A killed worker recovers its tables from their changelogs: had the join kept "contact
     # written" before Kafka had the write, the redelivered order would find nothing to write.
@@ -132,7 +121,7 @@ async def test_the_tables_change_only_once_the_writes_are_acknowledged() -> None
     order = orjson.dumps(normalized_order())
     email = normalized_order()["email"].encode()
     healthy = join.topics
-    dying = replace(healthy, writes=Unacknowledged())
+    dying = replace(healthy, writes=UnacknowledgedTopic())
     incidents = Incidents(healthy.deadletter, healthy.exceptions)
 
     join.records = JoinRecords(join.joiner, dying, incidents)

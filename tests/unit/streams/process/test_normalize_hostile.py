@@ -3,7 +3,6 @@ a named reason, giant numbers never freeze it, and a fault of its own never stop
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import fields, replace
 from decimal import InvalidOperation
@@ -23,7 +22,7 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
 from tests.support.consumed import consumed
-from tests.support.topic import RecordingTopic
+from tests.support.topic import RecordingTopic, UnacknowledgedTopic
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "commerce"
 ORDER = "guest_order"
@@ -337,7 +336,7 @@ async def test_order_facts_are_kept_only_once_the_events_are_acknowledged() -> N
     healthy = agent.step
     agent.step = NormalizeRecords(
         Normalizer(agent.facts),
-        replace(agent.topics, refunds=Unacknowledged(), orders=Unacknowledged()),
+        replace(agent.topics, refunds=UnacknowledgedTopic(), orders=UnacknowledgedTopic()),
         Incidents(agent.topics.deadletter, agent.topics.exceptions),
         Metrics(),
     )
@@ -351,13 +350,3 @@ async def test_order_facts_are_kept_only_once_the_events_are_acknowledged() -> N
     await agent.put(memo)  # redelivered after the restart
     assert len(agent.topic("refunds").sent) == 1
     assert agent.facts != before
-
-
-class Unacknowledged(RecordingTopic):
-    """A topic whose sends the broker never acknowledges: the worker dies waiting."""
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
-        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
-        return lost
