@@ -14,6 +14,7 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import DeadLetter, SyncException
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
+from schemas.contract.replay import IndexBlock, ReplayedDeadLetter
 from schemas.contract.storefront import (
     CartIdentified,
     StorefrontClaim,
@@ -31,7 +32,9 @@ from schemas.contract.topics import (
     EXCEPTIONS,
     IDENTITY,
     ORDERS,
+    RAW_INDEX,
     REFUNDS,
+    REPLAYED,
     STOREFRONT_CARTS,
     STOREFRONT_CLAIMS,
     STOREFRONT_EVENTS,
@@ -46,7 +49,7 @@ from schemas.rules.contacts import ContactHandover
 from schemas.rules.ticks import Tick
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.4.0"
+CONTRACT_VERSION = "1.5.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -140,6 +143,8 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(
         STOREFRONT_CLAIMS, "the email a logged-in shopper's browser claims", StorefrontClaim
     ),
+    operational(RAW_INDEX, "the raw topic's partition, as text", IndexBlock),
+    operational(REPLAYED, "`deadletter:<partition>:<offset>` of the dead letter", ReplayedDeadLetter),
 )
 
 

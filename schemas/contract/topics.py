@@ -34,3 +34,8 @@ STOREFRONT_CARTS = "cartwright.storefront.carts.v1"
 STOREFRONT_CLAIMS = "cartwright.storefront.claims.v1"
 # Internal: the clock ticks that fire due timers (abandoned carts), one per partition a worker holds.
 TICKS = "cartwright.ticks.v1"
+# Internal: the raw topic's sparse event-time index, written by the normalize agent as it reads
+# (replay finds a window's offsets from it: no broker seeks by event time).
+RAW_INDEX = "cartwright.raw.index.v1"
+# Internal, one partition: dead letters a replay put back, so none is put back twice.
+REPLAYED = "cartwright.replayed.v1"

@@ -24,7 +24,9 @@ from schemas.contract.topics import (
     IDENTITY,
     ORDERS,
     RAW,
+    RAW_INDEX,
     REFUNDS,
+    REPLAYED,
     STOREFRONT_CARTS,
     STOREFRONT_CLAIMS,
     STOREFRONT_EVENTS,
@@ -58,8 +60,11 @@ TOPIC_NAMES = {
     "storefront_events": STOREFRONT_EVENTS,
     "storefront_carts": STOREFRONT_CARTS,
     "storefront_claims": STOREFRONT_CLAIMS,
+    "raw_index": RAW_INDEX,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
+# Topics of one partition: the pollers' checkpoints, the marks of dead letters put back.
+SINGLE_PARTITION = (CURSORS, REPLAYED)
 # Topics that hold personal data only so an operator can look and replay: kept for a while, then
 # deleted by the broker (see "Personal data" in the README).
 INCIDENT_TOPICS = (DEADLETTER, EXCEPTIONS)
@@ -92,6 +97,7 @@ class TopicSet:
     storefront_events: Any
     storefront_carts: Any
     storefront_claims: Any
+    raw_index: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:
@@ -139,14 +145,14 @@ async def create_topics(
     created: list[str] = []
     try:
         existing = set(await admin.list_topics())
-        missing = [name for name in (*ALL_TOPICS, CURSORS) if name not in existing]
+        missing = [name for name in (*ALL_TOPICS, *SINGLE_PARTITION) if name not in existing]
         if missing:
             try:
                 await admin.create_topics(
                     [
                         NewTopic(
                             name,
-                            1 if name == CURSORS else partitions,
+                            1 if name in SINGLE_PARTITION else partitions,
                             replication_factor,
                             topic_configs=topic_configs(name, incident_retention_days),
                         )

@@ -1,0 +1,45 @@
+"""Replay after an incident: the marker replayed records carry, the raw topic's event-time index,
+and the marks of dead letters put back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from schemas.contract.incidents import Reason
+from schemas.contract.topics import RAW
+
+# A record a window replay put back on its topic carries this header, its value the replay run's
+# id. Agents re-derive what such a record stands for from their current tables, with today's code,
+# and send it again as upserts; they never fold it as news (it is not).
+REPLAY_HEADER = "cartwright-replay"
+
+
+class IndexBlock(BaseModel):
+    """`cartwright.raw.index.v1` (key: the raw partition, as text): the event times of one run of
+    consecutive raw records, as the normalize agent read them. Every record from `first_offset`
+    to `last_offset` of `partition` is summed up here, so a replay may skip the run when the
+    window misses [`earliest`, `latest`]; records with no event time are never selected."""
+
+    schema_version: int = 1
+    topic: str = RAW
+    partition: int = Field(ge=0)
+    first_offset: int = Field(ge=0)
+    last_offset: int = Field(ge=0)
+    count: int = Field(ge=0, description="records in the run")
+    earliest: datetime | None = Field(default=None, description="the earliest event time")
+    latest: datetime | None = Field(default=None, description="the latest event time")
+
+
+class ReplayedDeadLetter(BaseModel):
+    """`cartwright.replayed.v1` (key: `deadletter:<partition>:<offset>`): a dead letter put back
+    on its source topic, so a second `replay --dead-letters` leaves it alone."""
+
+    schema_version: int = 1
+    dead_letter_partition: int
+    dead_letter_offset: int
+    reason: Reason
+    source_topic: str
+    run: str = Field(description="the replay run's id")
+    replayed_at: datetime
