@@ -340,6 +340,20 @@ class SinkSettings(BaseModel):
     realtime_in_flight: int = Field(default=8, ge=1)
 
 
+class ReplaySettings(BaseModel):
+    """How `cartwright replay` guards and remembers a run."""
+
+    confirm_above: int = Field(
+        default=1000,
+        ge=0,
+        description="a replay selecting more events than this only dry-runs unless given --yes",
+    )
+    checkpoint: str = Field(
+        default=".cartwright/replay.json",
+        description="where a window replay keeps how far it came, to resume after Ctrl-C",
+    )
+
+
 class Settings(BaseSettings):
     """Everything Cartwright reads from its environment."""
 
@@ -360,6 +374,7 @@ class Settings(BaseSettings):
     consent: ConsentSettings = ConsentSettings()
     storefront: StorefrontSettings = StorefrontSettings()
     browse: BrowseSettings = BrowseSettings()
+    replay: ReplaySettings = ReplaySettings()
     log_level: str = "info"
     sandbox_hosts: str = Field(
         default="",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from streams.cli import replay
 from streams.runtime import preflight
 from streams.settings import Settings
 
@@ -254,6 +255,8 @@ def parser() -> argparse.ArgumentParser:
     journal.add_argument("--checkpoint", default=".cartwright/journal.json")
     journal.add_argument("--once", action="store_true", help="stop when the journal is drained")
     journal.set_defaults(handler=_journal)
+
+    replay.add_parser(commands)
 
     topics = commands.add_parser("topics", help="create every topic with its partitions")
     topics.set_defaults(handler=_topics)
