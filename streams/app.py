@@ -107,6 +107,7 @@ def create_app(settings: Settings) -> Any:
         if settings.orders.attribute_codes
         else None,
         write_back=settings.consent.write_back,
+        data_fields=settings.dotdigital.data_fields,
     )
     # --- abandoned carts: a table of timers per email, fired by ticks in event time ---
     carts.register(

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.dotdigital.contacts import DATA_FIELD_NAME, DATA_FIELDS
+
 ADOBE_KEY_HOST = "https://static.adobeioevents.com"
 # The sandboxes' own credentials, defaults here so `make run` works with no configuration. The
 # worker refuses to send them anywhere but a sandbox (streams/runtime/preflight.py).
@@ -69,6 +71,27 @@ class DotdigitalSettings(BaseModel):
         lt=1,
         description="share of the Medium tier (single writes) the batch lane leaves to realtime",
     )
+    data_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="the account's own names for data fields the merchant renamed, e.g. "
+        '{"FIRSTNAME": "FIRST_NAME"}; a field not listed keeps its default name',
+    )
+
+    @field_validator("data_fields")
+    @classmethod
+    def _data_field_names(cls, names: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(names) - set(DATA_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown data fields {unknown}; Cartwright keeps {list(DATA_FIELDS)}")
+        invalid = sorted(name for name in names.values() if not DATA_FIELD_NAME.match(name))
+        if invalid:
+            raise ValueError(
+                f"{invalid} are no Dotdigital data field names (A-Z, 0-9, _; at most 20)"
+            )
+        final = {name: names.get(name, name) for name in DATA_FIELDS}
+        if len(set(final.values())) < len(final):
+            raise ValueError("two data fields would be written under one name")
+        return names
 
     @model_validator(mode="after")
     def _reserve_leaves_a_share(self) -> DotdigitalSettings:

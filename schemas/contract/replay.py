@@ -3,6 +3,7 @@ and the marks of dead letters put back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,25 @@ from schemas.contract.topics import RAW
 # id. Agents re-derive what such a record stands for from their current tables, with today's code,
 # and send it again as upserts; they never fold it as news (it is not).
 REPLAY_HEADER = "cartwright-replay"
+
+# Kafka headers as clients hand them over: (name, value) pairs, or a mapping.
+Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
+
+
+def replay_run(headers: Headers) -> str | None:
+    """The replay run a record was put back by, or None for a record that is news."""
+    if not headers:
+        return None
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in pairs:
+        if name == REPLAY_HEADER:
+            return bytes(value or b"").decode(errors="replace") or "replay"
+    return None
+
+
+def replay_headers(run: str | None) -> list[tuple[str, bytes]] | None:
+    """The headers that carry `run` on to the next hop (None: a record that is news)."""
+    return None if run is None else [(REPLAY_HEADER, run.encode())]
 
 
 class IndexBlock(BaseModel):

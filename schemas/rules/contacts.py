@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -108,8 +109,9 @@ def fold_customer(state: ContactState | None, customer: CustomerUpdated) -> Cont
     )
 
 
-def contact_fields(state: ContactState) -> ContactUpsert:
-    """The upsert that makes the Dotdigital contact match this state."""
+def contact_fields(state: ContactState, names: Mapping[str, str] | None = None) -> ContactUpsert:
+    """The upsert that makes the Dotdigital contact match this state (`names`: the account's
+    own data field names, where the merchant renamed them)."""
     # A cancelled order stays in Dotdigital with its status but is not a purchase.
     orders = sorted(
         (summary for summary in state.orders.values() if summary.state != "canceled"),
@@ -127,6 +129,7 @@ def contact_fields(state: ContactState) -> ContactUpsert:
         first_order_at=orders[0].placed_at if orders else None,
         last_order_at=orders[-1].placed_at if orders else None,
         last_order_id=orders[-1].increment_id if orders else None,
+        names=names,
     )
 
 

@@ -147,3 +147,28 @@ def fold_creditmemo(
         }
     )
     return _publish(updated, _current(updated, event_id, updated.order_time or occurred_at))
+
+
+def restated(facts: OrderFacts) -> list[NormalizedEvent]:
+    """The order and every credit memo as the facts say they stand now, worked out afresh with
+    today's code (a replay): what was published before may have been worked out wrongly. Empty
+    while no snapshot of the order itself is known (nothing was published for it either)."""
+    if facts.order is None or facts.order_event_id is None or facts.order_time is None:
+        return []
+    order = _current(facts, facts.order_event_id, facts.order_time)
+    if order is None:
+        return []
+    events: list[NormalizedEvent] = [order]
+    for memo_id, raw in sorted(facts.creditmemos.items()):
+        event_id, at = facts.creditmemo_events[memo_id]
+        events.append(
+            refund_recorded(
+                CommerceCreditmemo.model_validate(raw),
+                email=order.email,
+                order_increment_id=order.increment_id,
+                currency=order.currency,
+                event_id=event_id,
+                occurred_at=at,
+            )
+        )
+    return events

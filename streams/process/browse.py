@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.contract.normalized import OrderUpdated
+from schemas.contract.replay import replay_run
 from schemas.contract.storefront import StorefrontClaim, StorefrontEvent
 from schemas.contract.topics import ORDERS, STOREFRONT_CLAIMS, STOREFRONT_EVENTS
 from schemas.dotdigital.categories import CATEGORY_HISTORY_TYPE, category_record
@@ -184,6 +185,8 @@ def register(
     async def agent(stream: Any) -> None:
         async for event in stream.events():
             topic = event.message.topic
+            if replay_run(event.headers) is not None:
+                continue  # a replayed order is no news: its purchase already ended any wait
             async with guarded(incidents, Record.of(event)):
                 if topic == STOREFRONT_EVENTS:
                     resolved_event = await incidents.read(

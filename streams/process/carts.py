@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from schemas.contract.carts import CartUpdated
 from schemas.contract.normalized import OrderUpdated
+from schemas.contract.replay import replay_run
 from schemas.contract.topics import CARTS, ORDERS, TICKS
 from schemas.dotdigital.cart_insight import (
     CART_INSIGHT_COLLECTION,
@@ -158,6 +159,10 @@ class CartRecords:
         topic = event.message.topic
         if topic == TICKS:
             await self._tick(event)
+            return
+        if replay_run(event.headers) is not None:
+            # A replay is no news: a timer armed again would fire a cart reminder twice.
+            self._metrics.add("carts.replayed_passed_over")
             return
         self._book.begin()
         async with guarded(self._incidents, Record.of(event)) as record:

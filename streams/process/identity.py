@@ -70,7 +70,7 @@ def take_over(book: ContactBook, sync: OrderSync, handover: ContactHandover) -> 
         book.keep_order(taken)
     if state is None:
         return records
-    state, contact_writes = contact_write(state, handover.event_id)
+    state, contact_writes = contact_write(state, handover.event_id, sync.data_fields)
     for write in contact_writes:
         if isinstance(write.command, ContactWrite):
             write.command.previous_email = rename

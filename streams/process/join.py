@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
+from schemas.contract.replay import Headers, replay_headers, replay_run
 from schemas.contract.topics import (
     COMMERCE_WRITES,
     CONSENT,
@@ -33,8 +34,8 @@ from streams.runtime.tables import bytes_table
 from streams.runtime.topics import TopicSet, bytes_source, encoded
 
 Event = TypeVar("Event", bound=BaseModel)
-# One handler per source topic: (raw value, message key) → what the join calls for.
-Handler = Callable[[bytes, str], Awaitable[JoinOutput]]
+# One handler per source topic: (raw value, message key, replayed?) → what the join calls for.
+Handler = Callable[[bytes, str, bool], Awaitable[JoinOutput]]
 
 
 class Unreadable(Exception):
@@ -57,22 +58,23 @@ def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Ha
     """The join's topic dispatch. Product attributes (a Commerce REST call) are resolved here,
     before the fold, so the fold itself stays a pure table update."""
 
-    async def order(value: bytes, key: str) -> JoinOutput:
+    async def order(value: bytes, key: str, replay: bool) -> JoinOutput:
         event = read(OrderUpdated, value)
         labels = await products.for_skus(skus(event)) if products else None
-        return joiner.on_order(event, labels)
+        return joiner.on_order(event, labels, replay=replay)
 
-    async def refund(value: bytes, key: str) -> JoinOutput:
+    async def refund(value: bytes, key: str, replay: bool) -> JoinOutput:
+        # A refund is a record of its own, written whole each time: a replay writes it again.
         return joiner.on_refund(read(RefundRecorded, value))
 
-    async def handover(value: bytes, key: str) -> JoinOutput:
+    async def handover(value: bytes, key: str, replay: bool) -> JoinOutput:
         return joiner.on_handover(read(ContactHandover, value))
 
-    async def consent(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_consent(read(ConsentChanged, value))
+    async def consent(value: bytes, key: str, replay: bool) -> JoinOutput:
+        return joiner.on_consent(read(ConsentChanged, value), replay=replay)
 
-    async def customer(value: bytes, key: str) -> JoinOutput:
-        return joiner.on_customer(read(CustomerUpdated, value), key)
+    async def customer(value: bytes, key: str, replay: bool) -> JoinOutput:
+        return joiner.on_customer(read(CustomerUpdated, value), key, replay=replay)
 
     return {
         ORDERS: order,
@@ -108,12 +110,13 @@ class JoinRecords:
     async def one(self, event: Any, dispatch: Mapping[str, Handler]) -> None:
         """Join the consumed `event`; a fault of its own dead-letters it, and the join goes on."""
         key = (event.key or b"").decode(errors="replace")
+        run = replay_run(event.headers)
         problems = 0
         book = self._joiner.book
         book.begin()
         async with guarded(self._incidents, Record.of(event)) as record:
             try:
-                out = await dispatch[event.message.topic](event.value, key)
+                out = await dispatch[event.message.topic](event.value, key, run is not None)
             except Unreadable as exc:
                 problems = exc.problems
             else:
@@ -124,7 +127,7 @@ class JoinRecords:
                 await self._incidents.unreadable(event, "a v1 normalized event", problems)
             return
         try:
-            await self._publish(out, sends)
+            await self._publish(out, sends, replay_headers(run))
         except BaseException:
             book.discard()
             raise
@@ -154,10 +157,16 @@ class JoinRecords:
             )
         return sends
 
-    async def _publish(self, out: JoinOutput, sends: list[tuple[Any, bytes, bytes]]) -> None:
-        """Send everything, then wait until Kafka has acknowledged every record."""
+    async def _publish(
+        self, out: JoinOutput, sends: list[tuple[Any, bytes, bytes]], headers: Headers
+    ) -> None:
+        """Send everything (a replay's with its header, so every hop knows it for one), then
+        wait until Kafka has acknowledged every record."""
         forwards = len(out.forwards)
-        acks = [await topic.send(key=key, value=value) for topic, key, value in sends[:forwards]]
+        acks = [
+            await topic.send(key=key, value=value, headers=headers)
+            for topic, key, value in sends[:forwards]
+        ]
         for notice in out.notices:
             await self._incidents.report(
                 reason=notice.reason,
@@ -166,7 +175,10 @@ class JoinRecords:
                 event_id=notice.event_id,
                 email=notice.email,
             )
-        acks += [await topic.send(key=key, value=value) for topic, key, value in sends[forwards:]]
+        acks += [
+            await topic.send(key=key, value=value, headers=headers)
+            for topic, key, value in sends[forwards:]
+        ]
         if acks:
             await asyncio.gather(*acks)
 
@@ -182,6 +194,7 @@ def register(
     programs: Mapping[str, int] | None = None,
     attributes: Callable[[], AbstractAsyncContextManager[ProductAttributes | None]] | None = None,
     write_back: bool = True,
+    data_fields: Mapping[str, str] | None = None,
 ) -> tuple[Any, Joiner]:
     """Declare the contacts and orders tables and the join agent on `app`."""
 
@@ -192,6 +205,7 @@ def register(
         refunds_collection=refunds_collection,
         programs=programs,
         write_back=write_back,
+        data_fields=data_fields,
     )
     source = bytes_source(
         app,

@@ -52,9 +52,12 @@ class Joiner:
         refunds_collection: str = REFUNDS_COLLECTION,
         programs: Mapping[str, int] | None = None,
         write_back: bool = True,
+        data_fields: Mapping[str, str] | None = None,
     ) -> None:
         self.book = ContactBook(contacts, orders)
-        self._sync = OrderSync(collection, refunds_collection, dict(programs or {}))
+        self._sync = OrderSync(
+            collection, refunds_collection, dict(programs or {}), dict(data_fields or {})
+        )
         self._write_back = write_back
 
     def consent_of(self, email: str) -> ConsentState | None:
@@ -65,8 +68,14 @@ class Joiner:
         """The writes-topic key for a contact's writes: its lineage, so they stay in order."""
         return self.book.route(email)
 
-    def on_order(self, order: OrderUpdated, attributes: Attributes | None = None) -> JoinOutput:
-        """An order snapshot (with its lines' product attributes, resolved beforehand)."""
+    def on_order(
+        self, order: OrderUpdated, attributes: Attributes | None = None, *, replay: bool = False
+    ) -> JoinOutput:
+        """An order snapshot (with its lines' product attributes, resolved beforehand).
+
+        A replayed snapshot (`replay`) that is no news restates what the table holds: the
+        contact and the order's record are written again with today's mapping, enrolments are
+        not repeated. One the table has not seen yet is folded like any other."""
         book = self.book
         moved_to = book.moved_to(order.email)
         if moved_to is not None:
@@ -75,7 +84,9 @@ class Joiner:
             return JoinOutput(forwards=[Forward(ORDERS, moved_to, forwarded)])
         previous = book.order(order.increment_id)
         if previous is not None and not is_newer(previous.order, order):
-            return JoinOutput()
+            if not replay:
+                return JoinOutput()
+            return self._restate_order(order, previous, attributes)
         contact = fold_order(book.contact(order.email), order)
         if changed_email(previous, order) and contact.synced_fields is None:
             # The customer's email changed, and this order says so before their customer save
@@ -89,6 +100,21 @@ class Joiner:
             book.keep_order(OrderState(email=order.email, order=order, enrolled=enrolled))
             return JoinOutput()
         return order_writes(book, self._sync, contact, order, previous, attributes)
+
+    def _restate_order(
+        self, order: OrderUpdated, previous: OrderState, attributes: Attributes | None
+    ) -> JoinOutput:
+        """A replayed snapshot the table already holds (or holds a newer one of): what the
+        table says, written again."""
+        current = order if not is_newer(order, previous.order) else previous.order
+        if current.email != previous.email:
+            return JoinOutput()  # the order moved with an email change: restated there
+        contact = self.book.contact(current.email)
+        if contact is None or contact.awaiting_handover:
+            return JoinOutput()
+        return order_writes(
+            self.book, self._sync, contact, current, previous, attributes, restate=True
+        )
 
     def on_refund(self, refund: RefundRecorded) -> JoinOutput:
         """A credit memo is a record of its own; the order's totals follow with its snapshot."""
@@ -109,9 +135,19 @@ class Joiner:
             return JoinOutput()
         return JoinOutput([refund_write(self._sync, refund)])
 
-    def on_customer(self, customer: CustomerUpdated, key: str | None = None) -> JoinOutput:
-        """A customer save, seen under its email (or, after an email change, its old one)."""
+    def on_customer(
+        self, customer: CustomerUpdated, key: str | None = None, *, replay: bool = False
+    ) -> JoinOutput:
+        """A customer save, seen under its email (or, after an email change, its old one).
+
+        A replayed save restates the contact as the table holds it (a replay is no news: an
+        older save must not bring back old names); one for a contact the table has never held
+        is folded like any other."""
         book = self.book
+        if replay:
+            restated = self._restate_contact(customer, key)
+            if restated is not None:
+                return restated
         previous = customer.previous_email
         if previous is not None and key == previous:
             return hand_over(book, customer, previous)
@@ -127,16 +163,37 @@ class Joiner:
             waiting = folded.model_copy(update={"awaiting_handover": previous})
             book.keep_contact(customer.email, waiting)
             return JoinOutput()
-        state, writes = contact_write(folded, customer.event_id)
+        state, writes = contact_write(folded, customer.event_id, self._sync.data_fields)
         book.keep_contact(customer.email, state)
+        return JoinOutput(writes)
+
+    def _restate_contact(self, customer: CustomerUpdated, key: str | None) -> JoinOutput | None:
+        """The contact's data fields written again, as the table holds them; None when the
+        table holds no such contact (the save is then news)."""
+        if customer.previous_email is not None and key == customer.previous_email:
+            return JoinOutput()  # the hand-over happened when the save was news
+        contact = self.book.contact(customer.email)
+        if contact is None:
+            return None
+        if contact.moved_to is not None or contact.awaiting_handover:
+            return JoinOutput()
+        state, writes = contact_write(
+            contact, customer.event_id, self._sync.data_fields, restate=True
+        )
+        self.book.keep_contact(customer.email, state)
         return JoinOutput(writes)
 
     def on_handover(self, handover: ContactHandover) -> JoinOutput:
         """A contact's history, handed over from its previous email's partition."""
         return take_over(self.book, self._sync, handover)
 
-    def on_consent(self, change: ConsentChanged) -> JoinOutput:
-        """One side reported consent: fold it by the rules, publish a change, carry it over."""
+    def on_consent(self, change: ConsentChanged, *, replay: bool = False) -> JoinOutput:
+        """One side reported consent: fold it by the rules, publish a change, carry it over.
+
+        A replayed report changes nothing: the live stream carried every consent change when
+        it happened, and a replay must never create one it would not have."""
+        if replay:
+            return JoinOutput()
         email = change.email
         contact = self.book.contact(email) or ContactState(email=email)
         known = contact.customer_id if contact.registered else None

@@ -27,12 +27,19 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
+from schemas.contract.replay import replay_headers, replay_run
 from schemas.contract.topics import RAW
 from schemas.email import InvalidEmail
 from schemas.normalize.carts import cart_updated
 from schemas.normalize.consent import from_customer, from_subscriber
 from schemas.normalize.customers import customer_updated
-from schemas.rules.order_facts import OrderFacts, fold_creditmemo, fold_order, fold_shipment
+from schemas.rules.order_facts import (
+    OrderFacts,
+    fold_creditmemo,
+    fold_order,
+    fold_shipment,
+    restated,
+)
 from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
@@ -126,6 +133,21 @@ class Normalizer:
         if facts is not None:
             self._facts[key] = facts
 
+    def restate(self, key: bytes, event: CloudEvent) -> list[NormalizedEvent] | None:
+        """A replayed raw event: what it stands for as the tables say it is now, worked out
+        afresh; nothing is folded or stored (a replay is no news). Consent is never restated
+        (the live stream carried every change). None when the tables never held its entity:
+        the event is then news after all, and is folded."""
+        if event.type in (ORDER_SAVED, SHIPMENT_SAVED, CREDITMEMO_SAVED):
+            facts = self._load(key)
+            return restated(facts) if facts is not None and facts.order is not None else None
+        if event.type == SUBSCRIBER_SAVED:
+            return []
+        if event.type in (CUSTOMER_SAVED, QUOTE_SAVED):
+            _, events = self.fold(key, event)
+            return [e for e in events if not isinstance(e, ConsentChanged)]
+        raise NotUsed(event.type)
+
     def fold(
         self, key: bytes, event: CloudEvent
     ) -> tuple[bytes | None, list[NormalizedEvent | ConsentChanged]]:
@@ -189,16 +211,23 @@ class Outcome:
     facts: bytes | None = None
 
 
-def outcome(normalizer: Normalizer, topics: TopicSet, key: bytes, record: Record) -> Outcome:
+def outcome(
+    normalizer: Normalizer, topics: TopicSet, key: bytes, record: Record, *, replay: bool = False
+) -> Outcome:
     """Normalize one raw record into what to send (topic, key, bytes); names the record on
-    `record` as soon as its envelope is read, for a dead letter should anything else fail."""
+    `record` as soon as its envelope is read, for a dead letter should anything else fail.
+    A replayed record (`replay`) restates what the tables hold and keeps nothing."""
     try:
         envelope = read_envelope(record.value)
     except Unprocessable as problem:
         return Outcome(problem=problem)
     record.subject, record.event_id = subject_of(envelope), envelope.eventid
     try:
-        facts, emitted = normalizer.fold(key, envelope)
+        again = normalizer.restate(key, envelope) if replay else None
+        if again is not None:
+            facts, emitted = None, list[NormalizedEvent | ConsentChanged](again)
+        else:
+            facts, emitted = normalizer.fold(key, envelope)
     except NotUsed as exc:
         return Outcome(envelope, not_used=str(exc))
     except Unprocessable as problem:
@@ -229,8 +258,9 @@ class NormalizeRecords:
     async def one(self, event: Any) -> None:
         """Normalize the consumed `event`; what cannot be is on the dead-letter topic after."""
         key: bytes = event.key or b""
+        run = replay_run(event.headers)
         async with guarded(self._incidents, Record.of(event)) as record:
-            done = outcome(self._normalizer, self._topics, key, record)
+            done = outcome(self._normalizer, self._topics, key, record, replay=run is not None)
         if record.failed:
             self._metrics.add("normalize.dead_lettered")
             return
@@ -252,7 +282,11 @@ class NormalizeRecords:
             self._metrics.add("normalize.dead_lettered")
         else:
             self._metrics.add("normalize.events")
-            acks = [await topic.send(key=email, value=value) for topic, email, value in done.sends]
+            headers = replay_headers(run)
+            acks = [
+                await topic.send(key=email, value=value, headers=headers)
+                for topic, email, value in done.sends
+            ]
             if acks:
                 await asyncio.gather(*acks)
             # Only now: a fold that already holds a shipment or credit memo publishes nothing

@@ -35,13 +35,22 @@ class OrderSync:
     collection: str = ORDERS_COLLECTION
     refunds_collection: str = REFUNDS_COLLECTION
     programs: Mapping[str, int] = field(default_factory=dict)
+    # The account's own data field names, where the merchant renamed them.
+    data_fields: Mapping[str, str] = field(default_factory=dict)
 
 
-def contact_write(state: ContactState, event_id: str) -> tuple[ContactState, list[WriteCommand]]:
-    """The contact's data fields as a write, unless Dotdigital already has them."""
-    upsert = contact_fields(state)
+def contact_write(
+    state: ContactState,
+    event_id: str,
+    names: Mapping[str, str] | None = None,
+    *,
+    restate: bool = False,
+) -> tuple[ContactState, list[WriteCommand]]:
+    """The contact's data fields as a write, unless Dotdigital already has them (`restate`, a
+    replay: written whatever was sent before, since what was sent may have been wrong)."""
+    upsert = contact_fields(state, names)
     digest = fingerprint(upsert.data_fields)
-    if digest == state.synced_fields:
+    if digest == state.synced_fields and not restate:
         return state, []
     write = ContactWrite(
         email=state.email,
@@ -59,14 +68,17 @@ def order_writes(
     order: OrderUpdated,
     previous: OrderState | None,
     attributes: Attributes | None = None,
+    *,
+    restate: bool = False,
 ) -> JoinOutput:
     """The contact, the order's record and the enrolments it has earned, as writes; the tables
-    remember what was sent."""
-    state, writes = contact_write(contact, order.event_id)
+    remember what was sent. `restate` (a replay) writes the contact and the record even if the
+    same was sent before; enrolments stay once each."""
+    state, writes = contact_write(contact, order.event_id, sync.data_fields, restate=restate)
     out = JoinOutput(writes)
     record = orders_record(order, attributes)
     digest = fingerprint(record.json_)
-    if previous is None or previous.synced_record != digest:
+    if previous is None or previous.synced_record != digest or restate:
         out.writes.append(insight(order.email, sync.collection, "orders", record, order, "order"))
     done = frozenset(previous.enrolled if previous else ())
     due = enrolments_due(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,12 +16,20 @@ class Message:
 
 @dataclass(frozen=True)
 class Consumed:
-    """What an agent reads of a Faust event: its key, value and message."""
+    """What an agent reads of a Faust event: its key, value, message and headers."""
 
     key: bytes | None
     value: bytes
     message: Message
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-def consumed(topic: str, value: bytes, *, key: bytes | None = b"", offset: int = 0) -> Consumed:
-    return Consumed(key, value, Message(topic, 0, offset))
+def consumed(
+    topic: str,
+    value: bytes,
+    *,
+    key: bytes | None = b"",
+    offset: int = 0,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> Consumed:
+    return Consumed(key, value, Message(topic, 0, offset), headers or [])

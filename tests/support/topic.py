@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
 class RecordingTopic:
@@ -10,9 +11,11 @@ class RecordingTopic:
 
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, bytes]] = []
+        self.headers: list[Any] = []
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+    async def send(self, *, key: bytes, value: bytes, headers: Any = None) -> asyncio.Future[None]:
         self.sent.append((key, value))
+        self.headers.append(headers)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -21,7 +24,7 @@ class RecordingTopic:
 class UnacknowledgedTopic(RecordingTopic):
     """A topic whose sends the broker never acknowledges: the worker dies waiting."""
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+    async def send(self, *, key: bytes, value: bytes, headers: Any = None) -> asyncio.Future[None]:
         self.sent.append((key, value))
         lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
