@@ -19,7 +19,7 @@ import pytest
 
 from schemas.contract.replay import replay_run
 from schemas.contract.topics import RAW, WRITES, WRITES_REALTIME
-from schemas.dotdigital.commands import WriteCommand
+from schemas.dotdigital.commands import Lane, WriteCommand
 from schemas.rules.replay_window import raw_event_time
 from streams.cli.dry_run import write_kind
 from streams.runtime.catch_up import Record, read_to_end
@@ -109,6 +109,7 @@ def replayed_writes(bootstrap: str) -> dict[str, Counter[str]]:
         if run is None or record.value is None:
             return
         write = WriteCommand.model_validate_json(record.value)
+        assert write.command.lane is Lane.BATCH, f"a replay wrote on the realtime lane: {write}"
         runs.setdefault(run, Counter())[write_kind(write)] += 1
 
     async def read() -> None:
