@@ -217,3 +217,17 @@ def test_records_are_put_back_by_partition_in_offset_order() -> None:
 
     assert grouped == [(0, [2, 5]), (2, [1, 8])]
     assert list(in_partitions([])) == []
+
+
+def test_a_record_is_found_by_its_event_id_or_its_email_given_as_an_id() -> None:
+    # `--id` says "an event id, an order or customer id, an email, a record key".
+    value = order()
+    event_id = orjson.loads(value)["eventid"]
+    normalized = orjson.dumps(
+        {"email": "ada@example.com", "event_id": "evt-7", "updated_at": INSIDE.isoformat()}
+    )
+
+    assert raw(Selection(ids=frozenset({event_id})), value) is not None
+    assert raw(Selection(ids=frozenset({"ada@example.com"})), value) is not None
+    assert raw(Selection(topic=ORDERS, ids=frozenset({"evt-7"})), normalized) is not None
+    assert raw(Selection(ids=frozenset({"evt-8"})), value) is None
