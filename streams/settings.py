@@ -88,9 +88,16 @@ class DotdigitalSettings(BaseModel):
             raise ValueError(
                 f"{invalid} are no Dotdigital data field names (A-Z, 0-9, _; at most 20)"
             )
-        final = {name: names.get(name, name) for name in DATA_FIELDS}
-        if len(set(final.values())) < len(final):
-            raise ValueError("two data fields would be written under one name")
+        written: dict[str, list[str]] = {}
+        for field in DATA_FIELDS:
+            written.setdefault(names.get(field, field), []).append(field)
+        clashes = [
+            f"{' and '.join(fields)} would both be written as {name}"
+            for name, fields in written.items()
+            if len(fields) > 1
+        ]
+        if clashes:
+            raise ValueError("; ".join(clashes) + " (each write would overwrite the other)")
         return names
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from schemas.commerce.events import (
     QUOTE_SAVED,
     SHIPMENT_SAVED,
     SUBSCRIBER_SAVED,
+    event_id_of,
 )
 from schemas.contract.replay import Headers, replay_run
 from schemas.contract.topics import CUSTOMERS, ORDERS, RAW, REFUNDS
@@ -121,12 +122,17 @@ def pick(
         entity = data.get("value") if isinstance(data, dict) else None
         event_type = SHORT_TYPES.get(str(envelope.get("type")), str(envelope.get("type")))
         email, ids = _about(entity if isinstance(entity, dict) else {}, key)
+        event_id = _text(event_id_of(envelope))
     else:
         moment = normalized_event_time(value)
         if not selection.window.holds(moment):
             return None
         event_type = NORMALIZED_TYPES.get(selection.topic, selection.topic)
-        email, ids = _about(_document(value), key)
+        document = _document(value)
+        email, ids = _about(document, key)
+        event_id = _text(document.get("event_id"))
+    # `--id` also takes an event id or an email.
+    ids |= {name for name in (event_id, email) if name}
     assert moment is not None  # `holds` is False without one
     if selection.types and event_type not in selection.types:
         return None

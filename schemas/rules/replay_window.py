@@ -47,7 +47,9 @@ def _moment(value: Any) -> datetime | None:
         return None
     try:
         return _TIMESTAMP.validate_python(value)
-    except ValidationError:
+    except (ValidationError, OverflowError):
+        # OverflowError: a zoned time at the calendar's edge (year 1 or 9999) has no UTC
+        # equivalent; one hostile record must not end a replay's read of the topic.
         return None
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -79,6 +80,19 @@ class DryRun:
             self.sample.append(f"{write_kind(write)}: {write_subject(write)}")
 
 
+def order_number(topic: str, record: Picked) -> str:
+    """One name per order, whichever record names it: its increment id (a record's ids also
+    hold its entity id, its customer's and its cart's), else its key."""
+    entity = orjson.loads(record.value)  # `pick` read it: a JSON object
+    if topic == RAW:
+        data = entity.get("data")
+        entity = data.get("value") if isinstance(data, dict) else None
+    number = entity.get("increment_id") if isinstance(entity, dict) else None
+    if isinstance(number, str | int) and not isinstance(number, bool):
+        return str(number)
+    return (record.key or b"").decode(errors="replace")
+
+
 async def changelog_tables(settings: Settings) -> dict[str, dict[bytes, bytes]]:
     """Each table as its changelog holds it: last value per key, tombstones removed."""
     tables: dict[str, dict[bytes, bytes]] = {}
@@ -122,7 +136,7 @@ async def simulate(
         if record.email:
             report.emails.add(record.email)
         if record.event_type == "order" or topic == ORDERS:
-            report.orders.update(i for i in record.ids if not i.startswith("order:"))
+            report.orders.add(order_number(topic, record))
         if topic == RAW:
             held = Record(
                 value=record.value,

@@ -112,6 +112,9 @@ class Joiner:
         contact = self.book.contact(current.email)
         if contact is None or contact.awaiting_handover:
             return JoinOutput()
+        # The snapshot may be worked out afresh (a fixed normalize): the contact's order count,
+        # lifetime value and order dates follow it, as the record does.
+        contact = fold_order(contact, current)
         return order_writes(
             self.book, self._sync, contact, current, previous, attributes, restate=True
         )

@@ -41,6 +41,7 @@ class Progress:
         self._what = ""
         self._total: int | None = None
         self._done = 0
+        self._resumed_at = 0
         self._started = 0.0
         self._shown = 0.0
 
@@ -52,6 +53,7 @@ class Progress:
         """A new phase of `total` steps (None: unknown), `done` of them already (a resumed run)."""
         self.finish()
         self._what, self._total, self._done = what, total, done
+        self._resumed_at = done
         self._started = self._shown = self._clock()
         if self._stream.isatty():
             self._bar = RichProgress(
@@ -88,7 +90,8 @@ class Progress:
 
     def _line(self, now: float) -> None:
         elapsed = max(now - self._started, 1e-9)
-        rate = self._done / elapsed
+        # What a resumed run did before Ctrl-C is no part of this run's pace.
+        rate = (self._done - self._resumed_at) / elapsed
         if self._total:
             left = max(self._total - self._done, 0)
             eta = f", about {left / rate:.0f} s left" if rate > 0 else ""

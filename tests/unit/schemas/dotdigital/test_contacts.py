@@ -8,7 +8,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from schemas.dotdigital.contacts import contact_upsert
+from schemas.dotdigital.contacts import contact_upsert, renamed
 from schemas.email import InvalidEmail
 
 
@@ -47,3 +47,36 @@ def test_contact_upsert_marks_registered_customers() -> None:
 def test_contact_upsert_refuses_an_invalid_email() -> None:
     with pytest.raises(InvalidEmail):
         contact_upsert("not an email")
+
+
+def test_renamed_fields_go_under_the_account_s_own_names_and_the_rest_keep_theirs() -> None:
+    fields = {"FIRSTNAME": "Ada", "LASTNAME": "Lovelace", "ORDER_COUNT": 2}
+
+    assert renamed(fields, {"FIRSTNAME": "FIRST_NAME", "LIFETIME_VALUE": "LTV"}) == {
+        "FIRST_NAME": "Ada",
+        "LASTNAME": "Lovelace",
+        "ORDER_COUNT": 2,
+    }
+    assert renamed(fields, {}) == fields
+
+
+def test_a_contact_upsert_writes_renamed_fields_under_the_account_s_names() -> None:
+    upsert = contact_upsert(
+        "ada@example.com",
+        firstname="Ada",
+        lastname="Lovelace",
+        order_count=1,
+        names={"FIRSTNAME": "FIRST_NAME", "LASTNAME": "SURNAME"},
+    )
+
+    assert upsert.wire()["dataFields"] == {
+        "FIRST_NAME": "Ada",
+        "SURNAME": "Lovelace",
+        "ORDER_COUNT": 1,
+    }
+
+
+def test_a_renamed_field_with_no_value_is_still_left_out() -> None:
+    upsert = contact_upsert("ada@example.com", lastname=" ", names={"LASTNAME": "SURNAME"})
+
+    assert upsert.data_fields == {}

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from sandbox.commerce.model.lines import Line
 from sandbox.commerce.model.orders import Order
-from schemas.contract.normalized import OrderUpdated
+from sandbox.commerce.simulator.events import (
+    CREDITMEMO_SAVED,
+    ORDER_SAVED,
+    QUOTE_SAVED,
+    SHIPMENT_SAVED,
+)
+from sandbox.commerce.simulator.store import Store
+from schemas.contract.normalized import NormalizedEvent, OrderUpdated
+from schemas.contract.refunds import RefundRecorded
 from schemas.email import InvalidEmail
 from schemas.rules import order_facts
 from schemas.rules.order_facts import OrderFacts
@@ -221,3 +229,90 @@ def test_any_arrival_order_ends_with_the_in_order_content(arrivals: list[Event])
     assert content(published[-1]) == _IN_ORDER
     assert facts is not None
     assert facts.published == published[-1]
+
+
+def store_history() -> list[dict[str, Any]]:
+    """An order placed, invoiced, shipped, then refunded in two credit memos, as Commerce sends it."""
+    store = Store(seed=5)
+    guest = store.guest("ada@example.com", "Ada", "Lovelace")
+    placed = store.place_order(guest, [store.catalogue.line("24-MB01", 2)])
+    store.clock.advance(60)
+    store.invoice(placed)
+    store.clock.advance(60)
+    store.ship(placed)
+    store.clock.advance(60)
+    store.refund(placed, {"24-MB01": 1})
+    store.clock.advance(60)
+    store.refund(placed)
+    return [e for e in store.events if e["type"] != QUOTE_SAVED]
+
+
+def folded(events: list[dict[str, Any]]) -> tuple[OrderFacts | None, list[NormalizedEvent]]:
+    folds = {
+        ORDER_SAVED: order_facts.fold_order,
+        SHIPMENT_SAVED: order_facts.fold_shipment,
+        CREDITMEMO_SAVED: order_facts.fold_creditmemo,
+    }
+    facts: OrderFacts | None = None
+    published: list[NormalizedEvent] = []
+    for event in events:
+        facts, out = folds[event["type"]](
+            facts,
+            event["data"]["value"],
+            event_id=event["eventid"],
+            occurred_at=datetime.fromisoformat(event["time"]),
+        )
+        published += out
+    return facts, published
+
+
+def test_a_restated_order_is_its_current_snapshot_and_every_refund() -> None:
+    facts, published = folded(store_history())
+    assert facts is not None
+    last_order = [e for e in published if isinstance(e, OrderUpdated)][-1]
+    refunds = [e for e in published if isinstance(e, RefundRecorded)]
+
+    again = order_facts.restated(facts)
+
+    assert again == [last_order, *refunds]
+    order, *memos = again
+    assert isinstance(order, OrderUpdated)
+    assert order.fulfilled and order.total_refunded == order.grand_total
+    assert len(memos) == 2
+    assert {m.increment_id for m in memos if isinstance(m, RefundRecorded)} == {
+        r.increment_id for r in refunds
+    }
+
+
+def test_a_restated_order_is_worked_out_afresh_not_taken_from_what_was_published() -> None:
+    # What was published may have been worked out by a bad deploy; a replay must not send it on.
+    facts, _ = folded(store_history())
+    assert facts is not None
+    assert facts.published is not None
+    wrong = facts.published.model_copy(update={"grand_total": Decimal("1"), "email": "x@x.com"})
+    stale = facts.model_copy(update={"published": wrong, "refunds_published": {}})
+
+    again = order_facts.restated(stale)
+
+    assert again == order_facts.restated(facts)
+    assert again[0] != wrong
+
+
+def test_restating_changes_nothing_it_is_given() -> None:
+    facts, _ = folded(store_history())
+    assert facts is not None
+    before = facts.model_dump()
+
+    order_facts.restated(facts)
+
+    assert facts.model_dump() == before
+
+
+def test_nothing_is_restated_before_the_order_itself_is_known() -> None:
+    # Shipments and credit memos arrived, the order snapshot not yet: nothing was published.
+    history = store_history()
+    facts, published = folded([e for e in history if e["type"] != ORDER_SAVED])
+
+    assert facts is not None and published == []
+    assert order_facts.restated(facts) == []
+    assert order_facts.restated(OrderFacts()) == []
