@@ -15,6 +15,11 @@ from schemas.contract.topics import RAW
 # id. Agents re-derive what such a record stands for from their current tables, with today's code,
 # and send it again as upserts; they never fold it as news (it is not).
 REPLAY_HEADER = "cartwright-replay"
+# A dead letter put back on its source topic by `replay --dead-letters` carries this header, its
+# value the dead letter's place (`<partition>:<offset>` on `cartwright.deadletter.v1`). Unlike a
+# window replay's, such a record is news: it was never processed, so agents take it as they would
+# have the first time; the header only lets a trace tell where it came from.
+DEAD_LETTER_HEADER = "cartwright-dead-letter"
 
 # Kafka headers as clients hand them over: (name, value) pairs, or a mapping.
 Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None

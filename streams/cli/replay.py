@@ -13,6 +13,7 @@ from schemas.email import normalize_email
 from schemas.rules.replay_selection import RAW_TYPES, REPLAYABLE, Selection
 from schemas.rules.replay_window import Window
 from streams.cli.dry_run import changelog_tables, print_dry_run, simulate
+from streams.runtime.topics import create_topics
 from streams.settings import Settings
 from streams.sources.checkpoint import FileCheckpoint
 from streams.sources.replay.dead_letters import DeadLetterSelection, replay_dead_letters
@@ -105,22 +106,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace, settings: Settings) -> int:
     progress = Progress()
     if args.dead_letters:
-        letters = DeadLetterSelection(
-            reasons=frozenset(args.reason or ()),
-            since=args.since,
-            ids=frozenset(args.ids or ()),
-        )
-        report = asyncio.run(
-            replay_dead_letters(
-                settings.kafka.bootstrap,
-                letters,
-                dry_run=args.dry_run,
-                confirm_above=None if args.yes else settings.replay.confirm_above,
-                progress=progress,
-            )
-        )
-        print(report.render(), file=sys.stdout)
-        return 0
+        return _dead_letters(args, settings, progress)
     if args.start is None and args.end is None and not args.ids and not args.email:
         print(
             "cartwright replay: say what to replay: --from/--to (event time), --id or --email; "
@@ -168,4 +154,52 @@ async def _window(
         f"replayed {len(picked):,} events of {selection.topic} as {state.run} "
         f"({sent:,} put back now); the worker restates them as upserts"
     )
+    return 0
+
+
+def _dead_letters(args: argparse.Namespace, settings: Settings, progress: Progress) -> int:
+    """`--dead-letters`: put back what the selection picks, or say what would be (exit 0 either
+    way, also when more than CARTWRIGHT_REPLAY__CONFIRM_ABOVE were picked without --yes: the
+    report's first line then says it was only a dry run). 2 for window options given with it."""
+    window_only = {
+        "--from": args.start,
+        "--to": args.end,
+        "--type": args.types,
+        "--email": args.email,
+        "--checkpoint": args.checkpoint,
+    }
+    given = [name for name, value in window_only.items() if value]
+    if given:
+        print(
+            f"cartwright replay: {', '.join(given)} select a window replay, not dead letters; "
+            "with --dead-letters use --reason, --since (when dead-lettered) and --id",
+            file=sys.stderr,
+        )
+        return 2
+    letters = DeadLetterSelection(
+        reasons=frozenset(args.reason or ()),
+        since=args.since,
+        ids=frozenset(args.ids or ()),
+    )
+    kafka = settings.kafka
+    if not args.dry_run:
+        # The marks topic, should the worker that created the others predate it.
+        asyncio.run(
+            create_topics(
+                kafka.bootstrap,
+                kafka.partitions,
+                kafka.replication_factor,
+                incident_retention_days=kafka.incident_retention_days,
+            )
+        )
+    report = asyncio.run(
+        replay_dead_letters(
+            kafka.bootstrap,
+            letters,
+            dry_run=args.dry_run,
+            confirm_above=None if args.yes else settings.replay.confirm_above,
+            progress=progress,
+        )
+    )
+    print(report.render(), file=sys.stdout)
     return 0

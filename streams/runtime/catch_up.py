@@ -2,7 +2,8 @@
 
 The embedded broker answers ListOffsets-latest one batch too low, so "the end offset" cannot be
 trusted (specs/embedded-broker.md). Instead each partition is read until the broker has answered
-a fetch at the current position, issued after we asked, with no records.
+a fetch at the current position, issued after we asked, with no records and a high watermark
+that is not ahead of the position (a full answer leaves some partitions empty).
 """
 
 from __future__ import annotations
@@ -205,10 +206,18 @@ async def _read(
             answered = consumer.last_poll_timestamp(tp)
             # aiokafka drops a fetch answer that is not for the current position, so a stamp
             # after we asked is the broker saying: nothing at this position.
-            if answered is not None and answered >= asked_ms:
-                ends[tp] = await consumer.position(tp)
-                consumer.pause(tp)
-                pending.remove(tp)
+            if answered is None or answered < asked_ms:
+                continue
+            position = await consumer.position(tp)
+            # Unless the answer's high watermark is ahead: the embedded broker fills a fetch's
+            # answer partition by partition and leaves the last ones empty once it is full.
+            # (Its high watermark is never too high; when too low, it is the last batch's base
+            # + 1, which a position at a batch's end only reaches after that last batch.)
+            if position < (consumer.highwater(tp) or 0):
+                continue
+            ends[tp] = position
+            consumer.pause(tp)
+            pending.remove(tp)
     return ends
 
 
