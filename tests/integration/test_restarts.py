@@ -26,6 +26,7 @@ from schemas.contract.topics import (
 )
 from streams.ops.table_digest import PartitionDigest
 from tests.support.changelogs import changelog_digests, worker_digests
+from tests.support.differences import unlike
 from tests.support.groups import behind
 from tests.support.redelivery import Redelivery
 from tests.support.scenario import Scenario, outcome, scenario, settled_outcome
@@ -38,6 +39,7 @@ from tests.support.stack import (
     eventually,
     running_stack,
     start_worker,
+    with_programs,
 )
 
 pytestmark = pytest.mark.integration
@@ -64,12 +66,6 @@ SETTINGS = {
     "CARTWRIGHT_PROGRAMS__FIRST_ORDER": str(FIRST_ORDER_PROGRAM),
 }
 Digests = dict[str, dict[int, PartitionDigest]]
-
-
-def with_programs(stack: Stack) -> Stack:
-    programs = {str(ORDER_FULFILLED_PROGRAM): True, str(FIRST_ORDER_PROGRAM): True}
-    stack.dotdigital.admin("programs", {"programs": programs})
-    return stack
 
 
 def reference_outcome(logs: Path, traffic: Scenario) -> dict[str, Any]:
@@ -104,21 +100,6 @@ def differing(found: Digests, wanted: Digests) -> str:
         for p in sorted(set(found.get(table, {})) | set(wanted[table]))
         if found.get(table, {}).get(p) != wanted[table].get(p)
     )
-
-
-def unlike(found: dict[str, Any], wanted: dict[str, Any]) -> str:
-    """What differs between two outcomes, down to the fields, for a failure message."""
-    return "\n".join(differences(found, wanted, "")[:20])
-
-
-def differences(found: Any, wanted: Any, path: str) -> list[str]:
-    if isinstance(found, dict) and isinstance(wanted, dict):
-        return [
-            line
-            for key in sorted(set(found) | set(wanted), key=str)
-            for line in differences(found.get(key), wanted.get(key), f"{path}/{key}")
-        ]
-    return [] if found == wanted else [f"{path}: {found!r} != {wanted!r}"[:600]]
 
 
 def kill_and_restart(stack: Stack, worker: Process, logs: Path, name: str) -> Process:

@@ -303,6 +303,13 @@ def enrolments_of(stack: Stack, email: str) -> list[int]:
     return sorted(found)
 
 
+def with_programs(stack: Stack) -> Stack:
+    """`stack`, its Dotdigital account's two post-purchase programs made active."""
+    programs = {str(ORDER_FULFILLED_PROGRAM): True, str(FIRST_ORDER_PROGRAM): True}
+    stack.dotdigital.admin("programs", {"programs": programs})
+    return stack
+
+
 def deliverer_for(stack: Stack) -> Deliverer:
     return Deliverer(stack.webhook, stack.signer)
 
