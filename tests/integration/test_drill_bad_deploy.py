@@ -1,7 +1,9 @@
-"""Drill 2, a bad deploy: a worker whose data field mapping is wrong runs over the store's traffic;
-the mapping is fixed and the window replayed. Dotdigital then equals a clean run of the same
-traffic, exactly, nobody is enrolled twice, and replaying the window again changes nothing. The
-dry run names the writes the real run then sends."""
+"""Drill 2, a bad deploy: over a day of store traffic (orders, shipments, partial and full refunds,
+consent), a worker whose data field mapping is wrong runs from hour 8 to hour 16, then the fix is
+deployed and that window replayed. Dotdigital's contacts, Orders, Refunds and enrolments then
+equal a clean run's of the same day, exactly; nobody is enrolled twice; the dry run names the
+writes the replay then sends; replaying the window again sends the same upserts and changes
+nothing."""
 
 from __future__ import annotations
 
@@ -10,21 +12,26 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from schemas.contract.replay import replay_run
-from schemas.contract.topics import RAW, WRITES, WRITES_REALTIME
+from schemas.contract.topics import WRITES, WRITES_REALTIME
 from schemas.dotdigital.commands import Lane, WriteCommand
-from schemas.rules.replay_window import raw_event_time
 from streams.cli.dry_run import write_kind
 from streams.runtime.catch_up import Record, read_to_end
+from tests.support.differences import unlike
 from tests.support.groups import behind
-from tests.support.scenario import Scenario, outcome, scenario, settled_outcome
+from tests.support.scenario import (
+    APP,
+    PIPELINE,
+    Scenario,
+    day_scenario,
+    outcome,
+    quiet_outcome,
+)
 from tests.support.stack import (
     FIRST_ORDER_PROGRAM,
     ORDER_FULFILLED_PROGRAM,
@@ -33,11 +40,11 @@ from tests.support.stack import (
     eventually,
     running_stack,
     start_worker,
+    with_programs,
 )
 
 pytestmark = pytest.mark.integration
 
-APP = "cartwright"
 SETTINGS = {
     "CARTWRIGHT_ORDERS__BATCH_INTERVAL": "0.5",
     "CARTWRIGHT_PROGRAMS__ORDER_FULFILLED": str(ORDER_FULFILLED_PROGRAM),
@@ -47,15 +54,7 @@ SETTINGS = {
 WRONG_MAPPING = {
     "CARTWRIGHT_DOTDIGITAL__DATA_FIELDS": '{"FIRSTNAME": "LASTNAME", "LASTNAME": "FIRSTNAME"}'
 }
-# Every topic a replayed record passes through on its way to Dotdigital.
-PIPELINE = (RAW, "commerce.orders.v1", "commerce.customers.v1", "commerce.refunds.v1", WRITES)
 ROW = re.compile(r"^[│|]\s*(?P<kind>[A-Za-z][\w ]*?)\s*[│|]\s*(?P<count>[\d,]+)\s*[│|]$")
-
-
-def with_programs(stack: Stack) -> Stack:
-    programs = {str(ORDER_FULFILLED_PROGRAM): True, str(FIRST_ORDER_PROGRAM): True}
-    stack.dotdigital.admin("programs", {"programs": programs})
-    return stack
 
 
 def clean_run(logs: Path, traffic: Scenario) -> dict[str, Any]:
@@ -65,20 +64,36 @@ def clean_run(logs: Path, traffic: Scenario) -> dict[str, Any]:
         for event in traffic.events:
             accepted(stack.deliver(event))
         return eventually(
-            lambda: settled_outcome(stack, traffic), timeout=180, what="the clean run's outcome"
+            lambda: quiet_outcome(stack, traffic), timeout=240, what="the clean run's outcome"
         )
 
 
-def window(traffic: Scenario) -> tuple[str, str]:
-    """The traffic's event times, first to just after the last."""
-    times = [raw_event_time(orjson.dumps(event)) for event in traffic.events]
-    known = [moment for moment in times if moment is not None]
-    return min(known).isoformat(), (max(known) + timedelta(seconds=1)).isoformat()
+def deliver(stack: Stack, traffic: Scenario, events: list[dict[str, Any]]) -> dict[str, Any]:
+    for event in events:
+        accepted(stack.deliver(event))
+    return eventually(lambda: caught_up(stack, traffic), timeout=240, what="the worker caught up")
 
 
-def replay(stack: Stack, *args: str) -> str:
+def caught_up(stack: Stack, traffic: Scenario) -> dict[str, Any] | None:
+    return None if behind(stack.bootstrap, APP, PIPELINE) else outcome(stack, traffic)
+
+
+def redeploy(stack: Stack, logs: Path, name: str, **settings: str) -> None:
+    """The worker stopped and started again with `settings` changed (empty value: unset)."""
+    for process in stack.processes:
+        if process.name.endswith("worker"):
+            process.stop()
+    for key, value in settings.items():
+        if value:
+            stack.env[key] = value
+        else:
+            stack.env.pop(key, None)
+    start_worker(stack, logs, name)
+
+
+def replay(stack: Stack, checkpoint: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "streams", "replay", *args],
+        [sys.executable, "-m", "streams", "replay", "--checkpoint", str(checkpoint), *args],
         env=stack.env,
         capture_output=True,
         timeout=300,
@@ -134,52 +149,50 @@ def written(stack: Stack, predicted: Counter[str], other_than: str | None = None
     return None
 
 
-def quiet(stack: Stack) -> bool:
-    return not behind(stack.bootstrap, APP, PIPELINE)
-
-
 def test_a_bad_deploy_is_repaired_by_replaying_its_window(tmp_path: Path) -> None:
-    traffic = scenario(shoppers=16, newsletter_guests=2, seed=1414)
+    traffic = day_scenario()
     wanted = clean_run(tmp_path / "clean", traffic)
-    start, end = window(traffic)
+    # The bad deploy ran from the store's hour 8 to hour 16; the fix went out then.
+    start, end = traffic.at(8), traffic.at(16)
     logs = tmp_path / "drill"
     logs.mkdir()
-    with running_stack(logs, **SETTINGS, **WRONG_MAPPING) as stack:
+    checkpoint = tmp_path / "replay.json"
+    with running_stack(logs, **SETTINGS) as stack:
         with_programs(stack)
-        for event in traffic.events:
-            accepted(stack.deliver(event))
+        deliver(stack, traffic, traffic.between(traffic.at(-1), start))
+        redeploy(stack, logs, "wrong-worker", **WRONG_MAPPING)
+        deliver(stack, traffic, traffic.between(start, end))
+        redeploy(stack, logs, "fixed-worker", CARTWRIGHT_DOTDIGITAL__DATA_FIELDS="")
+        deliver(stack, traffic, traffic.between(end, traffic.at(48)))
         wrong = eventually(
-            lambda: settled_outcome(stack, traffic), timeout=180, what="the bad deploy's outcome"
+            lambda: quiet_outcome(stack, traffic), timeout=240, what="the bad deploy's outcome"
         )
-        assert wrong != wanted, "the wrong mapping changed nothing: the drill proves nothing"
-        # The fix: the worker restarts with the mapping corrected.
-        worker = next(p for p in stack.processes if p.name == "worker")
-        worker.stop()
-        del stack.env["CARTWRIGHT_DOTDIGITAL__DATA_FIELDS"]
-        start_worker(stack, logs, "fixed-worker")
+        assert wrong != wanted, "the wrong mapping left no trace: the drill proves nothing"
+        window = ("--from", start.isoformat(), "--to", end.isoformat())
 
-        dry = replay(stack, "--from", start, "--to", end, "--dry-run")
+        dry = replay(stack, checkpoint, *window, "--dry-run")
         predicted = dry_run_counts(dry)
         assert predicted["contact"] > 0 and predicted["Orders record"] > 0, dry
-        assert outcome(stack, traffic) == wrong, "the dry run wrote something"
+        assert predicted["Refunds record"] > 0 and "enrolment" not in predicted, dry
+        assert caught_up(stack, traffic) == wrong, "the dry run wrote something"
 
-        replay(stack, "--from", start, "--to", end, "--yes")
-        repaired = eventually(
-            lambda: (found := outcome(stack, traffic)) == wanted and found,
-            timeout=180,
-            what="Dotdigital equal to the clean run after the replay",
-        )
-        assert repaired == wanted
+        replay(stack, checkpoint, *window, "--yes")
         first = eventually(
             lambda: written(stack, predicted), what="the replay's writes as the dry run said"
         )
+        repaired = eventually(
+            lambda: quiet_outcome(stack, traffic), timeout=240, what="the replay written"
+        )
+        assert repaired == wanted, unlike(repaired, wanted)
 
         # The same window again: the same writes, as upserts; Dotdigital does not change.
-        replay(stack, "--from", start, "--to", end, "--yes")
+        replay(stack, checkpoint, *window, "--yes")
         second = eventually(
             lambda: written(stack, predicted, other_than=first),
             what="the second replay's writes, the same again",
         )
         assert second != first
-        eventually(lambda: quiet(stack), timeout=120, what="the pipeline caught up")
-        assert outcome(stack, traffic) == wanted
+        again = eventually(
+            lambda: quiet_outcome(stack, traffic), timeout=240, what="the second replay written"
+        )
+        assert again == wanted, unlike(again, wanted)
