@@ -144,7 +144,9 @@ TOPICS: tuple[PublishedTopic, ...] = (
         STOREFRONT_CLAIMS, "the email a logged-in shopper's browser claims", StorefrontClaim
     ),
     operational(RAW_INDEX, "the raw topic's partition, as text", IndexBlock),
-    operational(REPLAYED, "`deadletter:<partition>:<offset>` of the dead letter", ReplayedDeadLetter),
+    operational(
+        REPLAYED, "`deadletter:<partition>:<offset>` of the dead letter", ReplayedDeadLetter
+    ),
 )
 
 
