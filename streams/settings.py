@@ -30,6 +30,12 @@ class KafkaSettings(BaseModel):
         description="true on Apache Kafka: Faust's stock recovery; false on the embedded broker, "
         "whose end offsets are one batch short",
     )
+    trust_timestamp_seeks: bool = Field(
+        default=False,
+        description="true on Apache Kafka: a replay window also starts no earlier than the "
+        "broker's offsets-for-times of its start less WEBHOOK__MAX_EVENT_LEAD; false on the "
+        "embedded broker, which seeks by batch append time and answers a future time with 0",
+    )
     incident_retention_days: float = Field(
         default=30.0,
         gt=0,
@@ -340,6 +346,18 @@ class SinkSettings(BaseModel):
     realtime_in_flight: int = Field(default=8, ge=1)
 
 
+class ReplaySettings(BaseModel):
+    """How replays find their records."""
+
+    index_block_size: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="consecutive raw records the normalize agent sums up in one event-time index "
+        "block (cartwright.raw.index.v1)",
+    )
+
+
 class Settings(BaseSettings):
     """Everything Cartwright reads from its environment."""
 
@@ -360,6 +378,7 @@ class Settings(BaseSettings):
     consent: ConsentSettings = ConsentSettings()
     storefront: StorefrontSettings = StorefrontSettings()
     browse: BrowseSettings = BrowseSettings()
+    replay: ReplaySettings = ReplaySettings()
     log_level: str = "info"
     sandbox_hosts: str = Field(
         default="",

@@ -23,5 +23,7 @@ class Consumed:
     message: Message
 
 
-def consumed(topic: str, value: bytes, *, key: bytes | None = b"", offset: int = 0) -> Consumed:
-    return Consumed(key, value, Message(topic, 0, offset))
+def consumed(
+    topic: str, value: bytes, *, key: bytes | None = b"", offset: int = 0, partition: int = 0
+) -> Consumed:
+    return Consumed(key, value, Message(topic, partition, offset))

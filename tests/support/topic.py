@@ -10,9 +10,14 @@ class RecordingTopic:
 
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, bytes]] = []
+        # The partition each send named (None: the topic's partitioner chooses).
+        self.partitions: list[int | None] = []
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+    async def send(
+        self, *, key: bytes, value: bytes, partition: int | None = None
+    ) -> asyncio.Future[None]:
         self.sent.append((key, value))
+        self.partitions.append(partition)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -21,8 +26,11 @@ class RecordingTopic:
 class UnacknowledgedTopic(RecordingTopic):
     """A topic whose sends the broker never acknowledges: the worker dies waiting."""
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+    async def send(
+        self, *, key: bytes, value: bytes, partition: int | None = None
+    ) -> asyncio.Future[None]:
         self.sent.append((key, value))
+        self.partitions.append(partition)
         lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
         return lost
