@@ -191,6 +191,10 @@ async def _read(
     while pending:
         asked_ms = int(time.time() * 1000)
         batches = await _fetch(consumer, pending, asked_ms, fetch_max_wait_ms)
+        # A fetch answer that is full (the broker's response size limit) carries some
+        # partitions' records and nothing for the rest, however much they hold: an empty
+        # answer is the end only in a round that brought no records at all.
+        emptied = not any(batches.values())
         for tp in list(pending):
             records = batches.get(tp, [])
             for record in records:
@@ -205,7 +209,7 @@ async def _read(
             answered = consumer.last_poll_timestamp(tp)
             # aiokafka drops a fetch answer that is not for the current position, so a stamp
             # after we asked is the broker saying: nothing at this position.
-            if answered is not None and answered >= asked_ms:
+            if emptied and answered is not None and answered >= asked_ms:
                 ends[tp] = await consumer.position(tp)
                 consumer.pause(tp)
                 pending.remove(tp)
