@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run WORKERS=3`: several workers on one group, the store's deliveries spread over them.
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit integration install clean bench-sink bench-triggers
+.PHONY: run test lint typecheck unit integration install clean bench-sink bench-triggers bench-replay
 
 install: $(STAMP)
 
@@ -44,6 +44,9 @@ bench-triggers: $(STAMP)
 
 bench-sink: $(STAMP)
 	$(BIN)/python -m bench.sink --out bench/results/sink.json
+
+bench-replay: $(STAMP)
+	$(BIN)/python -m bench.replay_seek --out bench/results/replay_seek.json
 
 .PHONY: contract
 # The published contract: JSON Schemas and the AsyncAPI document under contract/, from the models.

@@ -94,7 +94,14 @@ def create_app(settings: Settings) -> Any:
     topics = faust_topics(app, settings.kafka.partitions)
     incidents = Incidents(topics.deadletter, topics.exceptions)
     partitions = settings.kafka.partitions
-    normalize.register(app, topics, incidents, partitions, metrics)
+    normalize.register(
+        app,
+        topics,
+        incidents,
+        partitions,
+        metrics,
+        index_block_size=settings.replay.index_block_size,
+    )
     _, joiner = join.register(
         app,
         topics,

@@ -32,6 +32,12 @@ class KafkaSettings(BaseModel):
         description="true on Apache Kafka: Faust's stock recovery; false on the embedded broker, "
         "whose end offsets are one batch short",
     )
+    trust_timestamp_seeks: bool = Field(
+        default=False,
+        description="true on Apache Kafka: a replay window also starts no earlier than the "
+        "broker's offsets-for-times of its start less WEBHOOK__MAX_EVENT_LEAD; false on the "
+        "embedded broker, which seeks by batch append time and answers a future time with 0",
+    )
     incident_retention_days: float = Field(
         default=30.0,
         gt=0,
@@ -371,7 +377,7 @@ class SinkSettings(BaseModel):
 
 
 class ReplaySettings(BaseModel):
-    """How `cartwright replay` guards and remembers a run."""
+    """How `cartwright replay` guards and remembers a run, and how it finds its records."""
 
     confirm_above: int = Field(
         default=1000,
@@ -381,6 +387,13 @@ class ReplaySettings(BaseModel):
     checkpoint: str = Field(
         default=".cartwright/replay.json",
         description="where a window replay keeps how far it came, to resume after Ctrl-C",
+    )
+    index_block_size: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="consecutive raw records the normalize agent sums up in one event-time index "
+        "block (cartwright.raw.index.v1)",
     )
 
 

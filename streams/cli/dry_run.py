@@ -22,7 +22,7 @@ from schemas.dotdigital.commands import (
     InsightWrite,
     WriteCommand,
 )
-from schemas.rules.replay_selection import Picked, Selection
+from schemas.replay.selection import Picked, Selection
 from streams.process.join import Unreadable, handlers
 from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer, outcome

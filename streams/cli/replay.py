@@ -10,8 +10,8 @@ from pathlib import Path
 
 from schemas.contract.incidents import Reason
 from schemas.email import normalize_email
-from schemas.rules.replay_selection import RAW_TYPES, REPLAYABLE, Selection
-from schemas.rules.replay_window import Window
+from schemas.replay.selection import RAW_TYPES, REPLAYABLE, Selection
+from schemas.replay.window import Window
 from streams.cli.dry_run import changelog_tables, print_dry_run, simulate
 from streams.runtime.topics import create_topics
 from streams.settings import Settings

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,12 +28,14 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
-from schemas.contract.replay import replay_headers, replay_run
+from schemas.contract.replay import IndexBlock, replay_headers, replay_run
 from schemas.contract.topics import RAW
 from schemas.email import InvalidEmail
 from schemas.normalize.carts import cart_updated
 from schemas.normalize.consent import from_customer, from_subscriber
 from schemas.normalize.customers import customer_updated
+from schemas.replay.time_index import DEFAULT_BLOCK_SIZE, TimeIndexer
+from schemas.replay.window import event_time, raw_event_time
 from schemas.rules.order_facts import (
     OrderFacts,
     fold_creditmemo,
@@ -47,6 +50,10 @@ from streams.runtime.tables import bytes_table
 from streams.runtime.topics import TopicSet, encoded
 
 log = logging.getLogger(__name__)
+
+# Index blocks on their way to the broker at most; one more waits for the first of them. Blocks
+# go one per `block_size` records of a partition, so this bounds memory, not throughput.
+MAX_BLOCKS_IN_FLIGHT = 16
 
 
 class Unprocessable(Exception):
@@ -247,24 +254,39 @@ class NormalizeRecords:
     """The normalize agent's work on one raw record: sent, dead-lettered or noted, never fatal."""
 
     def __init__(
-        self, normalizer: Normalizer, topics: TopicSet, incidents: Incidents, metrics: Metrics
+        self,
+        normalizer: Normalizer,
+        topics: TopicSet,
+        incidents: Incidents,
+        metrics: Metrics,
+        *,
+        index_block_size: int = DEFAULT_BLOCK_SIZE,
     ) -> None:
         self._normalizer = normalizer
         self._topics = topics
         self._incidents = incidents
         self._metrics = metrics
         self._reported: set[str] = set()
+        self._index = RawIndex(topics.raw_index, metrics, index_block_size)
 
     async def one(self, event: Any) -> None:
-        """Normalize the consumed `event`; what cannot be is on the dead-letter topic after."""
+        """Normalize the consumed `event`; what cannot be is on the dead-letter topic after.
+        Every record read, whatever it comes to, is noted in the raw topic's time index."""
         key: bytes = event.key or b""
         run = replay_run(event.headers)
+        done: Outcome | None = None
         async with guarded(self._incidents, Record.of(event)) as record:
             done = outcome(self._normalizer, self._topics, key, record, replay=run is not None)
-        if record.failed:
+        envelope = done.envelope if done is not None else None
+        moment = (
+            event_time(envelope.time, envelope.data.value)
+            if envelope is not None
+            else raw_event_time(record.value)
+        )
+        await self._index.note(event.message.partition, event.message.offset, moment)
+        if record.failed or done is None:
             self._metrics.add("normalize.dead_lettered")
             return
-        envelope = done.envelope
         if done.not_used is not None:
             await self._not_used(done.not_used, envelope)
         elif done.problem is not None:
@@ -307,12 +329,66 @@ class NormalizeRecords:
         )
 
 
+class RawIndex:
+    """The raw topic's event-time index as the normalize agent writes it: every record read is
+    noted, and each block closed goes to `cartwright.raw.index.v1` under the raw partition (key
+    and partition). A block is a hint — one lost only makes a replay read its records — so no
+    record waits for a block's acknowledgement; at most MAX_BLOCKS_IN_FLIGHT are unanswered."""
+
+    def __init__(self, topic: Any, metrics: Metrics, block_size: int) -> None:
+        self._topic = topic
+        self._metrics = metrics
+        self._indexer = TimeIndexer(block_size)
+        self._in_flight: set[asyncio.Future[Any]] = set()
+
+    async def note(self, partition: int, offset: int, moment: datetime | None) -> None:
+        for block in self._indexer.note(partition, offset, moment):
+            await self._send(block)
+
+    async def _send(self, block: IndexBlock) -> None:
+        while len(self._in_flight) >= MAX_BLOCKS_IN_FLIGHT:
+            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+            self._in_flight = {sent for sent in self._in_flight if not sent.done()}
+        sent = await self._topic.send(
+            key=str(block.partition).encode(), value=encoded(block), partition=block.partition
+        )
+        self._in_flight.add(sent)
+        sent.add_done_callback(partial(self._answered, block))
+
+    def _answered(self, block: IndexBlock, sent: asyncio.Future[Any]) -> None:
+        self._in_flight.discard(sent)
+        if sent.cancelled():
+            failure = "cancelled"
+        elif (exc := sent.exception()) is not None:
+            failure = type(exc).__name__
+        else:
+            self._metrics.add("normalize.index_blocks")
+            return
+        self._metrics.add("normalize.index_blocks_lost")
+        log.warning(
+            "index block of %s[%d] offsets %d-%d not stored (%s): a replay reads those records",
+            RAW,
+            block.partition,
+            block.first_offset,
+            block.last_offset,
+            failure,
+        )
+
+
 def register(
-    app: Any, topics: TopicSet, incidents: Incidents, partitions: int, metrics: Metrics
+    app: Any,
+    topics: TopicSet,
+    incidents: Incidents,
+    partitions: int,
+    metrics: Metrics,
+    *,
+    index_block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> Any:
     """Declare the order facts table and the normalize agent on `app`."""
     order_facts = bytes_table(app, "order_facts", partitions)
-    normalize_one = NormalizeRecords(Normalizer(order_facts), topics, incidents, metrics)
+    normalize_one = NormalizeRecords(
+        Normalizer(order_facts), topics, incidents, metrics, index_block_size=index_block_size
+    )
 
     @app.agent(topics.raw, name="normalize")
     async def normalize(stream: Any) -> None:

@@ -192,6 +192,18 @@ async def _read(
     while pending:
         asked_ms = int(time.time() * 1000)
         batches = await _fetch(consumer, pending, asked_ms, fetch_max_wait_ms)
+        if not any(batches.values()):
+            # `getmany` returns nothing at its timeout even when an answer with records came in
+            # at that moment (Tansu answers when its wait is up, as long as ours): take what
+            # was buffered before any silence counts.
+            batches = await consumer.getmany(*pending, timeout_ms=0)
+        # A fetch answer that is full (the broker's response size limit) carries some
+        # partitions' records and nothing for the rest, however much they hold: an empty
+        # answer is the end only in a round that brought no records at all. An answer stamps
+        # its partitions and buffers their records at once, so the stamps read here, before
+        # any other await, belong to answers whose records are all in `batches`.
+        emptied = not any(batches.values())
+        stamps = {tp: consumer.last_poll_timestamp(tp) for tp in pending}
         for tp in list(pending):
             records = batches.get(tp, [])
             for record in records:
@@ -203,10 +215,10 @@ async def _read(
                 consumer.pause(tp)
                 pending.remove(tp)
                 continue
-            answered = consumer.last_poll_timestamp(tp)
+            answered = stamps[tp]
             # aiokafka drops a fetch answer that is not for the current position, so a stamp
             # after we asked is the broker saying: nothing at this position.
-            if answered is None or answered < asked_ms:
+            if not emptied or answered is None or answered < asked_ms:
                 continue
             position = await consumer.position(tp)
             # Unless the answer's high watermark is ahead: the embedded broker fills a fetch's

@@ -19,8 +19,8 @@ from sandbox.broker import EmbeddedBroker
 from schemas.commerce.events import ORDER_SAVED
 from schemas.contract.replay import replay_run
 from schemas.contract.topics import RAW
-from schemas.rules.replay_selection import Selection
-from schemas.rules.replay_window import Window
+from schemas.replay.selection import Selection
+from schemas.replay.window import Window
 from streams.runtime.catch_up import Record, read_to_end
 from streams.runtime.topics import create_topics
 from streams.sources.checkpoint import FileCheckpoint

@@ -30,6 +30,7 @@ def consumed(
     *,
     key: bytes | None = b"",
     offset: int = 0,
+    partition: int = 0,
     headers: list[tuple[str, bytes]] | None = None,
 ) -> Consumed:
-    return Consumed(key, value, Message(topic, 0, offset), headers or [])
+    return Consumed(key, value, Message(topic, partition, offset), headers or [])

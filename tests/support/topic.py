@@ -12,9 +12,14 @@ class RecordingTopic:
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, bytes]] = []
         self.headers: list[Any] = []
+        # The partition each send named (None: the topic's partitioner chooses).
+        self.partitions: list[int | None] = []
 
-    async def send(self, *, key: bytes, value: bytes, headers: Any = None) -> asyncio.Future[None]:
+    async def send(
+        self, *, key: bytes, value: bytes, partition: int | None = None, headers: Any = None
+    ) -> asyncio.Future[None]:
         self.sent.append((key, value))
+        self.partitions.append(partition)
         self.headers.append(headers)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -24,8 +29,12 @@ class RecordingTopic:
 class UnacknowledgedTopic(RecordingTopic):
     """A topic whose sends the broker never acknowledges: the worker dies waiting."""
 
-    async def send(self, *, key: bytes, value: bytes, headers: Any = None) -> asyncio.Future[None]:
+    async def send(
+        self, *, key: bytes, value: bytes, partition: int | None = None, headers: Any = None
+    ) -> asyncio.Future[None]:
         self.sent.append((key, value))
+        self.partitions.append(partition)
+        self.headers.append(headers)
         lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         lost.set_exception(ConnectionError("the worker was killed before the broker answered"))
         return lost

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from connectors.privacy import redact_emails
 from schemas.contract.topics import DEADLETTER, REPLAYED
-from schemas.rules.dead_letter_selection import Letter, Sorting, subject
+from schemas.replay.dead_letters import Letter, Sorting, subject
 
 _COUNTS = ("to replay", "already replayed", "cannot be replayed")
 # How many dead letters the report names one by one.

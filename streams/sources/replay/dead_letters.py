@@ -2,7 +2,7 @@
 
 A run reads `cartwright.deadletter.v1` and the marks on `cartwright.replayed.v1`, both to their
 true end (the embedded broker's end offsets are too low), sorts the dead letters the selection
-picks (schemas/rules/dead_letter_selection.py), and for each one to put back: produces its
+picks (schemas/replay/dead_letters.py), and for each one to put back: produces its
 original bytes, with its original key, on its source topic and partition (headed
 `cartwright-dead-letter: <partition>:<offset>`), waits for the broker's acknowledgement, and only
 then appends its mark (`deadletter:<partition>:<offset>`), so a second run puts none back twice.
@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from schemas.contract.incidents import DeadLetter
 from schemas.contract.replay import DEAD_LETTER_HEADER, ReplayedDeadLetter
 from schemas.contract.topics import DEADLETTER, REPLAYED
-from schemas.rules.dead_letter_selection import (
+from schemas.replay.dead_letters import (
     DeadLetterSelection,
     Letter,
     mark_key,

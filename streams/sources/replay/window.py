@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,32 +12,36 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from schemas.contract.replay import REPLAY_HEADER
-from schemas.rules.replay_selection import Picked, Selection, in_partitions, last_of_each, pick
+from schemas.contract.topics import RAW
+from schemas.replay.selection import Picked, Selection, in_partitions, last_of_each, pick
 from streams.runtime.catch_up import Record, read_to_end
 from streams.settings import Settings
 from streams.sources.checkpoint import FileCheckpoint
+from streams.sources.replay import time_index
 from streams.sources.replay.progress import Progress
+from streams.sources.replay.time_index import WindowPlan
 
 log = logging.getLogger(__name__)
 
-# Ranges of offsets to read per partition ((first, last) included); None: the whole topic.
-Plan = Mapping[int, list[tuple[int, int]]]
 # How many records are put back between two checkpoint saves.
 CHECKPOINT_EVERY = 500
 # Reading a large topic end to end takes a while; past this something is wrong.
 READ_GIVE_UP_AFTER = 3600.0
 
 
-async def plan_for(settings: Settings, selection: Selection) -> Plan | None:
-    """The offset ranges that can hold the window's events (None: the whole topic)."""
-    return None
+async def plan_for(settings: Settings, selection: Selection) -> WindowPlan | None:
+    """The offset ranges that can hold the window's events: on the raw topic from its event-time
+    index; a normalized topic has none and is read whole (None)."""
+    if selection.topic != RAW:
+        return None
+    return await time_index.plan_for(settings, selection.window)
 
 
 async def select(
     bootstrap: str,
     selection: Selection,
     *,
-    plan: Plan | None = None,
+    plan: WindowPlan | None = None,
     progress: Progress | None = None,
 ) -> list[Picked]:
     """The records `selection` puts back, read from `plan`'s ranges (else the whole topic)."""
@@ -60,7 +63,7 @@ async def select(
         if progress is not None:
             progress.advance()
 
-    start = None if plan is None else {p: ranges[0][0] for p, ranges in plan.items() if ranges}
+    start = None if plan is None else plan.first_offsets
     if progress is not None:
         progress.start(f"reading {selection.topic}", None)
     await read_to_end(
@@ -71,8 +74,8 @@ async def select(
     return last_of_each(selection.topic, picked)
 
 
-def _planned(plan: Plan, partition: int, offset: int) -> bool:
-    return any(first <= offset <= last for first, last in plan.get(partition, ()))
+def _planned(plan: WindowPlan, partition: int, offset: int) -> bool:
+    return any(first <= offset <= last for first, last in plan.ranges.get(partition, ()))
 
 
 def run_id(selection: Selection, at: datetime) -> str:

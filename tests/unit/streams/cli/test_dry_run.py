@@ -15,8 +15,8 @@ from schemas.contract.consent import ConsentChanged
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
 from schemas.contract.topics import ORDERS, RAW
-from schemas.rules.replay_selection import Picked, Selection, last_of_each, pick
-from schemas.rules.replay_window import Window
+from schemas.replay.selection import Picked, Selection, last_of_each, pick
+from schemas.replay.window import Window
 from streams.cli.dry_run import print_dry_run, simulate
 from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer

@@ -11,7 +11,7 @@ import pytest
 
 from schemas.contract.incidents import DeadLetter, Reason
 from schemas.contract.topics import RAW, WRITES
-from schemas.rules.dead_letter_selection import LEFT_ALONE, PUT_BACK_ON, Letter, Sorting
+from schemas.replay.dead_letters import LEFT_ALONE, PUT_BACK_ON, Letter, Sorting
 from streams.app import create_app
 from streams.cli.main import main
 from streams.settings import Settings

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from schemas.contract.topics import ORDERS, RAW
-from schemas.rules.replay_selection import Selection
-from schemas.rules.replay_window import Window
+from schemas.replay.selection import Selection
+from schemas.replay.window import Window
 from streams.sources.checkpoint import FileCheckpoint
 from streams.sources.replay.window import fingerprint, resume, run_id
 

@@ -17,14 +17,14 @@ from sandbox.commerce.simulator.events import (
 )
 from schemas.contract.replay import REPLAY_HEADER
 from schemas.contract.topics import ORDERS, RAW, REFUNDS
-from schemas.rules.replay_selection import (
+from schemas.replay.selection import (
     Picked,
     Selection,
     in_partitions,
     last_of_each,
     pick,
 )
-from schemas.rules.replay_window import Window
+from schemas.replay.window import Window
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 END = START + timedelta(hours=8)

@@ -11,7 +11,7 @@ import pytest
 
 from schemas.contract.incidents import DeadLetter, Reason
 from schemas.contract.topics import ORDERS, RAW, TICKS, WRITES
-from schemas.rules.dead_letter_selection import (
+from schemas.replay.dead_letters import (
     DeadLetterSelection,
     Letter,
     identifiers,

@@ -22,7 +22,7 @@ from schemas.commerce.events import (
 )
 from schemas.contract.replay import Headers, replay_run
 from schemas.contract.topics import CUSTOMERS, ORDERS, RAW, REFUNDS
-from schemas.rules.replay_window import Window, normalized_event_time, raw_event_time
+from schemas.replay.window import Window, normalized_event_time, raw_event_time
 
 # What an operator calls each Adobe event type on the command line.
 RAW_TYPES = {

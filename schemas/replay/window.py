@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,21 +62,41 @@ def _document(value: bytes) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
+def _envelope_time(value: Any) -> datetime | None:
+    """The envelope's `time` as `CloudEvent` reads it (an ISO date or epoch seconds); None when
+    absent, blank or unreadable (an envelope whose `time` is unreadable is no `CloudEvent`)."""
+    try:
+        return _TIMESTAMP.validate_python(value)
+    except (ValidationError, OverflowError):
+        return None
+
+
+def event_time(time: datetime | None, entity: Mapping[str, Any] | None) -> datetime | None:
+    """An Adobe I/O event's time from its parsed envelope: its `time` (`CloudEvent.time`), else
+    its entity's (`data.value`) `updated_at`, else `created_at`; None when it has none. What
+    `raw_event_time` reads from the bytes, for a caller that has parsed them already."""
+    if time is not None:
+        return time
+    if entity is None:
+        return None
+    for name in _ENTITY_TIMES:
+        moment = _moment(entity.get(name))
+        if moment is not None:
+            return moment
+    return None
+
+
 def raw_event_time(value: bytes) -> datetime | None:
     """A raw Adobe I/O envelope's event time: its `time`, else its entity's `updated_at` (or
-    `created_at`); None for a record with neither, or no envelope at all."""
+    `created_at`); None for a record with neither, or no envelope at all. Agrees with
+    `event_time` of the envelope parsed as a `CloudEvent` whenever it parses."""
     envelope = _document(value)
     if envelope is None:
         return None
-    moment = _moment(envelope.get("time"))
-    if moment is not None:
-        return moment
     data = envelope.get("data")
     entity = data.get("value") if isinstance(data, dict) else None
-    if not isinstance(entity, dict):
-        return None
-    return next(
-        (m for m in (_moment(entity.get(name)) for name in _ENTITY_TIMES) if m is not None), None
+    return event_time(
+        _envelope_time(envelope.get("time")), entity if isinstance(entity, dict) else None
     )
 
 
