@@ -65,6 +65,21 @@ def _current(facts: OrderFacts, event_id: str, occurred_at: datetime) -> OrderUp
     return order
 
 
+def _refund(
+    facts: OrderFacts, memo_id: str, raw: dict[str, Any], order: OrderUpdated
+) -> NormalizedEvent:
+    """A credit memo as a refund record of its own, under the order's buyer and currency."""
+    event_id, at = facts.creditmemo_events[memo_id]
+    return refund_recorded(
+        CommerceCreditmemo.model_validate(raw),
+        email=order.email,
+        order_increment_id=order.increment_id,
+        currency=order.currency,
+        event_id=event_id,
+        occurred_at=at,
+    )
+
+
 def _publish(
     facts: OrderFacts, candidate: OrderUpdated | None
 ) -> tuple[OrderFacts, list[NormalizedEvent]]:
@@ -81,17 +96,7 @@ def _publish(
         digest = _digest(raw)
         if published.get(memo_id) == digest:
             continue
-        event_id, at = facts.creditmemo_events[memo_id]
-        events.append(
-            refund_recorded(
-                CommerceCreditmemo.model_validate(raw),
-                email=known.email,
-                order_increment_id=known.increment_id,
-                currency=known.currency,
-                event_id=event_id,
-                occurred_at=at,
-            )
-        )
+        events.append(_refund(facts, memo_id, raw, known))
         published[memo_id] = digest
     return facts.model_copy(update={"refunds_published": published}), events
 
@@ -160,15 +165,5 @@ def restated(facts: OrderFacts) -> list[NormalizedEvent]:
         return []
     events: list[NormalizedEvent] = [order]
     for memo_id, raw in sorted(facts.creditmemos.items()):
-        event_id, at = facts.creditmemo_events[memo_id]
-        events.append(
-            refund_recorded(
-                CommerceCreditmemo.model_validate(raw),
-                email=order.email,
-                order_increment_id=order.increment_id,
-                currency=order.currency,
-                event_id=event_id,
-                occurred_at=at,
-            )
-        )
+        events.append(_refund(facts, memo_id, raw, order))
     return events
