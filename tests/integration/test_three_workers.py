@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.redelivery import Redelivery
-from tests.support.scenario import scenario, settled_outcome
+from tests.support.scenario import outcome, scenario, settled_outcome, unsettled
 from tests.support.stack import (
     FIRST_ORDER_PROGRAM,
     ORDER_FULFILLED_PROGRAM,
@@ -74,11 +74,15 @@ def test_three_workers_one_killed_ten_times_lose_and_repeat_nothing(
                 victim = start_worker(stack, logs, f"worker-2-{kill + 1}", web_port=ports[0])
             adobe.send(chunks[KILLS])
             eventually(adobe.idle, timeout=120, what="every delivery answered 2xx")
-            found = eventually(
-                lambda: settled_outcome(stack, traffic),
-                timeout=240,
-                what="every order, enrolment and consent status in Dotdigital",
-            )
+            try:
+                found = eventually(
+                    lambda: settled_outcome(stack, traffic),
+                    timeout=240,
+                    what="every order, enrolment and consent status in Dotdigital",
+                )
+            except AssertionError as timed_out:
+                missing = unsettled(outcome(stack, traffic), traffic)
+                raise AssertionError(f"{timed_out}; still missing: {missing}") from None
             stats = stack.dotdigital.admin("stats")
         finally:
             adobe.close()

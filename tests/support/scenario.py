@@ -364,20 +364,37 @@ def quiet_outcome(stack: Stack, expected: Scenario) -> dict[str, Any] | None:
 def settled(found: dict[str, Any], expected: Scenario) -> bool:
     """Dotdigital shows every order with its fulfilment (and last state, where the scenario
     knows it), every credit memo, every enrolment and consent status."""
+    return not unsettled(found, expected, first=1)
+
+
+def unsettled(found: dict[str, Any], expected: Scenario, first: int = 20) -> list[str]:
+    """What keeps `found` from being `settled`, contact by contact (the `first` few), for a
+    test that timed out waiting to say what never arrived."""
+    missing: list[str] = []
     for email in expected.emails:
+        if len(missing) >= first:
+            break
         person = found["people"][email]
         if person is None:
-            return False
+            missing.append(f"{email}: no contact")
+            continue
         orders = {k: v.get("fulfilled") for k, v in person["orders"].items()}
         if orders != expected.orders.get(email, {}):
-            return False
+            missing.append(f"{email}: orders {orders} != {expected.orders.get(email, {})}")
         states = {k: expected.states[k] for k in orders if k in expected.states}
-        if any(person["orders"][k].get("orderState") != state for k, state in states.items()):
-            return False
+        wrong = {
+            k: (person["orders"][k].get("orderState"), state)
+            for k, state in states.items()
+            if person["orders"][k].get("orderState") != state
+        }
+        if wrong:
+            missing.append(f"{email}: order states (found, expected) {wrong}")
         if set(person["refunds"]) != expected.refunds.get(email, set()):
-            return False
+            wanted = expected.refunds.get(email, set())
+            missing.append(f"{email}: refunds {sorted(person['refunds'])} != {sorted(wanted)}")
         if person["enrolments"] != expected.enrolments.get(email, {}):
-            return False
+            wanted_enrolments = expected.enrolments.get(email, {})
+            missing.append(f"{email}: enrolments {person['enrolments']} != {wanted_enrolments}")
         if email in expected.statuses and person["status"] != expected.statuses[email]:
-            return False
-    return True
+            missing.append(f"{email}: status {person['status']} != {expected.statuses[email]}")
+    return missing
