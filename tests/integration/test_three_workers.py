@@ -9,17 +9,32 @@ import signal
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
+from schemas.contract.topics import (
+    CONSENT,
+    CONSENT_OBSERVED,
+    CUSTOMERS,
+    EXCEPTIONS,
+    ORDERS,
+    RAW,
+    WRITES,
+    WRITES_REALTIME,
+)
+from tests.support.groups import behind
 from tests.support.redelivery import Redelivery
-from tests.support.scenario import outcome, scenario, settled_outcome, unsettled
+from tests.support.scenario import APP, PIPELINE, outcome, scenario, settled_outcome, unsettled
 from tests.support.stack import (
     FIRST_ORDER_PROGRAM,
     ORDER_FULFILLED_PROGRAM,
     Process,
+    Stack,
     eventually,
     free_port,
+    read_all,
     running_stack,
     start_worker,
     worker_url,
@@ -48,6 +63,41 @@ def crashes_in(logs: list[Process]) -> dict[str, list[str]]:
         if lines:
             found[process.name] = lines[:10]
     return found
+
+
+TRAIL = (RAW, ORDERS, CUSTOMERS, CONSENT_OBSERVED, CONSENT, WRITES, WRITES_REALTIME, EXCEPTIONS)
+
+
+def emails_in(missing: list[str]) -> list[str]:
+    return sorted({line.split(":", 1)[0] for line in missing})
+
+
+def where(stack: Stack, email: str) -> dict[str, list[Any]]:
+    """The records of each pipeline topic naming `email`, as (partition, offset), write commands
+    and exception records with what they say: where its records stopped."""
+    needle = email.encode()
+    found: dict[str, list[Any]] = {}
+    for topic in TRAIL:
+        records = [
+            record
+            for record in read_all(stack.bootstrap, topic, decode=bytes)
+            if needle in record["value"]
+        ]
+        found[topic] = [(record["partition"], record["offset"], said(topic, record["value"]))
+                        for record in records]  # fmt: skip
+    contacts = stack.dotdigital.admin("contacts")
+    found["sandbox contacts"] = [len(str(contacts)), needle.decode() in str(contacts)]
+    return found
+
+
+def said(topic: str, value: bytes) -> str:
+    if topic in (WRITES, WRITES_REALTIME):
+        command = orjson.loads(value)["command"]
+        return f"{command['kind']} {command.get('lane')} prev={command.get('previous_email')}"
+    if topic == EXCEPTIONS:
+        record = orjson.loads(value)
+        return f"{record['reason']}: {record['message'][:160]}"
+    return ""
 
 
 def test_three_workers_one_killed_ten_times_lose_and_repeat_nothing(
@@ -82,7 +132,20 @@ def test_three_workers_one_killed_ten_times_lose_and_repeat_nothing(
                 )
             except AssertionError as timed_out:
                 missing = unsettled(outcome(stack, traffic), traffic)
-                raise AssertionError(f"{timed_out}; still missing: {missing}") from None
+                trail = {email: where(stack, email) for email in emails_in(missing)}
+                answered = {
+                    email: [
+                        (event["type"].rsplit(".", 1)[-1], adobe.answers.get(event["eventid"]))
+                        for event in traffic.events
+                        if email.encode() in orjson.dumps(event)
+                    ]
+                    for email in emails_in(missing)
+                }
+                raise AssertionError(
+                    f"{timed_out}; still missing: {missing}; records naming them: {trail}; "
+                    f"their deliveries answered: {answered}; "
+                    f"not committed: {behind(stack.bootstrap, APP, PIPELINE)}"
+                ) from None
             stats = stack.dotdigital.admin("stats")
         finally:
             adobe.close()

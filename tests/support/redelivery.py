@@ -40,6 +40,8 @@ class Redelivery:
         self._stopping = threading.Event()
         self._turn = 0
         self.attempts = Attempts()
+        # Each event's accepting answer, by its event id: which webhook, and what it said.
+        self.answers: dict[str, tuple[str, str]] = {}
         self._thread = threading.Thread(target=self._run, name="adobe-io", daemon=True)
         self._thread.start()
 
@@ -86,14 +88,17 @@ class Redelivery:
     def _attempt(self, event: dict[str, Any]) -> bool:
         webhook = self._webhooks[self._turn % len(self._webhooks)]
         self._turn += 1
+        body = ""
         try:
-            status = self._stack.deliver(event, webhook=webhook).status_code
+            response = self._stack.deliver(event, webhook=webhook)
+            status, body = response.status_code, response.text
         except httpx.HTTPError:
             status = 0
         with self._lock:
             self.attempts.statuses[status] = self.attempts.statuses.get(status, 0) + 1
             if 200 <= status < 300:
                 self.attempts.accepted += 1
+                self.answers[str(event.get("eventid"))] = (webhook, body)
                 return True
             self.attempts.refused += 1
             return False
