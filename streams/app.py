@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> Any:
     )
     metrics = Metrics()
     topics = faust_topics(app, settings.kafka.partitions)
-    incidents = Incidents(topics.deadletter, topics.exceptions)
+    incidents = Incidents(topics.deadletter, topics.exceptions, metrics)
     partitions = settings.kafka.partitions
     normalize.register(
         app,

@@ -1,5 +1,5 @@
-"""Ops endpoints on the worker: health, status and table digests, protected by a bearer token
-when one is set."""
+"""Ops endpoints on the worker: health, status, Prometheus metrics and table digests, protected
+by a bearer token when one is set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from faust.web import Request, Response, View
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from streams.ops.partition_lag import PartitionLag
 from streams.ops.table_digest import held_digests
 from streams.runtime.metrics import Metrics
 from streams.settings import Settings
@@ -28,9 +30,10 @@ def register_ops(
     *,
     budget: Callable[[], dict[str, Any] | None] = lambda: None,
 ) -> None:
-    """`GET /ops/health`, `GET /ops/status` and `GET /ops/tables`; `budget()` is this worker's
-    share of the Dotdigital budgets (None before its first assignment)."""
+    """`GET /ops/health`, `GET /ops/status`, `GET /metrics` and `GET /ops/tables`; `budget()` is
+    this worker's share of the Dotdigital budgets (None before its first assignment)."""
     token = settings.web.ops_token.get_secret_value() if settings.web.ops_token else None
+    metrics.registry.register(PartitionLag(lambda: app.consumer.assignment(), app.monitor))
 
     class Health(View):
         async def get(self, request: Request) -> Response:
@@ -56,6 +59,16 @@ def register_ops(
                 }
             )
 
+    class Prometheus(View):
+        async def get(self, request: Request) -> Response:
+            if not _authorized(request, token):
+                return self.json({"error": "unauthorized"}, status=401)
+            # The text format every Prometheus scrapes; in the headers, as aiohttp refuses a
+            # content type that names its charset.
+            return self.bytes(
+                metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}
+            )
+
     class Tables(View):
         async def get(self, request: Request) -> Response:
             if not _authorized(request, token):
@@ -65,4 +78,5 @@ def register_ops(
 
     app.page("/ops/health")(Health)
     app.page("/ops/status")(Status)
+    app.page("/metrics")(Prometheus)
     app.page("/ops/tables")(Tables)

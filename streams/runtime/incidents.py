@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.privacy import redact_emails
 from schemas.contract.incidents import DeadLetter, Reason, Severity, SyncException
+from streams.runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,12 @@ class Incidents:
     `detail`, and the exception record's `subject` and `message`, have email addresses masked.
     """
 
-    def __init__(self, deadletter_topic: Any, exceptions_topic: Any) -> None:
+    def __init__(
+        self, deadletter_topic: Any, exceptions_topic: Any, metrics: Metrics | None = None
+    ) -> None:
         self._deadletter = deadletter_topic
         self._exceptions = exceptions_topic
+        self._metrics = metrics or Metrics()
 
     async def dead_letter(
         self,
@@ -152,6 +156,8 @@ class Incidents:
                 key=record_key, value=orjson.dumps(exception.model_dump(mode="json"))
             ),
         ]
+        self._metrics.dead_lettered(reason.value, source_topic)
+        self._metrics.excepted(reason.value, exception.severity.value)
         log.warning(
             "dead-lettered %s: %s",
             exception.subject,
@@ -197,6 +203,7 @@ class Incidents:
     ) -> None:
         """An exception record alone, for what is worth knowing but lost nothing."""
         exception = _exception(reason, message, subject, email, event_id, _now())
+        self._metrics.excepted(reason.value, exception.severity.value)
         await self._exceptions.send(
             key=(email or exception.subject).encode(),
             value=orjson.dumps(exception.model_dump(mode="json")),

@@ -1,14 +1,37 @@
-"""Counters and latencies of what flowed through this worker, for the status page."""
+"""What flowed through this worker: Prometheus series for `/metrics`, and the counts and recent
+latencies `/ops/status` shows.
+
+Every series lives in the worker's own prometheus-client registry (README, "Metrics", lists them):
+
+- `cartwright_events_total{stage, outcome}`: what each stage took in, put out or set aside, from
+  `add("normalize.events")` (stage `normalize`, outcome `events`);
+- `cartwright_latency_seconds{step}`: histograms of the latencies observed by name
+  (`observe("consent.propagation.commerce_to_dotdigital", s)`);
+- `cartwright_dead_letters_total{reason, source_topic}` and `cartwright_exceptions_total{reason,
+  severity}`: every dead letter and exception record this worker published;
+- `cartwright_dotdigital_writes_total{lane, kind, answer}` and
+  `cartwright_dotdigital_write_latency_seconds{lane}`: write commands settled by the sink, and
+  the time from the join issuing one to Dotdigital accepting it.
+
+The status page's percentiles are worked out over the most recent `window` observations, which a
+Prometheus histogram (cumulative since start, in buckets) cannot give: they are what the last
+thousand writes did, to the millisecond.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections import Counter, deque
+from collections import Counter as Tally
+from collections import deque
 from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 # Recent observations kept per latency: enough for a stable p95, small enough to sort per read.
 WINDOW = 1_000
+# From a webhook's hop (milliseconds) to consent crossing over on the next poll (minutes).
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 
 @dataclass
@@ -47,27 +70,108 @@ def nearest_rank(ordered: list[float], percent: float) -> float:
     return ordered[rank - 1]
 
 
-@dataclass
+def stage_and_outcome(name: str) -> tuple[str, str]:
+    """`normalize.events` → (`normalize`, `events`); a name without a stage is its own outcome."""
+    stage, _, outcome = name.partition(".")
+    return (stage, outcome) if outcome else ("worker", stage)
+
+
 class Metrics:
-    """Monotonic counters and latency windows by name; read by `/ops/status`."""
+    """Counters and latencies by name, kept as Prometheus series; read by `/ops/status` and
+    `/metrics`."""
 
-    started_at: float = field(default_factory=time.time)
-    counts: Counter[str] = field(default_factory=Counter)
-    window: int = WINDOW
-    latencies: dict[str, Latency] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.window < 1:
+    def __init__(self, window: int = WINDOW) -> None:
+        if window < 1:
             raise ValueError("a latency window holds at least one observation")
+        self.window = window
+        self.started_at = time.time()
+        self.registry = CollectorRegistry()
+        self.latencies: dict[str, Latency] = {}
+        self._events = Counter(
+            "cartwright_events",
+            "Records and events each stage took in, put out or set aside, by outcome.",
+            ["stage", "outcome"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "cartwright_latency_seconds",
+            "Latencies observed along the pipeline, by step.",
+            ["step"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self._dead_letters = Counter(
+            "cartwright_dead_letters",
+            "Records dead-lettered, by reason and the topic they came from.",
+            ["reason", "source_topic"],
+            registry=self.registry,
+        )
+        self._exceptions = Counter(
+            "cartwright_exceptions",
+            "Exception records published, by reason and severity.",
+            ["reason", "severity"],
+            registry=self.registry,
+        )
+        self._writes = Counter(
+            "cartwright_dotdigital_writes",
+            "Write commands the sink settled, by lane, kind and Dotdigital's answer.",
+            ["lane", "kind", "answer"],
+            registry=self.registry,
+        )
+        self._write_latency = Histogram(
+            "cartwright_dotdigital_write_latency_seconds",
+            "From the join issuing a write command to Dotdigital accepting it, by lane.",
+            ["lane"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        # Names seen, each to its labelled child (a lookup per add, not a label parse), and back.
+        self._counted: dict[str, Counter] = {}
+        self._names: dict[tuple[str, str], str] = {}
 
     def add(self, name: str, amount: int = 1) -> None:
-        self.counts[name] += amount
+        child = self._counted.get(name)
+        if child is None:
+            labels = stage_and_outcome(name)
+            child = self._counted[name] = self._events.labels(*labels)
+            self._names[labels] = name
+        child.inc(amount)
 
     def observe(self, name: str, seconds: float) -> None:
         """Record one latency (no clock is read: the caller measured it)."""
         latency = self.latencies.get(name) or Latency(self.window)
         latency.observe(seconds)  # refuses NaN before a new name is shown with nothing in it
         self.latencies[name] = latency
+        self._latency.labels(name).observe(seconds)
+
+    def dead_lettered(self, reason: str, source_topic: str) -> None:
+        self._dead_letters.labels(reason, source_topic).inc()
+
+    def excepted(self, reason: str, severity: str) -> None:
+        self._exceptions.labels(reason, severity).inc()
+
+    def wrote(self, lane: str, kind: str, answer: str, amount: int = 1) -> None:
+        """`amount` write commands of `kind` settled on `lane` with `answer` (accepted, …)."""
+        if amount:
+            self._writes.labels(lane, kind, answer).inc(amount)
+
+    def write_accepted_after(self, lane: str, seconds: float) -> None:
+        self._write_latency.labels(lane).observe(max(seconds, 0.0))
+
+    @property
+    def counts(self) -> Tally[str]:
+        """Every `add`ed name and its total, as `/ops/status` shows them."""
+        tally: Tally[str] = Tally()
+        for family in self._events.collect():
+            for sample in family.samples:
+                if sample.name == "cartwright_events_total":
+                    labels = (sample.labels["stage"], sample.labels["outcome"])
+                    tally[self._names[labels]] = int(sample.value)
+        return tally
+
+    def exposition(self) -> bytes:
+        """Every series in the Prometheus text format."""
+        return generate_latest(self.registry)
 
     def snapshot(self) -> dict[str, object]:
         return {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.commerce.simulator.events import ORDER_SAVED, envelope
 from schemas.contract.topics import CONSENT_OBSERVED, CUSTOMERS, DEADLETTER, ORDERS, RAW, REFUNDS
@@ -190,6 +191,38 @@ def test_afterwards_the_worker_is_alive_healthy_lands_a_good_order_and_shrinks(
         what=f"the worker's RSS under {RSS_LIMIT_KIB // 1024} MB",
     )
     assert rss < RSS_LIMIT_KIB
+
+
+def _dead_letters_counted(stack: Stack) -> dict[tuple[str, str], float]:
+    """`cartwright_dead_letters_total` on the worker's `/metrics`, as Prometheus parses it."""
+    text = httpx.get(f"{stack.worker_url}/metrics", timeout=5).text
+    return {
+        (sample.labels["reason"], sample.labels["source_topic"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "cartwright_dead_letters"
+        for sample in family.samples
+        if sample.name == "cartwright_dead_letters_total"
+    }
+
+
+def test_the_worker_metrics_count_every_dead_letter_by_reason_and_topic(
+    sent: Sent, stack: Stack
+) -> None:
+    assert not _accounting(sent, stack, timeout=60)
+    on_topic: Counter[tuple[str, str]] = Counter(
+        (letter["value"]["reason"], letter["value"]["source_topic"])
+        for letter in read_all(stack.bootstrap, DEADLETTER)
+    )
+    assert len(on_topic) > 3, on_topic  # several reasons: the catalogue is hostile in many ways
+
+    def matching() -> dict[tuple[str, str], float] | None:
+        found = _dead_letters_counted(stack)
+        return found if found == dict(on_topic) else None
+
+    counted = eventually(
+        matching, timeout=30, what="the dead letters on /metrics to match the dead-letter topic"
+    )
+    assert sum(counted.values()) == sum(on_topic.values())
 
 
 async def _hold_open(url: str, case: Case, times: int) -> list[Answer]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -18,7 +20,7 @@ from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
-from schemas.dotdigital.commands import ContactWrite, WriteCommand
+from schemas.dotdigital.commands import ConsentWrite, ContactWrite, WriteCommand
 from streams.runtime.faults import Record, contained, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
@@ -157,6 +159,27 @@ async def report(rejections: list[Rejection[Consumed]], incidents: Incidents, to
         )
 
 
+def answers(
+    commands: Sequence[tuple[WriteCommand, Consumed]], rejections: Sequence[Rejection[Consumed]]
+) -> tuple[Counter[tuple[str, str]], list[datetime]]:
+    """How a settled batch was answered, by (kind, answer): `accepted`, `rejected` by Dotdigital
+    or `held_back` on purpose; and when each accepted command was issued (a consent change has
+    its own propagation latency). A command dead-lettered for a fault of its own counts as
+    settled here and is counted among the dead letters."""
+    refused = {id(rejection.origin): rejection.reason for rejection in rejections}
+    counted: Counter[tuple[str, str]] = Counter()
+    issued: list[datetime] = []
+    for command, origin in commands:
+        reason = refused.get(id(origin))
+        if reason is None:
+            counted[command.command.kind, "accepted"] += 1
+            if not isinstance(command.command, ConsentWrite):
+                issued.append(command.command.issued_at)
+        else:
+            counted[command.command.kind, "held_back" if reason in HELD_BACK else "rejected"] += 1
+    return counted, issued
+
+
 def register_lane(
     app: Any,
     topic: Any,
@@ -194,6 +217,12 @@ def register_lane(
                 await report(rejections, incidents, lane.topic_name)
                 metrics.add(f"{lane.name}.commands", len(commands))
                 metrics.add(f"{lane.name}.rejected", len(rejections))
+                counted, issued = answers(commands, rejections)
+                for (kind, answer), amount in counted.items():
+                    metrics.wrote(lane.name, kind, answer, amount)
+                now = time.time()
+                for at in issued:
+                    metrics.write_accepted_after(lane.name, now - at.timestamp())
                 for event in events:
                     await stream.ack(event)
 

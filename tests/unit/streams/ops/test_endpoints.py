@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from faust.types import TP
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from streams.ops.endpoints import register_ops
@@ -84,6 +85,81 @@ async def test_status_wants_the_ops_token_when_one_is_set(metrics: Metrics) -> N
     async with await serving(settings, metrics) as client:
         refused = await client.get("/ops/status")
         allowed = await client.get("/ops/status", headers={"Authorization": "Bearer ops-secret"})
+
+    assert refused.status == 401
+    assert allowed.status == 200
+
+
+def families(text: str) -> dict[str, Any]:
+    """The exposition as Prometheus's own parser reads it, by family name."""
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def sample(family: Any, **labels: str) -> float:
+    (value,) = [
+        s.value
+        for s in family.samples
+        if s.name == family.name + "_total" or s.name == family.name
+        if s.labels == labels
+    ]
+    return float(value)
+
+
+async def test_metrics_parse_as_prometheus_text_with_every_stage_and_the_lag(
+    metrics: Metrics,
+) -> None:
+    metrics.add("normalize.events", 5)
+    metrics.dead_lettered("invalid_email", "commerce.raw.v1")
+    metrics.wrote("batch", "insight", "accepted", 3)
+    metrics.write_accepted_after("realtime", 0.2)
+    app: Any = faust.App("ops-test", broker="kafka://127.0.0.1:1", store="memory://")
+    app.consumer = AssignedConsumer()
+    writes = "cartwright.commerce.writes.v1"
+    app.monitor.tp_end_offsets = {TP(writes, 0): 120, TP(writes, 1): 7}
+    app.monitor.tp_committed_offsets = {TP(writes, 0): 100}
+    register_ops(app, Settings(web=WebSettings()), metrics)
+
+    async with TestClient(TestServer(app.web.web_app)) as client:
+        response = await client.get("/metrics")
+        text = await response.text()
+
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    found = families(text)
+    assert sample(found["cartwright_events"], stage="normalize", outcome="events") == 5
+    assert sample(found["cartwright_events"], stage="consent", outcome="commerce_writes") == 3
+    assert (
+        sample(
+            found["cartwright_dead_letters"], reason="invalid_email", source_topic="commerce.raw.v1"
+        )
+        == 1
+    )
+    assert (
+        sample(
+            found["cartwright_dotdigital_writes"], lane="batch", kind="insight", answer="accepted"
+        )
+        == 3
+    )
+    propagation = [
+        s
+        for s in found["cartwright_latency_seconds"].samples
+        if s.name == "cartwright_latency_seconds_count"
+    ]
+    assert [(s.labels["step"], s.value) for s in propagation] == [
+        ("consent.propagation.dotdigital_to_commerce", 3.0)
+    ]
+    # Partition 1 has committed nothing yet: its end is known, its lag is not.
+    assert sample(found["cartwright_consumer_lag"], topic=writes, partition="0") == 20
+    assert [s.labels["partition"] for s in found["cartwright_consumer_lag"].samples] == ["0"]
+    assert sample(found["cartwright_partition_end_offset"], topic=writes, partition="1") == 7
+
+
+async def test_metrics_want_the_ops_token_when_one_is_set(metrics: Metrics) -> None:
+    settings = Settings(web=WebSettings(ops_token=SecretStr("ops-secret")))
+
+    async with await serving(settings, metrics) as client:
+        refused = await client.get("/metrics")
+        allowed = await client.get("/metrics", headers={"Authorization": "Bearer ops-secret"})
 
     assert refused.status == 401
     assert allowed.status == 200

@@ -6,6 +6,7 @@ import orjson
 
 from schemas.contract.incidents import DeadLetter, Reason, SyncException
 from streams.runtime.incidents import MAX_DETAIL, MAX_MESSAGE, Incidents, readable
+from streams.runtime.metrics import Metrics
 from tests.support.topic import RecordingTopic
 
 EMAIL = "jane.doe+vip@example.com"
@@ -77,3 +78,31 @@ def test_readable_masks_an_address_the_final_cut_would_split() -> None:
 
     assert readable(text, MAX_MESSAGE) == ("x" * (MAX_MESSAGE - 5) + " j***")
     assert len(readable("y" * 10 * MAX_DETAIL, MAX_DETAIL)) == MAX_DETAIL
+
+
+async def test_dead_letters_and_reports_are_counted_by_reason_severity_and_topic() -> None:
+    metrics = Metrics()
+    incidents = Incidents(RecordingTopic(), RecordingTopic(), metrics)
+
+    for _ in range(2):
+        await incidents.dead_letter(
+            reason=Reason.INVALID_EMAIL,
+            detail="no @",
+            original=b"{}",
+            source_topic="commerce.raw.v1",
+            key=None,
+            subject="order 7",
+        )
+    await incidents.report(reason=Reason.CONSENT_GATE, message="opted out", subject="contact")
+
+    registry = metrics.registry
+    dead = {"reason": "invalid_email", "source_topic": "commerce.raw.v1"}
+    assert registry.get_sample_value("cartwright_dead_letters_total", dead) == 2
+    excepted = registry.get_sample_value
+    assert (
+        excepted("cartwright_exceptions_total", {"reason": "invalid_email", "severity": "error"})
+        == 2
+    )
+    assert (
+        excepted("cartwright_exceptions_total", {"reason": "consent_gate", "severity": "info"}) == 1
+    )

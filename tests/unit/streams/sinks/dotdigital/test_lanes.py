@@ -4,32 +4,36 @@ command is dead-lettered as processing failed, the others are written, the lane 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import orjson
 import pytest
 
 from connectors.errors import FatalError
+from schemas.contract.consent import ConsentSource, ConsentStatus
 from schemas.contract.incidents import DeadLetter, Reason
 from schemas.contract.topics import WRITES
 from schemas.dotdigital.commands import EnrolmentWrite, WriteCommand
+from schemas.rules.consent import ConsentState
 from streams.process.contact_book import ContactBook
 from streams.runtime.incidents import Incidents
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
-from streams.sinks.dotdigital.lanes import Consumed, settle
+from streams.sinks.dotdigital.lanes import Consumed, answers, settle
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from tests.support.topic import RecordingTopic
 from tests.support.writes import ISSUED_AT, World, contact_write
 
 CORRUPT = "corrupt@example.com"
 PROGRAM = 7
+ACTIVE_PROGRAM = 1  # active in the sandbox's default account
 
 
-def enrolment(email: str) -> WriteCommand:
+def enrolment(email: str, program: int = PROGRAM) -> WriteCommand:
     return WriteCommand(
         command=EnrolmentWrite(
             email=email,
-            program_id=PROGRAM,
+            program_id=program,
             trigger="first_order",
             subject=f"order of {email}",
             source_event_id=f"evt-enrol-{email}",
@@ -118,3 +122,37 @@ async def test_a_fatal_error_is_no_records_fault_and_stops_the_lane() -> None:
         await settle(Refusing(), taken([contact_write("ada@example.com")]), box.incidents, WRITES)
 
     assert box.deadletter.sent == []
+
+
+async def test_a_settled_batch_is_counted_by_kind_and_answer(world: World) -> None:
+    kept, gone = "kept@example.com", "gone@example.com"
+    opted_out = ConsentState(
+        status=ConsentStatus.UNSUBSCRIBED,
+        source=ConsentSource.DOTDIGITAL,
+        reason="Unsubscribed",
+        at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+        event_id="evt-feed",
+    )
+    writer = BatchWriter(
+        world.client, sleep=world.retry_sleep, gate=ConsentGate({gone: opted_out}.get)
+    )
+    commands = taken(
+        [
+            contact_write(kept),
+            contact_write(gone),
+            enrolment(kept, ACTIVE_PROGRAM),
+            enrolment(kept),  # a program the account does not have: Dotdigital answers 404
+            enrolment(gone, ACTIVE_PROGRAM),
+        ]
+    )
+
+    counted, issued = answers(commands, await settle(writer, commands, Box().incidents, WRITES))
+
+    # The opted-out contact's enrolment is held back by the gate, not refused by Dotdigital.
+    assert counted == {
+        ("contact", "accepted"): 2,
+        ("enrolment", "accepted"): 1,
+        ("enrolment", "rejected"): 1,
+        ("enrolment", "held_back"): 1,
+    }
+    assert issued == [ISSUED_AT] * 3
