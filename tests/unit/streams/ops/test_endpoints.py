@@ -79,12 +79,13 @@ async def test_status_says_whether_the_worker_leads_and_its_dotdigital_budget(
     assert body["dotdigital_budget"] == {"share": "1/4", "leader": False}
 
 
-async def test_status_wants_the_ops_token_when_one_is_set(metrics: Metrics) -> None:
+@pytest.mark.parametrize("page", ["/ops/status", "/metrics"])
+async def test_ops_pages_want_the_ops_token_when_one_is_set(metrics: Metrics, page: str) -> None:
     settings = Settings(web=WebSettings(ops_token=SecretStr("ops-secret")))
 
     async with await serving(settings, metrics) as client:
-        refused = await client.get("/ops/status")
-        allowed = await client.get("/ops/status", headers={"Authorization": "Bearer ops-secret"})
+        refused = await client.get(page)
+        allowed = await client.get(page, headers={"Authorization": "Bearer ops-secret"})
 
     assert refused.status == 401
     assert allowed.status == 200
@@ -152,14 +153,3 @@ async def test_metrics_parse_as_prometheus_text_with_every_stage_and_the_lag(
     assert sample(found["cartwright_consumer_lag"], topic=writes, partition="0") == 20
     assert [s.labels["partition"] for s in found["cartwright_consumer_lag"].samples] == ["0"]
     assert sample(found["cartwright_partition_end_offset"], topic=writes, partition="1") == 7
-
-
-async def test_metrics_want_the_ops_token_when_one_is_set(metrics: Metrics) -> None:
-    settings = Settings(web=WebSettings(ops_token=SecretStr("ops-secret")))
-
-    async with await serving(settings, metrics) as client:
-        refused = await client.get("/metrics")
-        allowed = await client.get("/metrics", headers={"Authorization": "Bearer ops-secret"})
-
-    assert refused.status == 401
-    assert allowed.status == 200
