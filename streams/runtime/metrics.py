@@ -125,16 +125,13 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-        # Names seen, each to its labelled child (a lookup per add, not a label parse), and back.
+        # Names seen, each to its labelled child: a lookup per add, not a label parse.
         self._counted: dict[str, Counter] = {}
-        self._names: dict[tuple[str, str], str] = {}
 
     def add(self, name: str, amount: int = 1) -> None:
         child = self._counted.get(name)
         if child is None:
-            labels = stage_and_outcome(name)
-            child = self._counted[name] = self._events.labels(*labels)
-            self._names[labels] = name
+            child = self._counted[name] = self._events.labels(*stage_and_outcome(name))
         child.inc(amount)
 
     def observe(self, name: str, seconds: float) -> None:
@@ -152,8 +149,7 @@ class Metrics:
 
     def wrote(self, lane: str, kind: str, answer: str, amount: int = 1) -> None:
         """`amount` write commands of `kind` settled on `lane` with `answer` (accepted, …)."""
-        if amount:
-            self._writes.labels(lane, kind, answer).inc(amount)
+        self._writes.labels(lane, kind, answer).inc(amount)
 
     def write_accepted_after(self, lane: str, seconds: float) -> None:
         self._write_latency.labels(lane).observe(max(seconds, 0.0))
@@ -161,13 +157,15 @@ class Metrics:
     @property
     def counts(self) -> Tally[str]:
         """Every `add`ed name and its total, as `/ops/status` shows them."""
-        tally: Tally[str] = Tally()
-        for family in self._events.collect():
-            for sample in family.samples:
-                if sample.name == "cartwright_events_total":
-                    labels = (sample.labels["stage"], sample.labels["outcome"])
-                    tally[self._names[labels]] = int(sample.value)
-        return tally
+        names = {stage_and_outcome(name): name for name in self._counted}
+        return Tally(
+            {
+                names[sample.labels["stage"], sample.labels["outcome"]]: int(sample.value)
+                for family in self._events.collect()
+                for sample in family.samples
+                if sample.name == "cartwright_events_total"
+            }
+        )
 
     def exposition(self) -> bytes:
         """Every series in the Prometheus text format."""

@@ -72,21 +72,19 @@ def emails_in(missing: list[str]) -> list[str]:
     return sorted({line.split(":", 1)[0] for line in missing})
 
 
-def where(stack: Stack, email: str) -> dict[str, list[Any]]:
+def where(stack: Stack, email: str) -> dict[str, Any]:
     """The records of each pipeline topic naming `email`, as (partition, offset), write commands
     and exception records with what they say: where its records stopped."""
     needle = email.encode()
-    found: dict[str, list[Any]] = {}
-    for topic in TRAIL:
-        records = [
-            record
+    found: dict[str, Any] = {
+        topic: [
+            (record["partition"], record["offset"], said(topic, record["value"]))
             for record in read_all(stack.bootstrap, topic, decode=bytes)
             if needle in record["value"]
         ]
-        found[topic] = [(record["partition"], record["offset"], said(topic, record["value"]))
-                        for record in records]  # fmt: skip
-    contacts = stack.dotdigital.admin("contacts")
-    found["sandbox contacts"] = [len(str(contacts)), needle.decode() in str(contacts)]
+        for topic in TRAIL
+    }
+    found["in the sandbox's contacts"] = email in str(stack.dotdigital.admin("contacts"))
     return found
 
 

@@ -180,6 +180,24 @@ def answers(
     return counted, issued
 
 
+def count_settled(
+    metrics: Metrics,
+    lane: str,
+    commands: Sequence[tuple[WriteCommand, Consumed]],
+    rejections: Sequence[Rejection[Consumed]],
+) -> None:
+    """A settled batch on the lane's counters: commands, rejections, answers by kind, and how
+    long each accepted command took from the join's issue."""
+    metrics.add(f"{lane}.commands", len(commands))
+    metrics.add(f"{lane}.rejected", len(rejections))
+    counted, issued = answers(commands, rejections)
+    for (kind, answer), amount in counted.items():
+        metrics.wrote(lane, kind, answer, amount)
+    now = time.time()
+    for at in issued:
+        metrics.write_accepted_after(lane, now - at.timestamp())
+
+
 def register_lane(
     app: Any,
     topic: Any,
@@ -215,14 +233,7 @@ def register_lane(
                         extra={"lane": lane.name, "seconds": took},
                     )
                 await report(rejections, incidents, lane.topic_name)
-                metrics.add(f"{lane.name}.commands", len(commands))
-                metrics.add(f"{lane.name}.rejected", len(rejections))
-                counted, issued = answers(commands, rejections)
-                for (kind, answer), amount in counted.items():
-                    metrics.wrote(lane.name, kind, answer, amount)
-                now = time.time()
-                for at in issued:
-                    metrics.write_accepted_after(lane.name, now - at.timestamp())
+                count_settled(metrics, lane.name, commands, rejections)
                 for event in events:
                     await stream.ack(event)
 
