@@ -30,6 +30,7 @@ class Reason(StrEnum):
     EVENT_OUT_OF_WINDOW = "event_out_of_window"
     PROCESSING_FAILED = "processing_failed"
     ENROLMENT_INTERRUPTED = "enrolment_interrupted"
+    ATTRIBUTE_MISSING = "attribute_missing"
 
 
 class Severity(StrEnum):

@@ -40,11 +40,13 @@ from schemas.contract.topics import (
     STOREFRONT_EVENTS,
     STOREFRONT_RAW,
     TICKS,
+    TRAIL,
     WRITES,
     WRITES_REALTIME,
 )
 from schemas.dotdigital.commands import WriteCommand
 from schemas.dotdigital.enrolment_ledger import LedgerEntry
+from schemas.dotdigital.trail import Written
 from schemas.rules.contacts import ContactHandover
 from schemas.rules.ticks import Tick
 
@@ -128,6 +130,7 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(WRITES_REALTIME, EMAIL, WriteCommand),
     operational(EXCEPTIONS, EMAIL_OR_ENTITY, SyncException),
     operational(DEADLETTER, ORIGINAL_KEY, DeadLetter),
+    operational(TRAIL, EMAIL_OR_ENTITY, Written),
     operational(IDENTITY, "the contact's new email (after an email change)", ContactHandover),
     operational(CONSENT_OBSERVED, EMAIL, ConsentChanged),
     operational(COMMERCE_WRITES, EMAIL, CommerceUnsubscribe),

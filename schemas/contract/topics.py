@@ -15,6 +15,9 @@ WRITES = "dotdigital.writes.v1"
 WRITES_REALTIME = "dotdigital.writes.realtime.v1"
 EXCEPTIONS = "cartwright.exceptions.v1"
 DEADLETTER = "cartwright.deadletter.v1"
+# How Dotdigital answered each write command (operational): what a trace shows as written, and
+# what resolves an earlier exception for the same subject.
+TRAIL = "cartwright.trail.v1"
 # Consent changes from either side, once each (public); what each side reported (internal).
 CONSENT = "consent.v1"
 CONSENT_OBSERVED = "cartwright.consent.observed.v1"

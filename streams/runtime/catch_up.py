@@ -34,16 +34,21 @@ async def read_to_end(
     start: Mapping[int, int] | None = None,
     fetch_max_wait_ms: int = 50,
     give_up_after: float = 60.0,
+    partitions: Collection[int] | None = None,
 ) -> dict[int, int]:
     """Every record of `topic` from `start` (partition → offset; else the beginning), in order
-    per partition, passed to `handle`; returns where each partition's next record will be."""
+    per partition, passed to `handle`; returns where each partition's next record will be.
+    `partitions`: only these (a key's partition, when only one key's records matter)."""
     consumer = _consumer(bootstrap, fetch_max_wait_ms)
     await consumer.start()
     try:
         async with asyncio.timeout(give_up_after):
-            partitions = await _topic_partitions(consumer, topic)
+            partitions_of = await _topic_partitions(consumer, topic)
+            chosen = [
+                tp for tp in partitions_of if partitions is None or tp.partition in partitions
+            ]
             given = start or {}
-            begin = {tp: given.get(tp.partition) for tp in partitions}
+            begin = {tp: given.get(tp.partition) for tp in chosen}
             ends = await _read(consumer, begin, handle, fetch_max_wait_ms)
             return {tp.partition: offset for tp, offset in ends.items()}
     finally:

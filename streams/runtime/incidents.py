@@ -11,41 +11,13 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.privacy import redact_emails
 from schemas.contract.incidents import DeadLetter, Reason, Severity, SyncException
+from schemas.rules.impact import impact
 from streams.runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 Model = TypeVar("Model", bound=BaseModel)
 
-# What an operator reads in the exception record, per reason.
-IMPACT = {
-    Reason.MALFORMED_JSON: "an event was lost in transit; the record it carried is not in Dotdigital",
-    Reason.INVALID_ENVELOPE: "an event was not understood; its record is not in Dotdigital",
-    Reason.UNKNOWN_EVENT_TYPE: "none: the event is kept on the raw topic for when it is used",
-    Reason.INVALID_PAYLOAD: "this record is not in Dotdigital until the payload is fixed and replayed",
-    Reason.MISSING_EMAIL: "no contact to attach this record to; it is not in Dotdigital",
-    Reason.INVALID_EMAIL: "no contact to attach this record to; it is not in Dotdigital",
-    Reason.PAYLOAD_TOO_LARGE: "this record is not in Dotdigital",
-    Reason.DOTDIGITAL_REJECTED: "Dotdigital refused this record; segments and programs miss it",
-    Reason.CONSENT_FEED_ROW: "none for Dotdigital (it enforces the suppression); Commerce and "
-    "consent.v1 miss this change",
-    Reason.COMMERCE_REJECTED: "Commerce refused an opt-out: the customer may still be "
-    "subscribed there, though Dotdigital will not mail them",
-    Reason.CONSENT_GATE: "none: the contact has opted out, so no program or subscription is sent",
-    Reason.RESUBSCRIBE_REFUSED: "the contact stays suppressed in Dotdigital and gets no marketing",
-    Reason.GUEST_UNSUBSCRIBE: "none for Dotdigital (it enforces the opt-out); Commerce's guest "
-    "newsletter status is out of date",
-    Reason.NUMBER_OUT_OF_RANGE: "this record is not in Dotdigital: a number in it is not finite, "
-    "negative where it cannot be, or larger than Commerce can hold",
-    Reason.DELIVERY_TOO_LARGE: "none of the delivery's events were stored; the store must send "
-    "them in smaller deliveries",
-    Reason.EVENT_OUT_OF_WINDOW: "this event is not in Dotdigital: its time is too far from now "
-    "to be a live delivery (a replay or a forged event)",
-    Reason.PROCESSING_FAILED: "this record is not in Dotdigital until the fault is fixed and the "
-    "record replayed from the dead-letter topic",
-    Reason.ENROLMENT_INTERRUPTED: "the contact may or may not be in the program: a restart came "
-    "between the enrolment call and its confirmation, and it is not sent twice",
-}
 SEVERITY = {
     Reason.UNKNOWN_EVENT_TYPE: Severity.INFO,
     Reason.CONSENT_GATE: Severity.INFO,
@@ -53,6 +25,7 @@ SEVERITY = {
     Reason.RESUBSCRIBE_REFUSED: Severity.WARNING,
     Reason.CONSENT_FEED_ROW: Severity.WARNING,
     Reason.ENROLMENT_INTERRUPTED: Severity.WARNING,
+    Reason.ATTRIBUTE_MISSING: Severity.WARNING,
 }
 # Dead letters keep the original bytes, up to what a Kafka message comfortably holds.
 MAX_ORIGINAL_BYTES = 256 * 1024
@@ -72,6 +45,7 @@ def _exception(
     email: str | None,
     event_id: str | None,
     at: datetime,
+    attribute: str | None = None,
 ) -> SyncException:
     """The exception record an operator reads: severity and impact follow from the reason.
 
@@ -84,7 +58,7 @@ def _exception(
         reason=reason,
         message=readable(message, MAX_MESSAGE),
         severity=SEVERITY.get(reason, Severity.ERROR),
-        campaign_impact=IMPACT[reason],
+        campaign_impact=readable(impact(reason, subject, attribute), MAX_MESSAGE),
         event_id=event_id,
         at=at,
     )
@@ -200,9 +174,11 @@ class Incidents:
         subject: str,
         event_id: str | None = None,
         email: str | None = None,
+        attribute: str | None = None,
     ) -> None:
-        """An exception record alone, for what is worth knowing but lost nothing."""
-        exception = _exception(reason, message, subject, email, event_id, _now())
+        """An exception record alone, for what is worth knowing but lost nothing; `attribute`:
+        the product attribute it is about, for its impact."""
+        exception = _exception(reason, message, subject, email, event_id, _now(), attribute)
         self._metrics.excepted(reason.value, exception.severity.value)
         await self._exceptions.send(
             key=(email or exception.subject).encode(),

@@ -32,6 +32,7 @@ from schemas.contract.topics import (
     STOREFRONT_EVENTS,
     STOREFRONT_RAW,
     TICKS,
+    TRAIL,
     WRITES,
     WRITES_REALTIME,
 )
@@ -61,13 +62,14 @@ TOPIC_NAMES = {
     "storefront_carts": STOREFRONT_CARTS,
     "storefront_claims": STOREFRONT_CLAIMS,
     "raw_index": RAW_INDEX,
+    "trail": TRAIL,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
 # Topics of one partition: the pollers' checkpoints, the marks of dead letters put back.
 SINGLE_PARTITION = (CURSORS, REPLAYED)
 # Topics that hold personal data only so an operator can look and replay: kept for a while, then
 # deleted by the broker (see "Personal data" in the README).
-INCIDENT_TOPICS = (DEADLETTER, EXCEPTIONS)
+INCIDENT_TOPICS = (DEADLETTER, EXCEPTIONS, TRAIL)
 DEFAULT_INCIDENT_RETENTION_DAYS = 30.0
 _DAY_MS = 24 * 3600 * 1000
 # Ticks are worth nothing once read: an hour covers any restart.
@@ -98,6 +100,7 @@ class TopicSet:
     storefront_carts: Any
     storefront_claims: Any
     raw_index: Any
+    trail: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:

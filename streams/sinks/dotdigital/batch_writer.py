@@ -34,6 +34,7 @@ from streams.sinks.dotdigital.batch_plan import (
     plan_batch,
 )
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
+from streams.sinks.dotdigital.trail import Receipts
 from streams.sinks.enrolment_ledger import EnrolmentLedger, interrupted
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,12 @@ class BatchWriter:
         gate: ConsentGate | None = None,
         consent: ConsentWriter | None = None,
         ledger: EnrolmentLedger | None = None,
+        receipts: Receipts | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
         self._poll_interval = poll_interval
+        self.receipts = receipts or Receipts()
         self._gate = gate or ConsentGate()
         self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
         self._ledger = ledger or EnrolmentLedger()
@@ -111,6 +114,7 @@ class BatchWriter:
                 rejections.append(
                     Rejection(origin, write.subject, write.email, held, Reason.CONSENT_GATE)
                 )
+            self.receipts.note([origin], f"consent {write.action}")
         return rejections
 
     async def _records(
@@ -198,6 +202,10 @@ class BatchWriter:
         if not sending:
             return rejections
         event_id = next(iter(sending.values())).write.source_event_id
+        self.receipts.note(
+            (origin for enrolment in sorting.send for origin in origins[enrolment]),
+            f"enrolment of {len(sending)} contact(s) into program {program_id}",
+        )
         try:
             await self._ledger.once(
                 sorting.send,
@@ -233,6 +241,11 @@ class BatchWriter:
                     for origin in c.origins
                 )
                 continue
+            self.receipts.note(
+                (origin for c in chunk for origin in c.origins),
+                f"contact import of {len(chunk)}",
+                report.import_id,
+            )
             by_email = {c.email: c for c in chunk}
             for failure in report.failures:
                 email = str(failure.identifiers.get("email", "")).strip().lower()
@@ -262,6 +275,9 @@ class BatchWriter:
 
         async def upsert(contact: PlannedContact[Origin]) -> None:
             email, origins = contact.email, contact.origins
+            self.receipts.note(
+                origins, "contact rename" if contact.previous_email else "contact upsert"
+            )
             upsert = ContactUpsert(
                 email=email, previous_email=contact.previous_email, data_fields=contact.data_fields
             )
@@ -305,6 +321,11 @@ class BatchWriter:
             )
         except SkippableError as exc:
             return [rejection for record in chunk for rejection in _reject(record, words(exc))]
+        self.receipts.note(
+            (origin for record in chunk for origin in record.origins),
+            f"insight import of {len(chunk)} into {collection}",
+            report.import_id,
+        )
         by_key = {record.write.record.key: record for record in chunk}
         rejections: list[Rejection[Origin]] = []
         for failure in report.failures:

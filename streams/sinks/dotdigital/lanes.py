@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -20,23 +20,22 @@ from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
-from schemas.dotdigital.commands import ConsentWrite, ContactWrite, WriteCommand
+from schemas.dotdigital.commands import ConsentWrite, Lane, WriteCommand
 from streams.runtime.faults import Record, contained, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
-from streams.runtime.topics import TopicSet
+from streams.runtime.topics import TopicSet, encoded
 from streams.sinks.consent_gate import ConsentGate, ConsentLookup
 from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
 from streams.sinks.dotdigital.in_flight import OrderedInFlight
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter, lane_keys
+from streams.sinks.dotdigital.trail import HELD_BACK, Receipts, entries, subject_of, trail_key
 from streams.sinks.enrolment_ledger import EnrolmentLedger
 
 log = logging.getLogger(__name__)
 
 SLOW_WRITE_SECONDS = 2.0
-# Not sent on purpose (an opt-out, an enrolment a crash may have sent): reported, not dead.
-HELD_BACK = frozenset({Reason.CONSENT_GATE, Reason.ENROLMENT_INTERRUPTED})
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,8 @@ class Consumed:
 
 
 class Writer(Protocol):
+    receipts: Receipts
+
     async def write(
         self, commands: Sequence[tuple[WriteCommand, Consumed]]
     ) -> list[Rejection[Consumed]]: ...
@@ -88,11 +89,6 @@ async def decode(
     return commands
 
 
-def _subject(command: WriteCommand) -> str:
-    inner = command.command
-    return f"contact {inner.email}" if isinstance(inner, ContactWrite) else inner.subject
-
-
 async def settle(
     writer: Writer,
     commands: Sequence[tuple[WriteCommand, Consumed]],
@@ -124,12 +120,14 @@ async def settle(
             key=origin.key,
             partition=origin.partition,
             offset=origin.offset,
-            subject=_subject(command),
+            subject=subject_of(command),
             event_id=origin.event_id,
             email=command.command.email,
         )
         async with guarded(incidents, record):
             rejections.extend(await writer.write([(command, origin)]))
+        if record.failed:
+            writer.receipts.fail(origin, "processing failed: dead-lettered, see the exception")
     return rejections
 
 
@@ -198,9 +196,24 @@ def count_settled(
         metrics.write_accepted_after(lane, now - at.timestamp())
 
 
+async def send_trail(
+    trail: Any,
+    lane: str,
+    commands: Sequence[tuple[WriteCommand, Consumed]],
+    rejections: Sequence[Rejection[Consumed]],
+    receipts: Receipts,
+) -> None:
+    """Each settled command on the trail topic, not waited for: the trail is for reading, and
+    the batch's offsets do not depend on it."""
+    at = datetime.now(UTC)
+    for entry in entries(Lane(lane), commands, rejections, receipts, at):
+        await trail.send(key=trail_key(entry), value=encoded(entry))
+
+
 def register_lane(
     app: Any,
     topic: Any,
+    trail: Any,
     lane: LaneSettings,
     incidents: Incidents,
     metrics: Metrics,
@@ -234,6 +247,7 @@ def register_lane(
                     )
                 await report(rejections, incidents, lane.topic_name)
                 count_settled(metrics, lane.name, commands, rejections)
+                await send_trail(trail, lane.name, commands, rejections, writer.receipts)
                 for event in events:
                     await stream.ack(event)
 
@@ -293,6 +307,7 @@ def register(
     register_lane(
         app,
         topics.writes,
+        topics.trail,
         batch,
         incidents,
         metrics,
@@ -308,6 +323,7 @@ def register(
     register_lane(
         app,
         topics.writes_realtime,
+        topics.trail,
         realtime,
         incidents,
         metrics,

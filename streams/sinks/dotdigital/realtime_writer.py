@@ -23,6 +23,7 @@ from streams.runtime.retrying import retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import Rejection, words
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
+from streams.sinks.dotdigital.trail import Receipts, call_of
 from streams.sinks.enrolment_ledger import EnrolmentLedger, interrupted
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,11 @@ class RealtimeWriter:
         gate: ConsentGate | None = None,
         consent: ConsentWriter | None = None,
         ledger: EnrolmentLedger | None = None,
+        receipts: Receipts | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
+        self.receipts = receipts or Receipts()
         self._gate = gate or ConsentGate()
         self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
         self._ledger = ledger or EnrolmentLedger()
@@ -74,6 +77,7 @@ class RealtimeWriter:
 
     async def _one(self, envelope: WriteCommand, origin: Origin) -> Rejection[Origin] | None:
         command = envelope.command
+        self.receipts.note([origin], call_of(envelope))
         if isinstance(command, ConsentWrite | EnrolmentWrite):
             try:
                 if isinstance(command, ConsentWrite):

@@ -21,6 +21,7 @@ from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
 from streams.sinks.dotdigital.lanes import Consumed, answers, settle
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
+from streams.sinks.dotdigital.trail import Receipts
 from tests.support.topic import RecordingTopic
 from tests.support.writes import ISSUED_AT, World, contact_write
 
@@ -108,6 +109,8 @@ async def test_one_command_that_fails_is_dead_lettered_and_the_rest_are_written(
 
 class Refusing:
     """A writer that Dotdigital refuses for good, as a wrong password makes it."""
+
+    receipts = Receipts()
 
     async def write(
         self, commands: Sequence[tuple[WriteCommand, Consumed]]
