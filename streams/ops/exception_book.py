@@ -1,11 +1,32 @@
-"""The exceptions an operator reads: the exception topic folded by subject and reason."""
+"""The exceptions an operator reads: the exception topic folded by subject and reason, each
+resolved by a later success for its subject on the sink's trail.
+
+No store of its own: `cartwright.exceptions.v1` and `cartwright.trail.v1` keep what an operator
+may look at for the incident retention (30 days by default), both are small beside the data
+topics (one record per failure, one per write), and reading them to the end is a few seconds.
+A table in the worker would hold only its own partitions' exceptions and be lost to a rebalance.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from schemas.contract.incidents import Reason, Severity
+from pydantic import ValidationError
+
+from schemas.contract.incidents import Reason, Severity, SyncException
+from schemas.contract.topics import EXCEPTIONS, TRAIL
+from schemas.dotdigital.trail import Answer, Written
+from schemas.rules.impact import why
+from streams.runtime.catch_up import Record, read_to_end
+from streams.runtime.incidents import readable
+
+# Reasons that lose nothing: there is no success to wait for.
+NOTHING_TO_RESOLVE = frozenset(
+    {Reason.UNKNOWN_EVENT_TYPE, Reason.CONSENT_GATE, Reason.GUEST_UNSUBSCRIBE}
+)
 
 
 @dataclass(frozen=True)
@@ -22,3 +43,115 @@ class ExceptionRow:
     last_at: datetime
     times: int
     resolved_at: datetime | None
+    email: str | None = None
+
+    @property
+    def status(self) -> str:
+        """open, resolved (by a later success) or info (nothing was lost)."""
+        if self.reason in NOTHING_TO_RESOLVE or self.severity == Severity.INFO:
+            return "info"
+        return "open" if self.resolved_at is None else "resolved"
+
+
+@dataclass(frozen=True)
+class Query:
+    """What `cartwright exceptions` and the status page ask for; None: any."""
+
+    since: datetime | None = None
+    reason: Reason | None = None
+    severity: Severity | None = None
+    subject: str | None = None
+    open_only: bool = False
+    limit: int = 50
+
+
+def fold(exceptions: Iterable[SyncException], trail: Iterable[Written]) -> list[ExceptionRow]:
+    """Exception records by (subject, reason), the latest first, each resolved by the first
+    accepted write for its subject after its last occurrence (for the same email, when both
+    name one: masked subjects of two addresses can look alike)."""
+    rows: dict[tuple[str, Reason], ExceptionRow] = {}
+    for record in sorted(exceptions, key=lambda record: record.at):
+        key = (record.subject, record.reason)
+        seen = rows.get(key)
+        words = why(record.reason, record.message)
+        if seen is None:
+            rows[key] = ExceptionRow(
+                subject=record.subject,
+                reason=record.reason,
+                severity=record.severity,
+                why=words,
+                impact=record.campaign_impact,
+                first_at=record.at,
+                last_at=record.at,
+                times=1,
+                resolved_at=None,
+                email=record.email,
+            )
+        else:
+            rows[key] = replace(
+                seen,
+                why=words,
+                impact=record.campaign_impact,
+                last_at=record.at,
+                times=seen.times + 1,
+                email=seen.email or record.email,
+            )
+    successes: dict[str, list[Written]] = {}
+    for entry in trail:
+        if entry.answer == Answer.ACCEPTED:
+            successes.setdefault(readable(entry.subject), []).append(entry)
+    return sorted(
+        (_resolved(row, successes.get(row.subject, ())) for row in rows.values()),
+        key=lambda row: row.last_at,
+        reverse=True,
+    )
+
+
+def _resolved(row: ExceptionRow, successes: Sequence[Written]) -> ExceptionRow:
+    later = [
+        entry.at
+        for entry in successes
+        if entry.at > row.last_at and (row.email is None or entry.email in (None, row.email))
+    ]
+    return replace(row, resolved_at=min(later)) if later else row
+
+
+def select(rows: Iterable[ExceptionRow], query: Query) -> list[ExceptionRow]:
+    """The rows a query asks for, latest first, at most `query.limit`."""
+    wanted = query.subject.lower() if query.subject else None
+    chosen = [
+        row
+        for row in rows
+        if (query.since is None or row.last_at >= query.since)
+        and (query.reason is None or row.reason == query.reason)
+        and (query.severity is None or row.severity == query.severity)
+        and (wanted is None or wanted in row.subject.lower() or wanted == (row.email or ""))
+        and (not query.open_only or row.status == "open")
+    ]
+    return chosen[: query.limit]
+
+
+async def read_exceptions(bootstrap: str, *, give_up_after: float = 120.0) -> list[ExceptionRow]:
+    """Every exception on the topic, folded, with the trail's successes for their subjects."""
+    records: list[SyncException] = []
+
+    def keep_exception(record: Record) -> None:
+        # What is not a v1 exception record is not ours to judge here: the view shows the rest.
+        with suppress(ValidationError):
+            records.append(SyncException.model_validate_json(record.value))
+
+    await read_to_end(bootstrap, EXCEPTIONS, keep_exception, give_up_after=give_up_after)
+    subjects = {record.subject for record in records}
+    entries: list[Written] = []
+
+    def keep_success(record: Record) -> None:
+        try:
+            entry = Written.model_validate_json(record.value)
+        except ValidationError:
+            return
+        if entry.answer == Answer.ACCEPTED and readable(entry.subject) in subjects:
+            entries.append(entry)
+
+    if subjects:
+        await read_to_end(bootstrap, TRAIL, keep_success, give_up_after=give_up_after)
+    return fold(records, entries)
