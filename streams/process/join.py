@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from schemas.contract.consent import ConsentChanged
+from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.refunds import RefundRecorded
 from schemas.contract.replay import Headers, replay_headers, replay_run
@@ -25,7 +26,7 @@ from schemas.contract.topics import (
 from schemas.dotdigital.commands import Lane
 from schemas.dotdigital.refunds import REFUNDS_COLLECTION
 from schemas.rules.contacts import ContactHandover
-from streams.process.join_output import JoinOutput
+from streams.process.join_output import JoinNotice, JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.faults import Record, guarded
@@ -61,7 +62,14 @@ def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Ha
     async def order(value: bytes, key: str, replay: bool) -> JoinOutput:
         event = read(OrderUpdated, value)
         labels = await products.for_skus(skus(event)) if products else None
-        return joiner.on_order(event, labels, replay=replay)
+        out = joiner.on_order(event, labels, replay=replay)
+        for sku, code in products.take_gaps() if products else ():
+            message = f"attribute `{code}` is empty on SKU {sku} (order {event.increment_id})"
+            notice = JoinNotice(
+                Reason.ATTRIBUTE_MISSING, f"SKU {sku}", message, event.email, event.event_id, code
+            )
+            out.notices.append(notice)
+        return out
 
     async def refund(value: bytes, key: str, replay: bool) -> JoinOutput:
         # A refund is a record of its own, written whole each time: a replay writes it again.
@@ -174,6 +182,7 @@ class JoinRecords:
                 subject=notice.subject,
                 event_id=notice.event_id,
                 email=notice.email,
+                attribute=notice.attribute,
             )
         acks += [
             await topic.send(key=key, value=value, headers=headers)

@@ -28,6 +28,7 @@ class JoinNotice:
     message: str
     email: str
     event_id: str
+    attribute: str | None = None
 
 
 @dataclass

@@ -29,6 +29,7 @@ class ProductAttributes:
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[str, tuple[float, dict[str, str]]] = {}
+        self._gaps: list[tuple[str, str]] = []
 
     async def for_skus(self, skus: Iterable[str]) -> dict[str, dict[str, str]]:
         """Attributes per sku; a product Commerce cannot answer for now simply has none yet
@@ -40,6 +41,12 @@ class ProductAttributes:
                 found[sku] = labels
         return found
 
+    def take_gaps(self) -> list[tuple[str, str]]:
+        """(sku, attribute code) of the products read since the last call that have no value
+        for a configured attribute: each reported once per read of the product, not per order."""
+        gaps, self._gaps = self._gaps, []
+        return gaps
+
     async def _labels(self, sku: str) -> dict[str, str]:
         cached = self._cache.get(sku)
         if cached is not None and self._clock() - cached[0] < self._ttl:
@@ -50,6 +57,8 @@ class ProductAttributes:
         except ConnectorError as exc:
             log.warning("product attributes unavailable for a line: %s", type(exc).__name__)
             return {}
+        if product is not None:
+            self._gaps += [(sku, code) for code in self._codes if code not in labels]
         self._cache[sku] = (self._clock(), labels)
         return labels
 

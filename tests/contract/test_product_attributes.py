@@ -41,3 +41,17 @@ async def test_configured_attributes_are_copied_onto_order_lines_as_labels(
     assert line["product_attributes"] == {"color": "Black", "material": "Polyester"}
     product_reads = commerce.network.to("GET", "/rest/default/V1/products/24-MB01")
     assert len(product_reads) == 1
+
+
+async def test_a_product_without_a_configured_attribute_is_a_gap_reported_once(
+    commerce: Commerce,
+) -> None:
+    products = ProductAttributes(commerce.client, ["color", "material"])
+
+    await products.for_skus(["24-WG02", "24-MB01", "NO-SUCH-SKU"])
+    first = products.take_gaps()
+    await products.for_skus(["24-WG02"])
+
+    # The watch has a colour and no material; an unknown product is no gap of an attribute.
+    assert first == [("24-WG02", "material")]
+    assert products.take_gaps() == []
