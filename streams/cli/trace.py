@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from streams.ops.trace import OK, STOPPED, Trace
-from streams.ops.trace_reader import TraceReader
+from streams.ops.trace_reader import DOTDIGITAL_WAIT, TraceReader
 from streams.runtime.clients import DotdigitalClients, account_budgets, commerce_client
 from streams.settings import Settings
 
@@ -35,17 +35,25 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def traced(settings: Settings, what: str, ident: str) -> Trace:
-    """The trace, asking Commerce and Dotdigital through the configured clients."""
+    """The trace, asking Commerce and Dotdigital through the configured clients; a Dotdigital
+    that does not answer (an outage) is said so in the trace instead of waited for."""
     budgets = account_budgets(settings)
     clients = DotdigitalClients(settings, lanes=budgets, feed=budgets)
-    dotdigital = await clients(background=False)
-    async with commerce_client(settings.commerce) as commerce, dotdigital:
+    try:
+        dotdigital = await asyncio.wait_for(clients(background=False), DOTDIGITAL_WAIT)
+    except TimeoutError:
+        dotdigital = None
+    async with commerce_client(settings.commerce) as commerce:
         reader = TraceReader(
             settings.kafka.bootstrap, settings.kafka.partitions, commerce, dotdigital
         )
-        if what == "order":
-            return await reader.order(ident)
-        return await reader.contact(ident)
+        try:
+            if what == "order":
+                return await reader.order(ident)
+            return await reader.contact(ident)
+        finally:
+            if dotdigital is not None:
+                await dotdigital.aclose()
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

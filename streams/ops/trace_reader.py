@@ -7,7 +7,8 @@ in the one partition that key hashes to: a trace costs a few partitions' reads, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -39,7 +40,7 @@ from schemas.dotdigital.commands import ContactWrite, WriteCommand
 from schemas.dotdigital.orders import ORDERS_COLLECTION
 from schemas.dotdigital.refunds import REFUNDS_COLLECTION
 from schemas.dotdigital.trail import Written
-from schemas.email import normalize_email
+from schemas.email import InvalidEmail, normalize_email
 from streams.ops.trace import (
     OK,
     PENDING,
@@ -61,6 +62,8 @@ Model = TypeVar("Model", bound=BaseModel)
 LANES = {WRITES: "batch", WRITES_REALTIME: "realtime"}
 # Longest an order number or an email given to a trace may be (Commerce's and RFC 5321's).
 MAX_QUERY = 254
+# How long a trace waits for Dotdigital's answers: in an outage it says so instead of waiting.
+DOTDIGITAL_WAIT = 15.0
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -99,9 +102,9 @@ class TraceReader:
         subject = f"order {number}"
         found = Evidence()
         order = await self._commerce_order(number, found)
-        email = normalize_email(str(order.get("customer_email") or "")) if order else None
+        email = _email(str(order.get("customer_email") or "")) if order else None
         entity_id = order.get("entity_id") if order else None
-        if email is None:
+        if order is None:
             email, entity_id = await self._order_on_topic(number)
         raw_key = f"order:{entity_id}" if entity_id is not None else None
         if raw_key:
@@ -118,12 +121,15 @@ class TraceReader:
             found,
         )
         if email:
-            await self._orders_now(email, number, found)
+            await self._now(self._orders_now(email, number, found), found)
+        elif order is not None:
+            why = "its email is not a valid address, so it has no contact in Dotdigital"
+            found.dotdigital.append(("Orders record", f"none: {why}"))
         return trace(subject, found.steps, found.dotdigital, found.in_dotdigital)
 
     async def contact(self, email: str) -> Trace:
         """`cartwright trace contact ada@example.com`: the contact and what was written for it."""
-        normalized_email = normalize_email(email.strip()[:MAX_QUERY])
+        normalized_email = _email(email.strip()[:MAX_QUERY])
         if normalized_email is None:
             step = Step("commerce", None, STOPPED, "not a valid email address")
             return trace(f"contact {readable(email[:MAX_QUERY])}", [step], [], False)
@@ -136,7 +142,7 @@ class TraceReader:
         await self._joined(normalized_email, lambda name: True, found)
         await self._written(normalized_email, lambda name: True, found)
         await self._excepted([normalized_email], lambda record: True, found)
-        await self._contact_now(normalized_email, found)
+        await self._now(self._contact_now(normalized_email, found), found)
         return trace(subject, found.steps, found.dotdigital, found.in_dotdigital)
 
     # --- Commerce ---
@@ -218,7 +224,7 @@ class TraceReader:
             order = _model(record, OrderUpdated)
             if order is not None and order.increment_id == number:
                 what = (
-                    f"order {number}: status {order.status}, total {order.grand_total} "
+                    f"order {number}: status {order.status}, total {order.grand_total:.2f} "
                     f"{order.currency or ''}, fulfilled {'yes' if order.fulfilled else 'no'}"
                 )
                 found.steps.append(normalized(what, millis(record.timestamp)))
@@ -226,7 +232,7 @@ class TraceReader:
         def keep_refund(record: Record) -> None:
             refund = _model(record, RefundRecorded)
             if refund is not None and refund.order_increment_id == number:
-                what = f"credit memo {refund.increment_id}: {refund.amount} {refund.currency or ''}"
+                what = f"credit memo {refund.increment_id}: {refund.amount:.2f} {refund.currency or ''}"
                 found.steps.append(normalized(what, millis(record.timestamp)))
 
         await self._read(ORDERS, email, keep_order)
@@ -287,6 +293,19 @@ class TraceReader:
 
     # --- Dotdigital now ---
 
+    async def _now(self, reading: Coroutine[Any, Any, None], found: Evidence) -> None:
+        """What Dotdigital holds, unless it does not answer in time (the trace is still told)."""
+        if self._dotdigital is None:
+            reading.close()
+            found.dotdigital.append(("Dotdigital", "did not answer: see the status page"))
+            return
+        try:
+            async with asyncio.timeout(DOTDIGITAL_WAIT):
+                await reading
+        except TimeoutError:
+            wait = f"did not answer within {DOTDIGITAL_WAIT:.0f} s: see the status page"
+            found.dotdigital.append(("Dotdigital", wait))
+
     async def _orders_now(self, email: str, number: str, found: Evidence) -> None:
         if self._dotdigital is None:
             return
@@ -294,7 +313,6 @@ class TraceReader:
             record = await self._dotdigital.get_insight_record(
                 ORDERS_COLLECTION, number, email=email
             )
-            refunds = await self._dotdigital.list_contact_insight(email, REFUNDS_COLLECTION)
         except ConnectorError as exc:
             found.dotdigital.append(("Dotdigital", f"did not answer: {exc}"))
             return
@@ -304,10 +322,13 @@ class TraceReader:
             found.in_dotdigital = True
             document = record.get("json", record)
             found.dotdigital.append(("Orders record", _order_words(number, document)))
+        try:
+            refunds = await self._dotdigital.list_contact_insight(email, REFUNDS_COLLECTION)
+        except ConnectorError:
+            refunds = []  # no Refunds collection yet: no refund was ever written
         mine = [r for r in refunds if (r.get("json") or {}).get("orderId") == number]
-        found.dotdigital.append(
-            ("Refunds records", ", ".join(_refund_words(r) for r in mine) or "none")
-        )
+        words = ", ".join(_refund_words(r) for r in mine) or "none"
+        found.dotdigital.append(("Refunds records", words))
 
     async def _contact_now(self, email: str, found: Evidence) -> None:
         if self._dotdigital is None:
@@ -328,6 +349,14 @@ class TraceReader:
             if fields.get(name) not in (None, ""):
                 found.dotdigital.append((name, str(fields[name])))
         found.dotdigital.append(("Orders records", str(len(orders))))
+
+
+def _email(raw: str) -> str | None:
+    """The address as the topics key it, or None when it is not one (what normalize refuses)."""
+    try:
+        return normalize_email(raw)
+    except InvalidEmail:
+        return None
 
 
 def _model(record: Record, model: type[Model]) -> Model | None:

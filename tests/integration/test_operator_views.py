@@ -1,0 +1,249 @@
+"""The operator's views on the real stack, with store traffic and injected faults: an enrolment
+Dotdigital refuses, a product with an empty attribute, a suppressed contact, an order with an
+invalid email and a Dotdigital outage. `cartwright exceptions` lists each with its subject,
+reason and impact; `cartwright trace order` shows where a failed order stopped and why, and the
+Dotdigital record of a good one; a replay after the fix resolves the refused enrolment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.commerce.simulator.store import Store
+from schemas.contract.topics import EXCEPTIONS, WRITES
+from tests.support.stack import (
+    FIRST_ORDER_PROGRAM,
+    ORDER_FULFILLED_PROGRAM,
+    Stack,
+    eventually,
+    read_topic,
+    running_stack,
+)
+
+pytestmark = pytest.mark.integration
+
+PROGRAMS = (ORDER_FULFILLED_PROGRAM, FIRST_ORDER_PROGRAM)
+# The walls between a table's cells, read as spaces, so a row reads as a line of text.
+CELL_WALLS = str.maketrans("│┃", "  ")
+
+
+@dataclass
+class Played:
+    """The orders of each fault, by role: role → (email, increment id)."""
+
+    stack: Stack
+    orders: dict[str, tuple[str, str]]
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("operator-views")
+
+
+@pytest.fixture(scope="module")
+def stack(logs: Path) -> Iterator[Stack]:
+    with running_stack(
+        logs,
+        CARTWRIGHT_ORDERS__BATCH_INTERVAL="0.5",
+        CARTWRIGHT_ORDERS__PRODUCT_ATTRIBUTES="color,material",
+        CARTWRIGHT_PROGRAMS__ORDER_FULFILLED=str(ORDER_FULFILLED_PROGRAM),
+        CARTWRIGHT_PROGRAMS__FIRST_ORDER=str(FIRST_ORDER_PROGRAM),
+    ) as running:
+        yield running
+
+
+def cartwright(stack: Stack, *args: str) -> tuple[int, str]:
+    """Run a `cartwright` command as an operator would, against the stack; its exit code and
+    its output with each line's cell walls and runs of spaces made one space."""
+    done = subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        env={**stack.env, "COLUMNS": "400"},
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    output = (done.stdout.decode() + done.stderr.decode()).translate(CELL_WALLS)
+    return done.returncode, "\n".join(" ".join(line.split()) for line in output.splitlines())
+
+
+def programs(stack: Stack, *, active: bool) -> None:
+    stack.dotdigital.admin("programs", {"programs": {str(p): active for p in PROGRAMS}})
+
+
+def fulfilled(stack: Stack, email: str, sku: str = "24-MB01") -> str:
+    """A guest's order of `sku` placed, invoiced and shipped in the store; its number."""
+
+    def buy(store: Store) -> str:
+        order = store.place_order(
+            store.guest(email, "Grace", "Hopper"), [store.catalogue.line(sku, 1)]
+        )
+        store.invoice(order)
+        store.ship(order)
+        return order.increment_id
+
+    return stack.commerce.act(buy)
+
+
+def exception_for(stack: Stack, subject: str, reason: str) -> None:
+    def seen(records: list[dict[str, Any]]) -> bool:
+        return any(
+            r["value"]["subject"] == subject and r["value"]["reason"] == reason for r in records
+        )
+
+    read_topic(stack.bootstrap, EXCEPTIONS, seen, timeout=90)
+
+
+def landed(stack: Stack, email: str, number: str) -> None:
+    eventually(
+        lambda: stack.dotdigital.record(email, "Orders", number),
+        timeout=90,
+        what=f"order {number} in Dotdigital",
+    )
+
+
+@pytest.fixture(scope="module")
+def played(stack: Stack) -> Played:
+    tag = uuid.uuid4().hex[:6]
+    orders: dict[str, tuple[str, str]] = {}
+
+    # An enrolment Dotdigital refuses: the marketer left the programs inactive.
+    programs(stack, active=False)
+    refused = f"refused.{tag}@example.com"
+    orders["refused"] = (refused, fulfilled(stack, refused))
+    exception_for(stack, f"order {orders['refused'][1]} (order_fulfilled)", "dotdigital_rejected")
+    programs(stack, active=True)
+
+    # A good order; one of a product without the mapped `material`; a suppressed contact's.
+    for role, sku in (("good", "24-MB01"), ("attribute", "24-WG02"), ("suppressed", "24-MB01")):
+        email = f"{role}.{tag}@example.com"
+        if role == "suppressed":
+            stack.dotdigital.admin(f"contacts/{email}/status", {"status": "hardBounced"})
+        orders[role] = (email, fulfilled(stack, email, sku))
+    # An order whose email is not an address.
+    invalid = f"invalid-{tag}-at-example.com"
+    orders["invalid"] = (invalid, fulfilled(stack, invalid))
+
+    for role in ("good", "attribute", "suppressed"):
+        landed(stack, *orders[role])
+    suppressed = orders["suppressed"][1]
+    exception_for(stack, f"order {suppressed} (order_fulfilled)", "consent_gate")
+    exception_for(stack, "SKU 24-WG02", "attribute_missing")
+    exception_for(stack, f"order {orders['invalid'][1]}", "invalid_email")
+    return Played(stack, orders)
+
+
+def test_exceptions_lists_each_fault_with_its_subject_reason_and_impact(played: Played) -> None:
+    code, table = cartwright(played.stack, "exceptions")
+    rows = table.splitlines()
+    refused, suppressed = played.orders["refused"][1], played.orders["suppressed"][1]
+
+    assert code == 0, table
+
+    def row(subject: str, reason: str) -> str:
+        found = [line for line in rows if subject in line and reason in line]
+        assert found, f"no row of {subject} / {reason} in:\n{table}"
+        return found[0]
+
+    assert "not in the post-purchase journey for order " + refused in row(
+        f"order {refused} (order_fulfilled)", "dotdigital_rejected"
+    )
+    assert "ERROR_PROGRAM_NOT_ACTIVE" in row(f"order {refused} (order_fulfilled)", "dotdigital")
+    assert "as the contact has opted out" in row(
+        f"order {suppressed} (order_fulfilled)", "consent_gate"
+    )
+    assert "attribute `material` is empty on SKU 24-WG02" in row("SKU 24-WG02", "attribute_missing")
+    assert "is not in Dotdigital's Orders" in row(
+        f"order {played.orders['invalid'][1]}", "invalid_email"
+    )
+    # The good order has none.
+    assert not [line for line in rows if f"order {played.orders['good'][1]}" in line]
+
+    code, only = cartwright(played.stack, "exceptions", "--reason", "attribute_missing")
+    assert "SKU 24-WG02" in only and "dotdigital_rejected" not in only
+
+
+def test_trace_shows_the_dotdigital_record_of_a_good_order(played: Played) -> None:
+    email, number = played.orders["good"]
+
+    code, shown = cartwright(played.stack, "trace", "order", number)
+
+    assert code == 0, shown
+    assert f"order {number} is in Dotdigital, last written" in shown
+    assert f"Orders record {number}: status complete" in shown
+    assert "fulfilled yes" in shown
+    assert "sales_order_save_commit_after event" in shown
+    assert "batch lane, insight import of" in shown and "into Orders" in shown
+    assert "import " in shown and "accepted" in shown
+    assert email not in shown  # the trace masks what it shows of a person
+
+
+def test_trace_shows_where_a_failed_order_stopped_and_why(played: Played) -> None:
+    _, number = played.orders["invalid"]
+
+    code, shown = cartwright(played.stack, "trace", "order", number)
+
+    assert code == 1, shown
+    assert (
+        f"order {number} has not reached Dotdigital: it stopped at dead-lettered: invalid_email"
+        in shown
+    )
+    assert "Commerce holds order " + number in shown
+    assert "Orders record none: its email is not a valid address" in shown
+
+
+def test_a_replay_after_the_fix_resolves_the_refused_enrolment(played: Played) -> None:
+    refused = played.orders["refused"][1]
+    subject = f"order {refused} (order_fulfilled)"
+
+    code, output = cartwright(
+        played.stack,
+        "replay",
+        "--dead-letters",
+        "--reason",
+        "dotdigital_rejected",
+        "--id",
+        refused,
+        "--yes",
+    )
+    assert code == 0, output
+
+    def resolved() -> str | None:
+        _, table = cartwright(played.stack, "exceptions", "--subject", refused)
+        line = next((line for line in table.splitlines() if subject in line), "")
+        return line if "resolved" in line else None
+
+    eventually(resolved, timeout=90, what=f"{subject} resolved")
+    code, shown = cartwright(played.stack, "exceptions", "--open")
+    assert subject not in shown
+
+
+def test_trace_during_an_outage_says_the_write_waits_in_the_sink(played: Played) -> None:
+    stack = played.stack
+    email = f"outage.{uuid.uuid4().hex[:6]}@example.com"
+    stack.dotdigital.admin("faults", {"error_rate": 1.0, "error_status": 503})
+    try:
+        number = fulfilled(stack, email)
+
+        def issued(records: list[dict[str, Any]]) -> bool:
+            return any(r["value"]["command"].get("subject") == f"order {number}" for r in records)
+
+        read_topic(stack.bootstrap, WRITES, issued, timeout=90)
+        code, shown = cartwright(stack, "trace", "order", number)
+        assert code == 1, shown
+        assert (
+            f"order {number} has not reached Dotdigital yet: its write is waiting in the sink"
+            in shown
+        )
+    finally:
+        stack.dotdigital.admin("faults", {})
+    landed(stack, email, number)
+
+    code, shown = cartwright(stack, "trace", "order", number)
+    assert code == 0 and f"order {number} is in Dotdigital" in shown
