@@ -91,13 +91,19 @@ STAGES: tuple[tuple[str, frozenset[str]], ...] = (
     ("Commerce write-back", frozenset({topics.COMMERCE_WRITES})),
 )
 _STAGE_OF = {topic: stage for stage, names in STAGES for topic in names}
+# Held, but read by no agent: changelogs are read only to recover a table, and the group
+# commits nothing on them; Faust's leader topic carries nothing. Their lag means nothing.
+NOT_STAGES = frozenset({"tables", "leader election"})
 
 
 def stage_of(topic: str) -> str:
-    """The stage reading `topic`; a table's changelog is `tables`, anything else its own name."""
+    """The stage reading `topic`; a table's changelog is `tables`, an unknown topic its name."""
     if topic in _STAGE_OF:
         return _STAGE_OF[topic]
-    return "tables" if topic.endswith("-changelog") else topic
+    if topic.endswith("-changelog"):
+        return "tables"
+    # Faust's own topic for electing the leader (`<app id>-__assignor-__leader`).
+    return "leader election" if topic.endswith("__assignor-__leader") else topic
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ class StageLag:
 
 
 class LagWatch:
-    """Lag per stage, and which waiting partition has gone longest without a commit: a backlog
+    """Lag per stage (the topics agents read), and which waiting partition has gone longest
+    without a commit: a backlog
     that moves is load, one that does not is a stuck agent. Remembers, per partition, the
     committed offset last read and since when (`clock()`, seconds) it has not changed."""
 
@@ -141,6 +148,8 @@ class LagWatch:
         stalled: Stalled | None = None
         seen: dict[tuple[str, int], tuple[int | None, float]] = {}
         for tp in sorted(self._assignment(), key=lambda tp: (tp.topic, tp.partition)):
+            if stage_of(tp.topic) in NOT_STAGES:
+                continue
             done = committed_offsets.get(tp)
             before = self._seen.get((tp.topic, tp.partition))
             since = before[1] if before is not None and before[0] == done else now

@@ -35,6 +35,10 @@ MAX_QUERY = 254
 # never holds the whole page.
 READ_TIMEOUT = 5.0
 LANES = ("realtime", "batch")
+# A partition with records waiting and no commit for this long is shown as stopped: the agents
+# commit within seconds when they make progress, and a page read a moment after a burst of
+# traffic should not cry wolf.
+STALLED_AFTER = 60.0
 NOT_TRACED = "Tracing is not available on this worker yet: nothing was looked up."
 
 T = TypeVar("T")
@@ -222,6 +226,7 @@ class StatusPage:
             stages=stages,
             total_lag=sum(stage.lag for stage in stages),
             stalled=stalled,
+            stalled_after=STALLED_AFTER,
             lanes=lanes(self._metrics),
             budget=self._budget(),
             warnings=warnings,

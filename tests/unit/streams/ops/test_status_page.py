@@ -24,7 +24,14 @@ from streams.ops.endpoints import COOKIE, register_ops
 from streams.ops.exception_book import ExceptionRow
 from streams.ops.partition_lag import LagWatch
 from streams.ops.reconcile import DriftDay
-from streams.ops.status_page import MAX_QUERY, NOT_TRACED, ROWS, StatusSources
+from streams.ops.status_page import (
+    MAX_QUERY,
+    NOT_TRACED,
+    ROWS,
+    STALLED_AFTER,
+    StatusPage,
+    StatusSources,
+)
 from streams.ops.trace import Step, Trace
 from streams.runtime.metrics import Metrics
 from streams.settings import Settings, WebSettings
@@ -402,3 +409,28 @@ def test_lag_is_summed_by_stage_and_a_partition_that_stops_moving_is_named() -> 
         400,
         45.0,
     )
+
+
+async def test_a_partition_without_a_commit_for_a_minute_is_shown_stopped() -> None:
+    now = [1000.0]
+    app: Any = faust.App("page-test", broker="kafka://127.0.0.1:1", store="memory://")
+    app.consumer = Consumer(TP(WRITES, 0), TP("cartwright-__assignor-__leader", 0))
+    app.monitor.tp_end_offsets = {TP(WRITES, 0): 500}
+    app.monitor.tp_committed_offsets = {TP(WRITES, 0): 100}
+    page = StatusPage(app, Settings(), Metrics(), lambda: None, StatusSources(), lambda: now[0])
+
+    first = section(await page.render(), "lag")
+    now[0] += STALLED_AFTER - 1
+    moving = section(await page.render(), "lag")
+    now[0] += 1
+    stopped = section(await page.render(), "lag")
+
+    assert '<span class="badge ok">400 waiting</span>' in first
+    assert "watched from this read on" in first
+    # Faust's leader topic is held, but no stage reads it.
+    assert "leader election" not in first and "__assignor" not in first
+    assert '<span class="badge ok">400 waiting</span>' in moving
+    assert "no commit for 59.0 s" in moving
+    assert '<span class="badge stopped">400 waiting, stopped</span>' in stopped
+    assert 'class="alert" id="stalled"' in stopped
+    assert f"<code>{WRITES}[0]</code>" in stopped and "no commit for 60.0 s" in stopped
