@@ -32,8 +32,9 @@ ROWS = 50
 # path limit); order increment ids are far shorter.
 MAX_QUERY = 254
 # Seconds a source may take before its section says it could not be read, so one slow source
-# never holds the whole page.
+# never holds the whole page. A trace is asked for on purpose and may read topics: it gets longer.
 READ_TIMEOUT = 5.0
+TRACE_TIMEOUT = 20.0
 LANES = ("realtime", "batch")
 # A partition with records waiting and no commit for this long is shown as stopped: the agents
 # commit within seconds when they make progress, and a page read a moment after a burst of
@@ -83,11 +84,14 @@ class Search:
     failed: bool = False
 
 
-async def _guarded(name: str, read: Callable[[], Awaitable[T]]) -> tuple[T | None, bool]:
-    """`read()`'s answer, or (None, True) when it raised or overran READ_TIMEOUT: a source's
-    fault is logged with its traceback and shown as one unreadable section, never a broken page."""
+async def _guarded(
+    name: str, read: Callable[[], Awaitable[T]], within: float
+) -> tuple[T | None, bool]:
+    """`read()`'s answer, or (None, True) when it raised or overran `within` seconds: a
+    source's fault is logged with its traceback and shown as one unreadable section, never a
+    broken page."""
     try:
-        async with asyncio.timeout(READ_TIMEOUT):
+        async with asyncio.timeout(within):
             return await read(), False
     except Exception:
         log.exception("status page: %s could not be read", name)
@@ -95,7 +99,7 @@ async def _guarded(name: str, read: Callable[[], Awaitable[T]]) -> tuple[T | Non
 
 
 async def read_rows(name: str, read: Callable[[], Awaitable[Sequence[T]]]) -> Section[T]:
-    found, failed = await _guarded(name, read)
+    found, failed = await _guarded(name, read, READ_TIMEOUT)
     if found is None:
         return Section(failed=failed)
     return Section(tuple(found[:ROWS]), max(len(found) - ROWS, 0))
@@ -117,7 +121,7 @@ async def search(sources: StatusSources, raw: str | None) -> Search | None:
         return None
     if isinstance(bounded, tuple):
         return Search(query=bounded[0], refused=bounded[1])
-    found, failed = await _guarded("trace", lambda: sources.trace(bounded))
+    found, failed = await _guarded("trace", lambda: sources.trace(bounded), TRACE_TIMEOUT)
     return Search(query=bounded, trace=found, failed=failed)
 
 

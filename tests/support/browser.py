@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -38,6 +39,8 @@ FLAGS = (
 @contextmanager
 def chromium(profile: Path) -> Iterator[WebDriver]:
     """A fresh headless Chromium with its profile in `profile` (a new folder), quit on exit."""
+    if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
+        pytest.fail(f"no {CHROMIUM} or {CHROMEDRIVER}: `make browser` installs them (as root)")
     profile.mkdir(parents=True, exist_ok=True)
     options = Options()
     options.binary_location = CHROMIUM

@@ -3,6 +3,7 @@ untrusted text escaped, empty and failing sources, the trace search and the ops 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 
 from schemas.contract.incidents import Reason, Severity
 from schemas.contract.topics import RAW, WRITES, WRITES_REALTIME
+from streams.ops import status_page
 from streams.ops.early_warnings import EarlyWarning
 from streams.ops.endpoints import COOKIE, register_ops
 from streams.ops.exception_book import ExceptionRow
@@ -285,6 +287,23 @@ async def test_a_failing_source_says_it_could_not_be_read_and_the_rest_renders()
     assert "The batch lane is 5,000 records behind" in section(shown, "warnings")
     assert "The trace of 000000123 could not be read just now" in section(shown, "trace")
     assert "No reconciliation yet." in section(shown, "drift")
+
+
+async def test_a_source_that_does_not_answer_in_time_is_shown_unreadable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(status_page, "READ_TIMEOUT", 0.05)
+    never = asyncio.Event()
+
+    async def hung() -> Sequence[DriftDay]:
+        await never.wait()
+        return []
+
+    async with serving(StatusSources(drift=hung)) as client:
+        shown = await text_of(client)
+
+    assert "The drift summary could not be read just now" in section(shown, "drift")
+    assert "No exceptions." in section(shown, "exceptions")
 
 
 async def test_a_section_shows_at_most_its_rows_and_says_how_many_more() -> None:
