@@ -105,24 +105,17 @@ async def read_rows(name: str, read: Callable[[], Awaitable[Sequence[T]]]) -> Se
     return Section(tuple(found[:ROWS]), max(len(found) - ROWS, 0))
 
 
-def bounded_query(raw: str | None) -> str | tuple[str, str] | None:
-    """The query to look up (stripped), (what was asked, why it is refused), or None if none."""
+async def search(sources: StatusSources, raw: str | None) -> Search | None:
+    """The trace of the query (stripped), if there is one and it is short enough to look up;
+    the page shows an overlong one cut short, and never passes it on."""
     query = (raw or "").strip()
     if not query:
         return None
     if len(query) > MAX_QUERY:
-        return query[:40] + "…", f"A query is at most {MAX_QUERY} characters: not looked up."
-    return query
-
-
-async def search(sources: StatusSources, raw: str | None) -> Search | None:
-    bounded = bounded_query(raw)
-    if bounded is None:
-        return None
-    if isinstance(bounded, tuple):
-        return Search(query=bounded[0], refused=bounded[1])
-    found, failed = await _guarded("trace", lambda: sources.trace(bounded), TRACE_TIMEOUT)
-    return Search(query=bounded, trace=found, failed=failed)
+        refused = f"A query is at most {MAX_QUERY} characters: not looked up."
+        return Search(query=query[:40] + "…", refused=refused)
+    found, failed = await _guarded("trace", lambda: sources.trace(query), TRACE_TIMEOUT)
+    return Search(query=query, trace=found, failed=failed)
 
 
 def utc(value: datetime | date | float | None) -> str:
