@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run WORKERS=3`: several workers on one group, the store's deliveries spread over them.
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit integration install clean bench-sink bench-triggers bench-replay
+.PHONY: run test lint typecheck unit integration install browser clean bench-sink bench-triggers bench-replay
 
 install: $(STAMP)
 
@@ -33,7 +33,13 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
 
-test: $(STAMP) lint typecheck
+# The status page's test drives a real headless Chromium through ChromeDriver, both from Debian
+# (we run as root); pip's selenium talks to /usr/bin/chromedriver and never downloads a browser.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
+
+test: $(STAMP) browser lint typecheck
 	$(BIN)/pytest -q
 
 clean:

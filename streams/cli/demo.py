@@ -187,7 +187,7 @@ def run_demo(settings: Settings, *, orders: int, workers: int = 1) -> int:
         ]
         for name, url, worker in zip(names, worker_urls, started, strict=True):
             _wait_until(_answers(f"{url}/ops/health"), f"the {name}", worker)
-            print(f"{name:<12}{url}/ops/status", flush=True)
+            print(f"{name:<12}{url}/ops/ (status page; JSON at /ops/status)", flush=True)
         webhooks = [
             arg for url in worker_urls for arg in ("--webhook", f"{url}/webhooks/adobe-commerce")
         ]

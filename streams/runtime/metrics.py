@@ -87,6 +87,9 @@ class Metrics:
         self.started_at = time.time()
         self.registry = CollectorRegistry()
         self.latencies: dict[str, Latency] = {}
+        # The sink's issue-to-acceptance latency per lane, recent window only: the status page's
+        # p50/p95 per lane (the histogram above it is what Prometheus scrapes).
+        self.write_latencies: dict[str, Latency] = {}
         self._events = Counter(
             "cartwright_events",
             "Records and events each stage took in, put out or set aside, by outcome.",
@@ -152,7 +155,9 @@ class Metrics:
         self._writes.labels(lane, kind, answer).inc(amount)
 
     def write_accepted_after(self, lane: str, seconds: float) -> None:
-        self._write_latency.labels(lane).observe(max(seconds, 0.0))
+        seconds = max(seconds, 0.0)
+        self.write_latencies.setdefault(lane, Latency(self.window)).observe(seconds)
+        self._write_latency.labels(lane).observe(seconds)
 
     @property
     def counts(self) -> Tally[str]:
@@ -177,5 +182,8 @@ class Metrics:
             "counts": dict(sorted(self.counts.items())),
             "latencies": {
                 name: latency.summary() for name, latency in sorted(self.latencies.items())
+            },
+            "write_latencies": {
+                lane: latency.summary() for lane, latency in sorted(self.write_latencies.items())
             },
         }
