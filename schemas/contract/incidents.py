@@ -30,6 +30,11 @@ class Reason(StrEnum):
     EVENT_OUT_OF_WINDOW = "event_out_of_window"
     PROCESSING_FAILED = "processing_failed"
     ENROLMENT_INTERRUPTED = "enrolment_interrupted"
+    # Reconciliation findings: Dotdigital differs from Commerce, whoever caused it.
+    DRIFT_MISSING = "drift_missing"
+    DRIFT_EXTRA = "drift_extra"
+    DRIFT_MISMATCH = "drift_mismatch"
+    DRIFT_CONTACT = "drift_contact"
 
 
 class Severity(StrEnum):

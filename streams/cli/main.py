@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.cli import replay
+from streams.cli import reconcile, replay
 from streams.runtime import preflight
 from streams.settings import Settings
 
@@ -257,6 +257,7 @@ def parser() -> argparse.ArgumentParser:
     journal.set_defaults(handler=_journal)
 
     replay.add_parser(commands)
+    reconcile.add_parser(commands)
 
     topics = commands.add_parser("topics", help="create every topic with its partitions")
     topics.set_defaults(handler=_topics)

@@ -45,6 +45,14 @@ IMPACT = {
     "record replayed from the dead-letter topic",
     Reason.ENROLMENT_INTERRUPTED: "the contact may or may not be in the program: a restart came "
     "between the enrolment call and its confirmation, and it is not sent twice",
+    Reason.DRIFT_MISSING: "Dotdigital lacks this record: segments, revenue and programs keyed "
+    "on it miss it until it is replayed",
+    Reason.DRIFT_EXTRA: "Dotdigital holds a record Commerce does not have: revenue and segments "
+    "count something that was never sold",
+    Reason.DRIFT_MISMATCH: "Dotdigital holds this record with other totals or status than "
+    "Commerce: revenue and segments on them are wrong until it is replayed",
+    Reason.DRIFT_CONTACT: "the contact's order count or lifetime value in Dotdigital disagrees "
+    "with their orders: segments and personalisation on them are wrong",
 }
 SEVERITY = {
     Reason.UNKNOWN_EVENT_TYPE: Severity.INFO,
@@ -53,6 +61,8 @@ SEVERITY = {
     Reason.RESUBSCRIBE_REFUSED: Severity.WARNING,
     Reason.CONSENT_FEED_ROW: Severity.WARNING,
     Reason.ENROLMENT_INTERRUPTED: Severity.WARNING,
+    Reason.DRIFT_EXTRA: Severity.WARNING,
+    Reason.DRIFT_CONTACT: Severity.WARNING,
 }
 # Dead letters keep the original bytes, up to what a Kafka message comfortably holds.
 MAX_ORIGINAL_BYTES = 256 * 1024
