@@ -110,19 +110,27 @@ def fix(finding: Finding) -> str:
 
 def describe(finding: Finding) -> str:
     """The finding in words: the record, what differs, and the fix."""
-    shown = ", ".join(
-        f"{d.name} {_value(d.expected)} in Commerce, {_value(d.found)} in Dotdigital"
-        for d in finding.differences
-    )
     where = _WHERE[finding.entity]
+    placed = f", placed {finding.day} in {finding.store}" if finding.day else ""
     if finding.kind is Kind.MISSING:
-        head = f"{finding.what} is in Commerce but not in Dotdigital's {where}"
+        values = _values(finding, expected=True)
+        head = f"{finding.what} ({values}{placed}) is in Commerce, not in Dotdigital's {where}"
     elif finding.kind is Kind.EXTRA:
-        head = f"{finding.what} is in Dotdigital's {where} but not in Commerce"
+        values = _values(finding, expected=False)
+        head = f"{finding.what} ({values}{placed}) is in Dotdigital's {where}, not in Commerce"
     else:
-        head = f"{finding.what} differs in Dotdigital"
-    placed = f" (placed {finding.day}, {finding.store})" if finding.day else ""
-    return f"{head}{placed}: {shown or 'no values'}. Fix: {fix(finding)}"
+        shown = ", ".join(
+            f"{d.name} {_value(d.expected)} in Commerce but {_value(d.found)} in Dotdigital"
+            for d in finding.differences
+        )
+        head = f"{finding.what}{placed}: {shown}"
+    return f"{head}. Fix: {fix(finding)}"
+
+
+def _values(finding: Finding, *, expected: bool) -> str:
+    return ", ".join(
+        f"{d.name} {_value(d.expected if expected else d.found)}" for d in finding.differences
+    )
 
 
 def _value(value: Any) -> str:
