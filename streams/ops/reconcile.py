@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.commerce.client import CommerceClient
 from connectors.dotdigital.client import DotdigitalClient
+from connectors.errors import FatalError, RetriableError, SkippableError
 from schemas.contract.incidents import Reason
 from schemas.rules.drift import DayRevenue, Reconciliation, Window, compare
 from schemas.rules.reconciliation import Entity, Finding, Kind, expected
@@ -144,9 +145,11 @@ def _claims_an_order(fields: Mapping[str, Any], name: str, since: datetime) -> b
     if not isinstance(value, str):
         return False
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")) >= since
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return False
+    # Dotdigital may answer a date field without its zone: its dates are UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) >= since
 
 
 async def reconcile(
@@ -266,6 +269,18 @@ class Schedule:
             "since": report.since.isoformat(),
             "until": report.until.isoformat(),
             "findings": len(report.result.findings),
+            "days": [
+                {
+                    "day": day.day.isoformat(),
+                    "store": day.store,
+                    "commerce": str(day.commerce),
+                    "dotdigital": str(day.dotdigital),
+                    "drift": str(day.drift),
+                    "percent": round(day.percent, 2),
+                    "findings": day.findings,
+                }
+                for day in report.days
+            ],
             "calls": report.calls,
             "refused": report.refused,
         }
@@ -279,7 +294,16 @@ def register(app: Any, schedule: Schedule, interval: float) -> None:
     async def on_leader() -> None:
         while True:
             await asyncio.sleep(interval)
-            if app.is_leader():
+            if not app.is_leader():
+                continue
+            try:
                 await schedule.run_once()
+            except (RetriableError, SkippableError) as exc:
+                # Retried for a good while already; the next round reads everything again.
+                log.warning("reconciliation did not complete, trying again next round: %s", exc)
+            except FatalError as exc:
+                log.critical("Commerce or Dotdigital refuses reconciliation, stopping: %s", exc)
+                await app.crash(exc)
+                return
 
     app.task(on_leader)

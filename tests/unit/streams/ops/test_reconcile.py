@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import orjson
 import pytest
 
 from connectors.commerce.client import CommerceClient
+from connectors.dotdigital.client import DotdigitalClient
 from schemas.dotdigital.bodies import (
     CollectionScope,
     ContactIdentity,
@@ -20,7 +22,7 @@ from schemas.dotdigital.bodies import (
     InsightRecord,
 )
 from schemas.rules.reconciliation import Expected, expected
-from streams.ops.reconcile import ReconcileReport, publish, reconcile
+from streams.ops.reconcile import ReconcileReport, Schedule, publish, reconcile
 from streams.runtime.incidents import Incidents
 from streams.settings import Settings
 from tests.support.commerce import commerce_sandbox, shop
@@ -147,3 +149,24 @@ async def test_a_missing_order_names_the_replay_that_fixes_it(sides: Sides) -> N
         f"Fix: replay order {number}: cartwright replay --id {number}"
         in (exceptions.sent[0]["message"])
     )
+
+
+async def test_the_scheduled_run_compares_the_lookback_and_keeps_a_summary(sides: Sides) -> None:
+    settings = Settings()
+    settings.reconcile.lookback = (LATER - SINCE).total_seconds()
+    exceptions = Topic()
+
+    async def dotdigital(*, background: bool) -> DotdigitalClient:
+        assert background  # it spends the batch lane's budget, never the realtime reserve
+        return sides.dd.client
+
+    schedule = Schedule(
+        settings, Incidents(Topic(), exceptions), dotdigital, lambda: sides.commerce
+    )
+    assert schedule.status() is None
+    report = await schedule.run_once(now=LATER)
+    assert (report.since, report.until) == (SINCE, LATER)
+    assert report.clean and exceptions.sent == []
+    status = schedule.status()
+    assert status is not None and status["findings"] == 0
+    assert status["days"] and all(Decimal(d["drift"]) == 0 for d in status["days"])
