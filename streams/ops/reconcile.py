@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +12,6 @@ from typing import Any
 
 from connectors.commerce.client import CommerceClient
 from connectors.dotdigital.client import DotdigitalClient
-from connectors.errors import FatalError, RetriableError, SkippableError
 from schemas.contract.incidents import Reason
 from schemas.rules.drift import DayRevenue, Reconciliation, Window, compare
 from schemas.rules.reconciliation import Entity, Finding, Kind, expected
@@ -225,85 +223,3 @@ async def publish(report: ReconcileReport, incidents: Incidents) -> None:
         sum(report.calls.values()),
         extra={"findings": len(report.result.findings), "calls": report.calls},
     )
-
-
-class Schedule:
-    """The leader's scheduled reconciliation: every `RECONCILE__INTERVAL` seconds, the orders
-    placed over the last `RECONCILE__LOOKBACK`, on a client that spends the worker's share of
-    the budgets with its sink's batch lane (so it never takes the realtime lane's reserve)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        incidents: Incidents,
-        dotdigital: Callable[..., Awaitable[DotdigitalClient]],
-        commerce: Callable[[], CommerceClient],
-    ) -> None:
-        self._settings = settings
-        self._incidents = incidents
-        self._dotdigital = dotdigital
-        self._commerce = commerce
-        self.latest: ReconcileReport | None = None
-
-    async def run_once(self, now: datetime | None = None) -> ReconcileReport:
-        now = now or datetime.now(UTC)
-        since = now - timedelta(seconds=self._settings.reconcile.lookback)
-        client = await self._dotdigital(background=True)
-        try:
-            async with self._commerce() as commerce:
-                report = await reconcile(
-                    self._settings, commerce, client, since=since, until=now, now=now
-                )
-        finally:
-            await client.aclose()
-        await publish(report, self._incidents)
-        self.latest = report
-        return report
-
-    def status(self) -> dict[str, Any] | None:
-        """The latest run for the status page: its window, findings and calls."""
-        report = self.latest
-        if report is None:
-            return None
-        return {
-            "since": report.since.isoformat(),
-            "until": report.until.isoformat(),
-            "findings": len(report.result.findings),
-            "days": [
-                {
-                    "day": day.day.isoformat(),
-                    "store": day.store,
-                    "commerce": str(day.commerce),
-                    "dotdigital": str(day.dotdigital),
-                    "drift": str(day.drift),
-                    "percent": round(day.percent, 2),
-                    "findings": day.findings,
-                }
-                for day in report.days
-            ],
-            "calls": report.calls,
-            "refused": report.refused,
-        }
-
-
-def register(app: Any, schedule: Schedule, interval: float) -> None:
-    """Run `schedule` every `interval` seconds on the group's leader (0: never)."""
-    if interval <= 0:
-        return
-
-    async def on_leader() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            if not app.is_leader():
-                continue
-            try:
-                await schedule.run_once()
-            except (RetriableError, SkippableError) as exc:
-                # Retried for a good while already; the next round reads everything again.
-                log.warning("reconciliation did not complete, trying again next round: %s", exc)
-            except FatalError as exc:
-                log.critical("Commerce or Dotdigital refuses reconciliation, stopping: %s", exc)
-                await app.crash(exc)
-                return
-
-    app.task(on_leader)
