@@ -12,6 +12,7 @@ from typing import Any
 from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
 from schemas.contract.topics import WRITES, WRITES_REALTIME
+from streams.ops import reconcile_schedule
 from streams.ops.endpoints import register_ops
 from streams.process import browse, cart_ticker, carts, join, normalize, storefront
 from streams.process.carts import CartRules
@@ -185,6 +186,11 @@ def create_app(settings: Settings) -> Any:
     async def commerce() -> CommerceClient:
         return commerce_client(settings.commerce)
 
+    # --- reconciliation: the leader compares Commerce with Dotdigital on a schedule (0: off) ---
+    reconciler = reconcile_schedule.Schedule(
+        settings, incidents, dotdigital, partial(commerce_client, settings.commerce)
+    )
+    reconcile_schedule.register(app, reconciler, settings.reconcile.interval)
     write_back.register(
         app, topics.commerce_writes, incidents, metrics, commerce, consent_of=joiner.consent_of
     )

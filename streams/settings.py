@@ -397,6 +397,40 @@ class ReplaySettings(BaseModel):
     )
 
 
+class ReconcileSettings(BaseModel):
+    """`cartwright reconcile` and its scheduled run on the leader worker."""
+
+    interval: float = Field(
+        default=0.0,
+        ge=0,
+        description="seconds between scheduled reconciliations on the leader worker; 0: off",
+    )
+    lookback: float = Field(
+        default=86400.0,
+        gt=0,
+        description="seconds of orders (by placing time) a scheduled run compares, ending now",
+    )
+    settle: float = Field(
+        default=600.0,
+        ge=0,
+        description="orders Commerce changed more recently than this many seconds ago (or whose "
+        "credit memos it did) are left out: their writes may still be on their way",
+    )
+    max_calls: int = Field(
+        default=3000,
+        ge=1,
+        description="most Dotdigital calls one run may plan; a larger plan reads nothing and "
+        "asks for a shorter window",
+    )
+    share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="share of the account's Low and Medium budgets `cartwright reconcile` spends "
+        "(a worker's scheduled run spends its own share, with the sink)",
+    )
+
+
 class Settings(BaseSettings):
     """Everything Cartwright reads from its environment."""
 
@@ -418,6 +452,7 @@ class Settings(BaseSettings):
     storefront: StorefrontSettings = StorefrontSettings()
     browse: BrowseSettings = BrowseSettings()
     replay: ReplaySettings = ReplaySettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
     log_level: str = "info"
     sandbox_hosts: str = Field(
         default="",

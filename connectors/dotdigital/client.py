@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -96,6 +97,11 @@ class DotdigitalClient(SessionClient):
         user = mask_email(self._username)
         return f"DotdigitalClient(base_url={self.base_url!r}, username={user!r})"
 
+    @property
+    def calls(self) -> Counter[str]:
+        """Calls this client has sent, per operation (its tier: `OPERATION_TIERS`)."""
+        return self._session.calls
+
     # --- account -------------------------------------------------------------------------------
 
     async def account_info(self) -> dict[str, Any]:
@@ -152,11 +158,17 @@ class DotdigitalClient(SessionClient):
         reply = await unless_missing(self._session.send("get_contact", "GET", path, email=email))
         return None if reply is None else reply.model(Contact)
 
-    async def modified_contacts(self, since: datetime, limit: int = 5000) -> AsyncIterator[Contact]:
-        """Contacts changed at or after `since` (the `~modified` feed), following its markers."""
+    async def modified_contacts(
+        self,
+        since: datetime,
+        limit: int = 5000,
+        include: Sequence[str] = ("channelProperties",),
+    ) -> AsyncIterator[Contact]:
+        """Contacts changed at or after `since` (the `~modified` feed), following its markers;
+        `include` names the optional sections each contact comes with (`dataFields`, …)."""
         if not 1 <= limit <= 5000:
             raise ValueError("limit must be between 1 and 5000")
-        query = {"~modified": f"gte::{_iso(since)}", "include": "channelProperties"}
+        query = {"~modified": f"gte::{_iso(since)}", "include": ",".join(include)}
 
         async def fetch(marker: str | None) -> V3Page:
             params: dict[str, str | int] = {**query, "limit": limit}

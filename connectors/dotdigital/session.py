@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -55,6 +56,8 @@ class ApiSession(RestSession):
         )
         self._limiter = limiter
         self._background = background
+        # Calls sent, per client operation: what a caller that plans its calls reports.
+        self.calls: Counter[str] = Counter()
 
     async def send(
         self,
@@ -75,6 +78,7 @@ class ApiSession(RestSession):
         await self._limiter.acquire(
             tier, hourly=operation not in FLAT_LIMIT_EXEMPT, background=self._background
         )
+        self.calls[operation] += 1
 
         def answered(headers: httpx.Headers | None, error: ConnectorError | None) -> None:
             """Give the tier back, learning from the headers; hold it when told to wait."""

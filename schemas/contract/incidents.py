@@ -31,6 +31,11 @@ class Reason(StrEnum):
     PROCESSING_FAILED = "processing_failed"
     ENROLMENT_INTERRUPTED = "enrolment_interrupted"
     ATTRIBUTE_MISSING = "attribute_missing"
+    # Reconciliation findings: Dotdigital differs from Commerce, whoever caused it.
+    DRIFT_MISSING = "drift_missing"
+    DRIFT_EXTRA = "drift_extra"
+    DRIFT_MISMATCH = "drift_mismatch"
+    DRIFT_CONTACT = "drift_contact"
 
 
 class Severity(StrEnum):

@@ -27,6 +27,10 @@ WHY = {
     Reason.PROCESSING_FAILED: "Cartwright failed while processing it (a fault, not the data)",
     Reason.ENROLMENT_INTERRUPTED: "a restart came between an enrolment and its confirmation",
     Reason.ATTRIBUTE_MISSING: "a product attribute the orders carry is empty for this product",
+    Reason.DRIFT_MISSING: "reconciliation: Commerce has this record and Dotdigital does not",
+    Reason.DRIFT_EXTRA: "reconciliation: Dotdigital has a record Commerce does not",
+    Reason.DRIFT_MISMATCH: "reconciliation: Dotdigital's record differs from Commerce's",
+    Reason.DRIFT_CONTACT: "reconciliation: the contact's order totals differ from its orders",
 }
 
 # When the record names nothing more specific: what the reason alone implies.
@@ -58,6 +62,14 @@ GENERAL = {
     Reason.ENROLMENT_INTERRUPTED: "the contact may or may not be in the program: a restart came "
     "between the enrolment call and its confirmation, and it is not sent twice",
     Reason.ATTRIBUTE_MISSING: "order lines of this product carry no value for the attribute",
+    Reason.DRIFT_MISSING: "Dotdigital lacks this record: segments, revenue and programs keyed "
+    "on it miss it until it is replayed",
+    Reason.DRIFT_EXTRA: "Dotdigital holds a record Commerce does not have: revenue and segments "
+    "count something that was never sold",
+    Reason.DRIFT_MISMATCH: "Dotdigital holds this record with other totals or status than "
+    "Commerce: revenue and segments on them are wrong until it is replayed",
+    Reason.DRIFT_CONTACT: "the contact's order count or lifetime value in Dotdigital disagrees "
+    "with their orders: segments and personalisation on them are wrong",
 }
 
 # What an enrolment's trigger enrols the contact into, as marketers name it.
@@ -68,9 +80,14 @@ JOURNEYS = {
     "browse_abandoned": "browse-abandonment program",
 }
 
-# Reasons that lose nothing on Dotdigital's side of the subject: their general words stand.
-_NOTHING_LOST = frozenset(
+# Reasons whose general words say it better than the subject can: those that lose nothing on
+# Dotdigital's side, and the findings of reconciliation but a missing record (which misses
+# what the subject's record would carry).
+_GENERAL_ONLY = frozenset(
     {
+        Reason.DRIFT_EXTRA,
+        Reason.DRIFT_MISMATCH,
+        Reason.DRIFT_CONTACT,
         Reason.UNKNOWN_EVENT_TYPE,
         Reason.CONSENT_FEED_ROW,
         Reason.COMMERCE_REJECTED,
@@ -81,7 +98,9 @@ _NOTHING_LOST = frozenset(
 
 _ENROLMENT = re.compile(r"^order (?P<id>\S+) \((?P<trigger>[a-z_]+)\)$")
 _ORDER = re.compile(r"^order (?P<id>\S+)$")
-_REFUND = re.compile(r"^(?:refund|credit memo) (?P<id>\S+)(?: of order entity (?P<order>\S+))?$")
+_REFUND = re.compile(
+    r"^(?:refund|credit memo) (?P<id>\S+)(?: of order(?: entity)? (?P<order>\S+))?$"
+)
 _SHIPMENT = re.compile(r"^shipment \S+ of order entity (?P<order>\S+)$")
 _CART = re.compile(r"^cart (?P<id>\S+)")
 _BROWSE = re.compile(r"^browse (?P<sku>\S+) ")
@@ -99,7 +118,7 @@ def impact(reason: Reason, subject: str, attribute: str | None = None) -> str:
     """What the exception costs campaigns, from its reason and what its subject names: the
     journey an order misses, the segment a product falls out of; the reason's general words
     when the subject names nothing more specific."""
-    if reason in _NOTHING_LOST:
+    if reason in _GENERAL_ONLY:
         return GENERAL[reason]
     if found := _ENROLMENT.match(subject):
         journey = JOURNEYS.get(found["trigger"], f"{found['trigger']} program")

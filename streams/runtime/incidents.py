@@ -26,6 +26,8 @@ SEVERITY = {
     Reason.CONSENT_FEED_ROW: Severity.WARNING,
     Reason.ENROLMENT_INTERRUPTED: Severity.WARNING,
     Reason.ATTRIBUTE_MISSING: Severity.WARNING,
+    Reason.DRIFT_EXTRA: Severity.WARNING,
+    Reason.DRIFT_CONTACT: Severity.WARNING,
 }
 # Dead letters keep the original bytes, up to what a Kafka message comfortably holds.
 MAX_ORIGINAL_BYTES = 256 * 1024

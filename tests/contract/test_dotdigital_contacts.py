@@ -134,3 +134,15 @@ async def test_change_feed_follows_markers_across_pages(dd: Dotdigital) -> None:
 async def test_change_feed_of_a_quiet_account_is_one_empty_page(dd: Dotdigital) -> None:
     assert [c async for c in dd.client.modified_contacts(SINCE)] == []
     assert len(dd.network.to("GET", "/contacts/v3")) == 1
+
+
+async def test_the_change_feed_brings_data_fields_when_asked_for_them(dd: Dotdigital) -> None:
+    """Reconciliation reads every buyer's ORDER_COUNT and LIFETIME_VALUE in one Low call."""
+    since = SINCE
+    fields = {"ORDER_COUNT": 2, "LIFETIME_VALUE": 45.5}
+    await dd.client.upsert_contact(ContactUpsert(email="feed@example.com", data_fields=fields))
+    plain = [c async for c in dd.client.modified_contacts(since)]
+    asked = [c async for c in dd.client.modified_contacts(since, include=("dataFields",))]
+    assert [c.data_fields for c in plain] == [{}]
+    assert [c.data_fields for c in asked] == [fields]
+    assert dd.client.calls["modified_contacts"] == 2

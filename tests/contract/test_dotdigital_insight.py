@@ -191,3 +191,15 @@ async def test_single_record_with_bad_json_is_skippable(ada: Dotdigital) -> None
     with pytest.raises(SkippableError) as raised:
         await ada.client.put_insight_record("Orders", "1", {"rows": [[1]]}, email=ADA)
     assert (raised.value.status, raised.value.code) == (400, "insightData:badJson")
+
+
+async def test_a_record_deleted_in_dotdigital_is_gone_from_the_listing_reconciliation_reads(
+    ada: Dotdigital,
+) -> None:
+    await ada.client.run_insight_import(
+        orders(order("100000001", {"orderTotal": 1}), order("100000002", {"orderTotal": 2}))
+    )
+    await ada.admin(f"contacts/{ADA}/insight/delete", {"collection": "Orders", "key": "100000001"})
+    listed = await ada.client.list_contact_insight(ADA, "Orders")
+    assert [item["key"] for item in listed] == ["100000002"]
+    assert ada.client.calls["list_contact_insight"] == 1

@@ -77,6 +77,10 @@ class Collection:
     def get(self, owner: int | None, key: str) -> Record | None:
         return self.records.get((owner, key))
 
+    def delete(self, owner: int | None, key: str) -> bool:
+        """Remove a record (as a user does in Dotdigital's UI); True when there was one."""
+        return self.records.pop((owner, key), None) is not None
+
     def owned_by(self, owner: int | None) -> list[Record]:
         return [r for (o, _), r in self.records.items() if o == owner]
 

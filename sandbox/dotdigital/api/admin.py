@@ -42,6 +42,15 @@ class StatusChange(BaseModel):
     status: str
 
 
+class RecordDeletion(BaseModel):
+    """`POST /_sandbox/contacts/{email}/insight/delete`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collection: str
+    key: str
+
+
 class ProgramsUpdate(BaseModel):
     """`POST /_sandbox/programs`: program id -> active; replaces the whole set."""
 
@@ -146,6 +155,24 @@ async def confirm_resubscribe(request: web.Request) -> web.StreamResponse:
     return json_response(contact_v3(contact))
 
 
+async def delete_record(request: web.Request) -> web.StreamResponse:
+    """A contact's insight record deleted in Dotdigital's UI, behind the integration's back
+    (reconciliation tests plant drift with it); 404 when there is no such record."""
+    sandbox = sandbox_of(request)
+    deletion = await _parse(request, RecordDeletion)
+    contact = sandbox.contacts.get(request.match_info["email"])
+    collection = sandbox.insight.get(deletion.collection)
+    if (
+        contact is None
+        or collection is None
+        or not collection.delete(contact.contact_id, deletion.key)
+    ):
+        raise web.HTTPNotFound(
+            body=orjson.dumps({"error": "no such record"}), content_type="application/json"
+        )
+    return json_response({"deleted": deletion.model_dump()})
+
+
 async def get_programs(request: web.Request) -> web.StreamResponse:
     return json_response({"programs": sandbox_of(request).programs.programs})
 
@@ -185,6 +212,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/_sandbox/contacts", contacts),
     ("POST", "/_sandbox/contacts/{email}/status", set_contact_status),
     ("POST", "/_sandbox/contacts/{email}/confirm", confirm_resubscribe),
+    ("POST", "/_sandbox/contacts/{email}/insight/delete", delete_record),
     ("GET", "/_sandbox/programs", get_programs),
     ("POST", "/_sandbox/programs", set_programs),
     ("GET", "/_sandbox/enrolments", enrolments),
