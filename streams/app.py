@@ -14,6 +14,10 @@ from connectors.commerce.client import CommerceClient
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.ops import reconcile_schedule
 from streams.ops.endpoints import register_ops
+from streams.ops.exception_book import LatestExceptions
+from streams.ops.reconcile import DriftDay
+from streams.ops.status_page import StatusSources
+from streams.ops.trace_reader import Tracer
 from streams.process import browse, cart_ticker, carts, join, normalize, storefront
 from streams.process.carts import CartRules
 from streams.process.product_attributes import ProductAttributes
@@ -233,5 +237,20 @@ def create_app(settings: Settings) -> Any:
     # --- end webhook ingress ---
     storefront_collector = collector.Collector(topics.storefront_raw, metrics, settings.storefront)
     app.page(collector.PATH)(collector.collector_view(storefront_collector))
-    register_ops(app, settings, metrics, budget=share.status)
+    # --- the status page: exceptions and traces read from the topics (any worker), drift from
+    # the leader's latest reconciliation ---
+    tracer = Tracer(
+        settings.kafka.bootstrap,
+        settings.kafka.partitions,
+        partial(commerce_client, settings.commerce),
+        partial(dotdigital, background=True),
+    )
+
+    async def drift() -> list[DriftDay]:
+        return list(reconciler.latest.days) if reconciler.latest else []
+
+    sources = StatusSources(
+        exceptions=LatestExceptions(settings.kafka.bootstrap), drift=drift, trace=tracer
+    )
+    register_ops(app, settings, metrics, budget=share.status, sources=sources)
     return app

@@ -9,7 +9,8 @@ A table in the worker would hold only its own partitions' exceptions and be lost
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -155,3 +156,24 @@ async def read_exceptions(bootstrap: str, *, give_up_after: float = 120.0) -> li
     if subjects:
         await read_to_end(bootstrap, TRAIL, keep_success, give_up_after=give_up_after)
     return fold(records, entries)
+
+
+class LatestExceptions:
+    """The status page's exceptions: read from the topics at most every `ttl` seconds, so a
+    page reloaded often costs one read, not one per load."""
+
+    def __init__(
+        self, bootstrap: str, *, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._ttl = ttl
+        self._clock = clock
+        self._read_at: float | None = None
+        self._rows: list[ExceptionRow] = []
+
+    async def __call__(self) -> list[ExceptionRow]:
+        now = self._clock()
+        if self._read_at is None or now - self._read_at >= self._ttl:
+            self._rows = await read_exceptions(self._bootstrap)
+            self._read_at = now
+        return self._rows

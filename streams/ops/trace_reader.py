@@ -8,7 +8,7 @@ in the one partition that key hashes to: a trace costs a few partitions' reads, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -377,3 +377,32 @@ def _order_words(number: str, document: dict[str, Any]) -> str:
 def _refund_words(record: dict[str, Any]) -> str:
     document = record.get("json") or {}
     return f"{document.get('id')} ({document.get('amount')})"
+
+
+class Tracer:
+    """The status page's trace search: an email traces a contact, anything else an order. A
+    Commerce client is made per search; the Dotdigital client once, on the first search that
+    gets one in time (in an outage the trace says so and the next search tries again)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        partitions: int,
+        commerce: Callable[[], CommerceClient],
+        dotdigital: Callable[[], Awaitable[DotdigitalClient]],
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._partitions = partitions
+        self._commerce = commerce
+        self._dotdigital = dotdigital
+        self._client: DotdigitalClient | None = None
+
+    async def __call__(self, query: str) -> Trace:
+        if self._client is None:
+            with suppress(TimeoutError):
+                self._client = await asyncio.wait_for(self._dotdigital(), DOTDIGITAL_WAIT)
+        async with self._commerce() as commerce:
+            reader = TraceReader(self._bootstrap, self._partitions, commerce, self._client)
+            if "@" in query:
+                return await reader.contact(query)
+            return await reader.order(query)

@@ -25,6 +25,7 @@ from selenium.webdriver.common.by import By
 
 from sandbox.commerce.model.orders import Order
 from sandbox.commerce.simulator.events import SHIPMENT_SAVED, envelope
+from schemas.contract.topics import EXCEPTIONS
 from streams.ops.endpoints import register_ops
 from streams.ops.status_page import NOT_TRACED
 from streams.runtime.metrics import Metrics
@@ -32,7 +33,7 @@ from streams.settings import KafkaSettings, Settings, WebSettings
 from tests.support.accounts import CLIENT_ID
 from tests.support.browser import chromium, full_page_screenshot, waiting_for
 from tests.support.orders import PLACED, email_of, new_order, order_event
-from tests.support.stack import Stack, accepted, eventually, free_port
+from tests.support.stack import Stack, accepted, eventually, free_port, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -40,10 +41,8 @@ SECTIONS = ("trace", "health", "lanes", "lag", "warnings", "exceptions", "drift"
 
 
 def expected_verdict(order: Order) -> str:
-    """What the page's trace must say of `order`, placed and shipped by the test. The worker
-    wires no trace yet, so the page's default answers; when streams/app.py passes the real one
-    (`register_ops(..., sources=StatusSources(trace=...))`), this line becomes its verdict."""
-    return NOT_TRACED
+    """What the page's trace must say of `order`, placed and shipped by the test."""
+    return f"order {order.increment_id} is in Dotdigital, last written"
 
 
 def shipped(order: Order) -> dict[str, Any]:
@@ -75,6 +74,16 @@ def test_the_page_shows_every_section_and_answers_a_trace_search(
     for order in orders:
         accepted(stack.deliver(order_event(order)))
     accepted(stack.deliver(shipped(orders[0])))
+    # And one order the pipeline refuses, to be listed among the exceptions.
+    refused = new_order("not-an-address")
+    accepted(stack.deliver(order_event(refused)))
+    subject = f"order {refused.increment_id}"
+    read_topic(
+        stack.bootstrap,
+        EXCEPTIONS,
+        lambda records: any(r["value"]["subject"] == subject for r in records),
+        timeout=90,
+    )
     for order in orders:
         eventually(partial(landed, stack, order), what=f"order {order.increment_id} in Dotdigital")
     traced = orders[0]
@@ -95,6 +104,8 @@ def test_the_page_shows_every_section_and_answers_a_trace_search(
         # The lane wrote the orders just now: its recent latencies are known.
         assert all(latency != "—" for latency in latencies), latencies
         assert "waiting" in driver.find_element(By.ID, "lag").text
+        listed = driver.find_element(By.ID, "exceptions").text
+        assert subject in listed and "invalid_email" in listed
 
         box = driver.find_element(By.ID, "trace-query")
         box.clear()
@@ -107,6 +118,7 @@ def test_the_page_shows_every_section_and_answers_a_trace_search(
             traced.increment_id
         )
         assert expected_verdict(traced) in answer.find_element(By.ID, "trace-verdict").text
+        assert f"Orders record {traced.increment_id}" in " ".join(answer.text.split())
         if shot := os.environ.get("CARTWRIGHT_SCREENSHOT"):
             full_page_screenshot(driver, Path(shot))
 
