@@ -12,10 +12,10 @@ from typing import Any
 from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
 from schemas.contract.topics import WRITES, WRITES_REALTIME
-from streams.ops import reconcile_schedule
 from streams.ops.endpoints import register_ops
 from streams.ops.exception_book import LatestExceptions
-from streams.ops.reconcile import DriftDay
+from streams.ops.reconciliation import schedule as reconcile_schedule
+from streams.ops.reconciliation.report import DriftDay
 from streams.ops.status_page import StatusSources
 from streams.ops.trace_reader import Tracer
 from streams.process import browse, cart_ticker, carts, join, normalize, storefront

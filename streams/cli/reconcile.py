@@ -14,7 +14,7 @@ from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
 from schemas.contract.topics import DEADLETTER, EXCEPTIONS
 from streams.cli.replay import moment
-from streams.ops.reconcile import ReconcileReport, describe, publish, reason, reconcile
+from streams.ops.reconciliation.report import ReconcileReport, describe, publish, reason, reconcile
 from streams.runtime.clients import commerce_client
 from streams.runtime.incidents import Incidents, readable
 from streams.runtime.producer import ProducerTopic, producer

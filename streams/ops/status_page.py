@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from streams.ops.early_warnings import EarlyWarning
 from streams.ops.exception_book import ExceptionRow
 from streams.ops.partition_lag import LagWatch
-from streams.ops.reconcile import DriftDay
+from streams.ops.reconciliation.report import DriftDay
 from streams.ops.trace import Trace
 from streams.runtime.metrics import Metrics
 from streams.settings import Settings

@@ -22,8 +22,8 @@ from schemas.dotdigital.bodies import (
     InsightRecord,
 )
 from schemas.rules.reconciliation import Expected, expected
-from streams.ops.reconcile import ReconcileReport, publish, reconcile
-from streams.ops.reconcile_schedule import Schedule
+from streams.ops.reconciliation.report import ReconcileReport, publish, reconcile
+from streams.ops.reconciliation.schedule import Schedule
 from streams.runtime.incidents import Incidents
 from streams.settings import Settings
 from tests.support.commerce import commerce_sandbox, shop

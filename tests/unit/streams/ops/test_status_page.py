@@ -25,7 +25,7 @@ from streams.ops.early_warnings import EarlyWarning
 from streams.ops.endpoints import COOKIE, register_ops
 from streams.ops.exception_book import ExceptionRow
 from streams.ops.partition_lag import LagWatch
-from streams.ops.reconcile import DriftDay
+from streams.ops.reconciliation.report import DriftDay
 from streams.ops.status_page import (
     MAX_QUERY,
     NOT_TRACED,

@@ -15,7 +15,7 @@ from connectors.dotdigital.client import DotdigitalClient
 from schemas.contract.incidents import Reason
 from schemas.rules.drift import DayRevenue, Reconciliation, Window, compare
 from schemas.rules.reconciliation import Entity, Finding, Kind, expected
-from streams.ops.reconcile_reads import (
+from streams.ops.reconciliation.reads import (
     FEED_PAGE,
     CallPlan,
     calls_by_tier,

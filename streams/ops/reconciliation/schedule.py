@@ -11,7 +11,7 @@ from typing import Any
 from connectors.commerce.client import CommerceClient
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError, RetriableError, SkippableError
-from streams.ops.reconcile import ReconcileReport, publish, reconcile
+from streams.ops.reconciliation.report import ReconcileReport, publish, reconcile
 from streams.runtime.incidents import Incidents
 from streams.settings import Settings
 
