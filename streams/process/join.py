@@ -12,8 +12,9 @@ from pydantic import BaseModel, ValidationError
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.received import next_hop, received_at
 from schemas.contract.refunds import RefundRecorded
-from schemas.contract.replay import Headers, replay_headers, replay_run
+from schemas.contract.replay import Headers, replay_run
 from schemas.contract.topics import (
     COMMERCE_WRITES,
     CONSENT,
@@ -135,7 +136,7 @@ class JoinRecords:
                 await self._incidents.unreadable(event, "a v1 normalized event", problems)
             return
         try:
-            await self._publish(out, sends, replay_headers(run))
+            await self._publish(out, sends, next_hop(run, received_at(event.headers)))
         except BaseException:
             book.discard()
             raise

@@ -27,8 +27,9 @@ from schemas.contract.carts import CartUpdated
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.normalized import CustomerUpdated, NormalizedEvent, OrderUpdated
+from schemas.contract.received import next_hop
 from schemas.contract.refunds import RefundRecorded
-from schemas.contract.replay import IndexBlock, replay_headers, replay_run
+from schemas.contract.replay import IndexBlock, replay_run
 from schemas.contract.topics import RAW
 from schemas.email import InvalidEmail
 from schemas.normalize.carts import cart_updated
@@ -304,7 +305,7 @@ class NormalizeRecords:
             self._metrics.add("normalize.dead_lettered")
         else:
             self._metrics.add("normalize.events")
-            headers = replay_headers(run)
+            headers = next_hop(run, event.message.timestamp)
             acks = [
                 await topic.send(key=email, value=value, headers=headers)
                 for topic, email, value in done.sends

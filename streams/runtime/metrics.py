@@ -121,6 +121,14 @@ class Metrics:
             ["lane", "kind", "answer"],
             registry=self.registry,
         )
+        self._received_latency = Histogram(
+            "cartwright_webhook_to_dotdigital_seconds",
+            "From Cartwright receiving an event (the raw record's time) to Dotdigital accepting "
+            "a write it caused, by lane; replays are not counted.",
+            ["lane"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
         self._write_latency = Histogram(
             "cartwright_dotdigital_write_latency_seconds",
             "From the join issuing a write command to Dotdigital accepting it, by lane.",
@@ -153,6 +161,10 @@ class Metrics:
     def wrote(self, lane: str, kind: str, answer: str, amount: int = 1) -> None:
         """`amount` write commands of `kind` settled on `lane` with `answer` (accepted, …)."""
         self._writes.labels(lane, kind, answer).inc(amount)
+
+    def received_to_accepted(self, lane: str, seconds: float) -> None:
+        """From the webhook's receipt of an event to Dotdigital accepting a write it caused."""
+        self._received_latency.labels(lane).observe(max(seconds, 0.0))
 
     def write_accepted_after(self, lane: str, seconds: float) -> None:
         seconds = max(seconds, 0.0)

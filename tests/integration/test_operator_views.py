@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.commerce.simulator.store import Store
 from schemas.contract.topics import EXCEPTIONS, WRITES
@@ -247,3 +249,16 @@ def test_trace_during_an_outage_says_the_write_waits_in_the_sink(played: Played)
 
     code, shown = cartwright(stack, "trace", "order", number)
     assert code == 0 and f"order {number} is in Dotdigital" in shown
+
+
+def test_metrics_time_the_path_from_the_webhook_to_dotdigital_per_lane(played: Played) -> None:
+    text = httpx.get(f"{played.stack.worker_url}/metrics", timeout=10).text
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+
+    samples = {
+        (sample.name, sample.labels.get("lane")): sample.value
+        for sample in families["cartwright_webhook_to_dotdigital_seconds"].samples
+    }
+    # Every order of the fixture was received by the webhook and written on the batch lane.
+    assert samples["cartwright_webhook_to_dotdigital_seconds_count", "batch"] >= 4
+    assert samples["cartwright_webhook_to_dotdigital_seconds_sum", "batch"] > 0

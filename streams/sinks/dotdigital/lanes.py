@@ -20,6 +20,7 @@ from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
+from schemas.contract.received import received_at
 from schemas.dotdigital.commands import ConsentWrite, Lane, WriteCommand
 from streams.runtime.faults import Record, contained, guarded
 from streams.runtime.incidents import Incidents
@@ -47,6 +48,7 @@ class Consumed:
     partition: int
     offset: int
     event_id: str
+    received: float | None = None
 
 
 class Writer(Protocol):
@@ -84,6 +86,7 @@ async def decode(
                 event.message.partition,
                 event.message.offset,
                 command.command.source_event_id,
+                received_at(event.headers),
             )
             commands.append((command, origin))
     return commands
@@ -194,6 +197,10 @@ def count_settled(
     now = time.time()
     for at in issued:
         metrics.write_accepted_after(lane, now - at.timestamp())
+    refused = {id(rejection.origin) for rejection in rejections}
+    for _, origin in commands:
+        if origin.received is not None and id(origin) not in refused:
+            metrics.received_to_accepted(lane, now - origin.received)
 
 
 async def send_trail(

@@ -3,11 +3,13 @@ command is dead-lettered as processing failed, the others are written, the lane 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.errors import FatalError
 from schemas.contract.consent import ConsentSource, ConsentStatus
@@ -17,9 +19,10 @@ from schemas.dotdigital.commands import EnrolmentWrite, WriteCommand
 from schemas.rules.consent import ConsentState
 from streams.process.contact_book import ContactBook
 from streams.runtime.incidents import Incidents
+from streams.runtime.metrics import Metrics
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
-from streams.sinks.dotdigital.lanes import Consumed, answers, settle
+from streams.sinks.dotdigital.lanes import Consumed, answers, count_settled, settle
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from streams.sinks.dotdigital.trail import Receipts
 from tests.support.topic import RecordingTopic
@@ -159,3 +162,26 @@ async def test_a_settled_batch_is_counted_by_kind_and_answer(world: World) -> No
         ("enrolment", "held_back"): 1,
     }
     assert issued == [ISSUED_AT] * 3
+
+
+def test_the_webhook_to_dotdigital_latency_is_counted_for_accepted_news_only() -> None:
+    metrics = Metrics()
+    now = time.time()
+    news = Consumed(b"", "a", 0, 1, "e1", received=now - 30)
+    refused = Consumed(b"", "b", 0, 2, "e2", received=now - 30)
+    replayed = Consumed(b"", "c", 0, 3, "e3")  # a replay carries no receipt time
+    commands = [
+        (contact_write("a@example.com"), news),
+        (contact_write("b@example.com"), refused),
+        (contact_write("c@example.com"), replayed),
+    ]
+
+    count_settled(metrics, "batch", commands, [Rejection(refused, "contact b", None, "no")])
+
+    families = {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())}
+    samples = {
+        (s.name, s.labels.get("lane")): s.value
+        for s in families["cartwright_webhook_to_dotdigital_seconds"].samples
+    }
+    assert samples["cartwright_webhook_to_dotdigital_seconds_count", "batch"] == 1
+    assert 30 <= samples["cartwright_webhook_to_dotdigital_seconds_sum", "batch"] < 60
