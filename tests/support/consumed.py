@@ -12,6 +12,7 @@ class Message:
     topic: str
     partition: int = 0
     offset: int = 0
+    timestamp: float | None = None  # seconds since the epoch, as Faust gives the record's time
 
 
 @dataclass(frozen=True)
@@ -32,5 +33,6 @@ def consumed(
     offset: int = 0,
     partition: int = 0,
     headers: list[tuple[str, bytes]] | None = None,
+    timestamp: float | None = None,
 ) -> Consumed:
-    return Consumed(key, value, Message(topic, partition, offset), headers or [])
+    return Consumed(key, value, Message(topic, partition, offset, timestamp), headers or [])

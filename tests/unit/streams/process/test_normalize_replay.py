@@ -19,6 +19,7 @@ from sandbox.commerce.simulator.store import Store
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.received import received_at
 from schemas.contract.refunds import RefundRecorded
 from schemas.contract.replay import REPLAY_HEADER
 from schemas.contract.topics import RAW
@@ -47,11 +48,16 @@ class Agent:
         )
         self._offset = 0
 
-    async def put(self, event: dict[str, Any], *, replay: bool = False) -> None:
+    async def put(
+        self, event: dict[str, Any], *, replay: bool = False, received: float | None = None
+    ) -> None:
         value = orjson.dumps(event)
         key = raw_key(CloudEvent.model_validate_json(value)).encode()
         headers = REPLAYED if replay else None
-        await self.step.one(consumed(RAW, value, key=key, offset=self._offset, headers=headers))
+        record = consumed(
+            RAW, value, key=key, offset=self._offset, headers=headers, timestamp=received
+        )
+        await self.step.one(record)
         self._offset += 1
 
     def topic(self, name: str) -> RecordingTopic:
@@ -219,3 +225,16 @@ async def test_what_a_replayed_record_stands_for_is_sent_with_the_replay_header(
     sent_headers = agent.topic("orders").headers + agent.topic("refunds").headers
     assert len(sent_headers) == 3
     assert all(headers == [(REPLAY_HEADER, RUN)] for headers in sent_headers)
+
+
+async def test_news_carries_its_receipt_time_on_and_a_replay_does_not() -> None:
+    # The sink times the path from the webhook to Dotdigital by it; a replay's would mean nothing.
+    history = refunded_order()
+    agent = Agent()
+
+    await agent.put(history[0], received=1_767_000_000.5)
+    await agent.put(history[0], replay=True, received=1_767_000_000.5)
+
+    news, replayed = agent.topic("orders").headers
+    assert received_at(news) == 1_767_000_000.5
+    assert received_at(replayed) is None
