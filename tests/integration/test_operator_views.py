@@ -2,15 +2,18 @@
 Dotdigital refuses, a product with an empty attribute, a suppressed contact, an order with an
 invalid email and a Dotdigital outage. `cartwright exceptions` lists each with its subject,
 reason and impact; `cartwright trace order` shows where a failed order stopped and why, and the
-Dotdigital record of a good one; a replay after the fix resolves the refused enrolment."""
+Dotdigital record of a good one; a replay after the fix resolves the refused enrolment; and every
+command of the runbook (docs/runbook.md) runs against the stack."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +265,48 @@ def test_metrics_time_the_path_from_the_webhook_to_dotdigital_per_lane(played: P
     # Every order of the fixture was received by the webhook and written on the batch lane.
     assert samples["cartwright_webhook_to_dotdigital_seconds_count", "batch"] >= 4
     assert samples["cartwright_webhook_to_dotdigital_seconds_sum", "batch"] > 0
+
+
+RUNBOOK = Path(__file__).parents[2] / "docs" / "runbook.md"
+# Exit codes a runbook command may end with: a trace or a reconciliation says "not there" with 1.
+ANSWERS_NO = {"trace": {0, 1}, "reconcile": {0, 1}}
+
+
+def runbook_commands() -> list[list[str]]:
+    """Every `cartwright …` line of the runbook's shell blocks, as arguments."""
+    commands: list[list[str]] = []
+    in_block = False
+    for line in RUNBOOK.read_text(encoding="utf-8").splitlines():
+        if line.strip().startswith("```"):
+            in_block = line.strip() == "```sh"
+            continue
+        if in_block and line.strip().startswith("cartwright "):
+            commands.append(shlex.split(line.strip())[1:])
+    return commands
+
+
+def test_every_command_of_the_runbook_runs_against_the_stack(played: Played) -> None:
+    email, number = played.orders["good"]
+    today = datetime.now(UTC).date()
+    # The runbook's examples, as this stack names them.
+    examples = {
+        "000000123": number,
+        "ada@example.com": email,
+        "2026-12-01T08:00": f"{today}T00:00",
+        "2026-12-01T16:00": f"{today + timedelta(days=1)}T00:00",
+        "2026-12-01": str(today),
+        "2026-12-02": str(today + timedelta(days=1)),
+    }
+    commands = runbook_commands()
+    assert {command[0] for command in commands} >= {"exceptions", "trace", "reconcile", "replay"}
+
+    for command in commands:
+        args = [examples.get(arg, arg) for arg in command]
+        code, output = cartwright(played.stack, *args)
+        assert code in ANSWERS_NO.get(args[0], {0}), f"cartwright {' '.join(command)}:\n{output}"
+        assert "Traceback" not in output, output
+    # The page the daily checks open first answers with the sections they name.
+    page = httpx.get(f"{played.stack.worker_url}/ops/", timeout=30).text
+    for section in ("Health", "Early warnings", "Lag per stage", "Drift"):
+        assert section in page, section
+    assert ":6066/ops/" in RUNBOOK.read_text(encoding="utf-8")
