@@ -9,12 +9,15 @@ A table in the worker would hold only its own partitions' exceptions and be lost
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.contract.incidents import Reason, Severity, SyncException
@@ -23,6 +26,8 @@ from schemas.dotdigital.trail import Answer, Written
 from schemas.rules.impact import why
 from streams.runtime.catch_up import Record, read_to_end
 from streams.runtime.incidents import readable
+
+log = logging.getLogger(__name__)
 
 # Reasons that lose nothing: there is no success to wait for.
 NOTHING_TO_RESOLVE = frozenset(
@@ -159,8 +164,9 @@ async def read_exceptions(bootstrap: str, *, give_up_after: float = 120.0) -> li
 
 
 class LatestExceptions:
-    """The status page's exceptions: read from the topics at most every `ttl` seconds, so a
-    page reloaded often costs one read, not one per load."""
+    """The status page's exceptions, read from the topics at most every `ttl` seconds and in the
+    background: a page is answered from the last complete read while the next one runs, so
+    however long the topics take to read, no page waits for more than the first."""
 
     def __init__(
         self, bootstrap: str, *, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
@@ -170,10 +176,25 @@ class LatestExceptions:
         self._clock = clock
         self._read_at: float | None = None
         self._rows: list[ExceptionRow] = []
+        self._reading: asyncio.Task[None] | None = None
 
     async def __call__(self) -> list[ExceptionRow]:
-        now = self._clock()
-        if self._read_at is None or now - self._read_at >= self._ttl:
-            self._rows = await read_exceptions(self._bootstrap)
-            self._read_at = now
+        stale = self._read_at is None or self._clock() - self._read_at >= self._ttl
+        if stale and self._reading is None:
+            self._reading = asyncio.create_task(self._read())
+        if self._read_at is None and self._reading is not None:
+            # Nothing read yet: wait for the first read (the page bounds the wait), without
+            # cancelling it when the page gives up.
+            await asyncio.shield(self._reading)
+        if self._read_at is None:
+            raise LookupError("the exception topics could not be read (see the log)")
         return self._rows
+
+    async def _read(self) -> None:
+        try:
+            self._rows = await read_exceptions(self._bootstrap)
+            self._read_at = self._clock()
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("the exception topics could not be read: %s", type(exc).__name__)
+        finally:
+            self._reading = None
