@@ -257,7 +257,7 @@ def create_app(settings: Settings) -> Any:
 
     # --- early warnings: every worker evaluates what it saw, each interval ---
     sensors = Sensors(metrics, waiting, app, clock=time.time, monotonic=time.monotonic)
-    watch = WarningWatch(sensors.read, thresholds(settings.warnings), incidents, metrics.registry)
+    watch = WarningWatch(sensors.read, thresholds(settings.warnings), incidents, metrics)
     warning_watch.register(app, watch, settings.warnings.interval)
     sources = StatusSources(
         exceptions=LatestExceptions(settings.kafka.bootstrap),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import Gauge
 
 from schemas.contract.incidents import Reason
 from streams.ops.early_warnings import (
@@ -118,7 +118,7 @@ class WarningWatch:
         read: Callable[[], Readings],
         limits: Thresholds,
         incidents: Incidents,
-        registry: CollectorRegistry,
+        metrics: Metrics,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -126,18 +126,19 @@ class WarningWatch:
         self._limits = limits
         self._incidents = incidents
         self._now = now
+        self._metrics = metrics
         self._book = WarningBook()
         self._active_gauge = Gauge(
             "cartwright_warning_active",
             "1 while the early warning holds, else 0 (README, Early warnings).",
             ["name"],
-            registry=registry,
+            registry=metrics.registry,
         )
         self._value_gauge = Gauge(
             "cartwright_warning_value",
             "What the early warning measures, as of the latest evaluation.",
             ["name"],
-            registry=registry,
+            registry=metrics.registry,
         )
         for name in NAMES:
             self._active_gauge.labels(name).set(0)
@@ -153,6 +154,8 @@ class WarningWatch:
             self._active_gauge.labels(name).set(1 if name in holding else 0)
         for name, value in measured(readings).items():
             self._value_gauge.labels(name).set(value)
+        # Rounds evaluated: what tells a reader that a warning holding was not announced again.
+        self._metrics.add("warnings.evaluated")
         return outcome
 
     async def active(self) -> list[EarlyWarning]:

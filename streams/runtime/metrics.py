@@ -13,6 +13,11 @@ Every series lives in the worker's own prometheus-client registry (README, "Metr
   `cartwright_dotdigital_write_latency_seconds{lane}`: write commands settled by the sink, and
   the time from the join issuing one to Dotdigital accepting it.
 
+`recent` counts what the early warnings read (streams/ops/early_warnings.py) over the last hour:
+dead letters by reason, suppressions and hard bounces from the feed, gate refusals by program,
+records imported and refused; `cartwright_suppression_feed_read_timestamp_seconds` is when the
+leader last read the suppression feeds through.
+
 The status page's percentiles are worked out over the most recent `window` observations, which a
 Prometheus histogram (cumulative since start, in buckets) cannot give: they are what the last
 thousand writes did, to the millisecond.

@@ -56,9 +56,7 @@ def watching(
     """A watch reading the last of `readings` each round, at the last of `now`."""
     exceptions, metrics, now = RecordingTopic(), Metrics(), [AT]
     incidents = Incidents(RecordingTopic(), exceptions, metrics)
-    watch = WarningWatch(
-        lambda: readings[-1], limits, incidents, metrics.registry, now=lambda: now[-1]
-    )
+    watch = WarningWatch(lambda: readings[-1], limits, incidents, metrics, now=lambda: now[-1])
     return watch, exceptions, metrics, now
 
 
@@ -78,6 +76,7 @@ async def test_a_warning_is_announced_once_while_it_holds_and_again_after_it_cle
     now.append(AT + timedelta(minutes=1))
     await watch.round()
 
+    assert metrics.counts["warnings.evaluated"] == 2
     [record] = announced(exceptions)
     assert record.reason is Reason.EARLY_WARNING
     assert record.subject == "warning dead_letters_per_hour"
@@ -129,7 +128,7 @@ async def test_a_warning_the_broker_did_not_take_is_announced_on_the_next_round(
     metrics, topic = Metrics(), BrokerDownOnce()
     readings = Readings(sink_waiting=90.0)
     watch = WarningWatch(
-        lambda: readings, LIMITS, Incidents(RecordingTopic(), topic, metrics), metrics.registry
+        lambda: readings, LIMITS, Incidents(RecordingTopic(), topic, metrics), metrics
     )
     await watch.round()
     await watch.round()

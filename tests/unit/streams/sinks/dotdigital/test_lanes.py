@@ -17,9 +17,10 @@ from schemas.dotdigital.commands import EnrolmentWrite, WriteCommand
 from schemas.rules.consent import ConsentState
 from streams.process.contact_book import ContactBook
 from streams.runtime.incidents import Incidents
+from streams.runtime.metrics import Metrics
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
-from streams.sinks.dotdigital.lanes import Consumed, answers, settle
+from streams.sinks.dotdigital.lanes import Consumed, answers, count_settled, settle
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from streams.sinks.dotdigital.trail import Receipts
 from tests.support.topic import RecordingTopic
@@ -159,3 +160,29 @@ async def test_a_settled_batch_is_counted_by_kind_and_answer(world: World) -> No
         ("enrolment", "held_back"): 1,
     }
     assert issued == [ISSUED_AT] * 3
+
+
+async def test_enrolments_the_gate_holds_back_count_per_program_for_the_early_warnings(
+    world: World,
+) -> None:
+    gone = "gone@example.com"
+    opted_out = ConsentState(
+        status=ConsentStatus.UNSUBSCRIBED,
+        source=ConsentSource.DOTDIGITAL,
+        reason="Unsubscribed",
+        at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+        event_id="evt-feed",
+    )
+    writer = BatchWriter(
+        world.client, sleep=world.retry_sleep, gate=ConsentGate({gone: opted_out}.get)
+    )
+    commands = taken(
+        [contact_write(gone), enrolment(gone, ACTIVE_PROGRAM), enrolment("kept@example.com")]
+    )
+    metrics = Metrics()
+
+    rejections = await settle(writer, commands, Box().incidents, WRITES)
+    count_settled(metrics, "batch", commands, rejections)
+
+    # Dotdigital's refusal (an unknown program) is no gate refusal.
+    assert metrics.recent.by_prefix("gate_refusals:") == {str(ACTIVE_PROGRAM): 1}
