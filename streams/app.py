@@ -125,6 +125,7 @@ def create_app(settings: Settings) -> Any:
         else None,
         write_back=settings.consent.write_back,
         data_fields=settings.dotdigital.data_fields,
+        metrics=metrics,
     )
     # --- abandoned carts: a table of timers per email, fired by ticks in event time ---
     carts.register(

@@ -89,7 +89,7 @@ def test_a_warning_fires_past_its_threshold(name: str) -> None:
     [warning] = evaluate(firing, LIMITS, NOW)
 
     assert warning.name == name
-    assert warning.value > warning.threshold or warning.value == warning.threshold
+    assert warning.value >= warning.threshold
     assert warning.severity in (Severity.WARNING, Severity.ERROR)
     # Said in words, with what to check.
     assert "check" in warning.message or "read" in warning.message
