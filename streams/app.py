@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -12,12 +13,14 @@ from typing import Any
 from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
 from schemas.contract.topics import WRITES, WRITES_REALTIME
+from streams.ops import warning_watch
 from streams.ops.endpoints import register_ops
 from streams.ops.exception_book import LatestExceptions
 from streams.ops.reconciliation import schedule as reconcile_schedule
 from streams.ops.reconciliation.report import DriftDay
 from streams.ops.status_page import StatusSources
 from streams.ops.trace_reader import Tracer
+from streams.ops.warning_watch import Sensors, WarningWatch, thresholds
 from streams.process import browse, cart_ticker, carts, join, normalize, storefront
 from streams.process.carts import CartRules
 from streams.process.product_attributes import ProductAttributes
@@ -25,6 +28,7 @@ from streams.runtime.application import CartwrightApp
 from streams.runtime.clients import DotdigitalClients, account_budgets, commerce_client
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
+from streams.runtime.retrying import Waiting
 from streams.runtime.topics import faust_topics
 from streams.settings import Settings
 from streams.sinks.commerce import write_back
@@ -95,7 +99,8 @@ def create_app(settings: Settings) -> Any:
         trust_end_offsets=settings.kafka.trust_end_offsets,
         **faust_options(settings),
     )
-    metrics = Metrics()
+    metrics = Metrics(baseline_hours=settings.warnings.baseline_hours)
+    waiting = Waiting()
     topics = faust_topics(app, settings.kafka.partitions)
     incidents = Incidents(topics.deadletter, topics.exceptions, metrics)
     partitions = settings.kafka.partitions
@@ -120,6 +125,7 @@ def create_app(settings: Settings) -> Any:
         else None,
         write_back=settings.consent.write_back,
         data_fields=settings.dotdigital.data_fields,
+        metrics=metrics,
     )
     # --- abandoned carts: a table of timers per email, fired by ticks in event time ---
     carts.register(
@@ -184,6 +190,7 @@ def create_app(settings: Settings) -> Any:
         poll_interval=sink.import_poll_interval,
         consent_of=joiner.consent_of,
         ledger=EnrolmentLedger(KafkaJournal(settings.kafka.bootstrap, topics.enrolments)),
+        waiting=waiting,
     )
     suppression_feed.register(app, topics, settings, incidents, metrics, dotdigital.feed)
 
@@ -249,8 +256,15 @@ def create_app(settings: Settings) -> Any:
     async def drift() -> list[DriftDay]:
         return list(reconciler.latest.days) if reconciler.latest else []
 
+    # --- early warnings: every worker evaluates what it saw, each interval ---
+    sensors = Sensors(metrics, waiting, app, clock=time.time, monotonic=time.monotonic)
+    watch = WarningWatch(sensors.read, thresholds(settings.warnings), incidents, metrics)
+    warning_watch.register(app, watch, settings.warnings.interval)
     sources = StatusSources(
-        exceptions=LatestExceptions(settings.kafka.bootstrap), drift=drift, trace=tracer
+        exceptions=LatestExceptions(settings.kafka.bootstrap),
+        warnings=watch.active,
+        drift=drift,
+        trace=tracer,
     )
     register_ops(app, settings, metrics, budget=share.status, sources=sources)
     return app

@@ -431,6 +431,79 @@ class ReconcileSettings(BaseModel):
     )
 
 
+class WarningsSettings(BaseModel):
+    """Early warnings: where each reading turns into a warning, and how often they are read
+    (README, "Early warnings"). Counts are over the last hour."""
+
+    interval: float = Field(
+        default=30.0, gt=0, description="seconds between evaluations of the early warnings"
+    )
+    baseline_hours: int = Field(
+        default=24,
+        ge=0,
+        le=168,
+        description="hours before the last one whose average per hour is the usual rate of "
+        "suppressions and hard bounces (hours before the worker started count as none)",
+    )
+    suppressions_floor: int = Field(
+        default=50,
+        ge=0,
+        description="suppressions and unsubscribes per hour below which nothing is unusual",
+    )
+    suppressions_factor: float = Field(
+        default=3.0,
+        ge=0,
+        description="suppressions per hour warn above this many times the usual rate (and the "
+        "floor)",
+    )
+    hard_bounces_floor: int = Field(
+        default=20, ge=0, description="hard bounces per hour below which nothing is unusual"
+    )
+    hard_bounces_factor: float = Field(
+        default=3.0,
+        ge=0,
+        description="hard bounces per hour warn above this many times the usual rate (and the "
+        "floor)",
+    )
+    gate_refusals_per_hour: int = Field(
+        default=100,
+        ge=0,
+        description="enrolments into one program held back by the consent gate, per hour",
+    )
+    import_failure_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="share of the records imported in the last hour that Dotdigital refused",
+    )
+    import_min_records: int = Field(
+        default=20,
+        ge=1,
+        description="records imported in the last hour before the failure rate means anything",
+    )
+    dead_letters_per_hour: int = Field(
+        default=20, ge=0, description="records dead-lettered for one reason, per hour"
+    )
+    consumer_lag: int = Field(
+        default=10_000, ge=0, description="records waiting on one partition this worker reads"
+    )
+    partition_stalled_after: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds a partition with records waiting may go without a commit",
+    )
+    sink_waiting_after: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds the sink may keep retrying one Dotdigital call",
+    )
+    checkpoint_age: float = Field(
+        default=1800.0,
+        gt=0,
+        description="seconds since the leader last read Dotdigital's suppression feeds through",
+    )
+
+
 class Settings(BaseSettings):
     """Everything Cartwright reads from its environment."""
 
@@ -453,6 +526,7 @@ class Settings(BaseSettings):
     browse: BrowseSettings = BrowseSettings()
     replay: ReplaySettings = ReplaySettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    warnings: WarningsSettings = WarningsSettings()
     log_level: str = "info"
     sandbox_hosts: str = Field(
         default="",

@@ -36,6 +36,8 @@ class Reason(StrEnum):
     DRIFT_EXTRA = "drift_extra"
     DRIFT_MISMATCH = "drift_mismatch"
     DRIFT_CONTACT = "drift_contact"
+    # A reading past its threshold (streams/ops/early_warnings.py); the subject names which.
+    EARLY_WARNING = "early_warning"
 
 
 class Severity(StrEnum):

@@ -31,6 +31,7 @@ WHY = {
     Reason.DRIFT_EXTRA: "reconciliation: Dotdigital has a record Commerce does not",
     Reason.DRIFT_MISMATCH: "reconciliation: Dotdigital's record differs from Commerce's",
     Reason.DRIFT_CONTACT: "reconciliation: the contact's order totals differ from its orders",
+    Reason.EARLY_WARNING: "an early warning: a reading is past its threshold",
 }
 
 # When the record names nothing more specific: what the reason alone implies.
@@ -70,6 +71,8 @@ GENERAL = {
     "Commerce: revenue and segments on them are wrong until it is replayed",
     Reason.DRIFT_CONTACT: "the contact's order count or lifetime value in Dotdigital disagrees "
     "with their orders: segments and personalisation on them are wrong",
+    Reason.EARLY_WARNING: "none yet: a trend that leads to missed or late campaign data if it "
+    "goes on; the message says what to check",
 }
 
 # What an enrolment's trigger enrols the contact into, as marketers name it.
@@ -93,6 +96,7 @@ _GENERAL_ONLY = frozenset(
         Reason.COMMERCE_REJECTED,
         Reason.GUEST_UNSUBSCRIBE,
         Reason.DELIVERY_TOO_LARGE,
+        Reason.EARLY_WARNING,
     }
 )
 

@@ -32,6 +32,7 @@ from streams.process.joiner import Joiner
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
+from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
 from streams.runtime.topics import TopicSet, bytes_source, encoded
 
@@ -104,10 +105,17 @@ def skus(order: OrderUpdated) -> list[str]:
 class JoinRecords:
     """The join agent's work on one record: published, or dead-lettered, never fatal."""
 
-    def __init__(self, joiner: Joiner, topics: TopicSet, incidents: Incidents) -> None:
+    def __init__(
+        self,
+        joiner: Joiner,
+        topics: TopicSet,
+        incidents: Incidents,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._joiner = joiner
         self._topics = topics
         self._incidents = incidents
+        self._metrics = metrics or Metrics()
         self._targets = {
             IDENTITY: topics.identity,
             ORDERS: topics.orders,
@@ -177,6 +185,8 @@ class JoinRecords:
             for topic, key, value in sends[:forwards]
         ]
         for notice in out.notices:
+            if notice.reason is Reason.CONSENT_GATE and notice.program is not None:
+                self._metrics.gate_refused(str(notice.program))
             await self._incidents.report(
                 reason=notice.reason,
                 message=notice.message,
@@ -205,8 +215,10 @@ def register(
     attributes: Callable[[], AbstractAsyncContextManager[ProductAttributes | None]] | None = None,
     write_back: bool = True,
     data_fields: Mapping[str, str] | None = None,
+    metrics: Metrics | None = None,
 ) -> tuple[Any, Joiner]:
-    """Declare the contacts and orders tables and the join agent on `app`."""
+    """Declare the contacts and orders tables and the join agent on `app`; `metrics` counts
+    the enrolments the consent gate holds back, per program."""
 
     joiner = Joiner(
         bytes_table(app, "contacts", partitions),
@@ -225,7 +237,7 @@ def register(
         IDENTITY,
         CONSENT_OBSERVED,
     )
-    records = JoinRecords(joiner, topics, incidents)
+    records = JoinRecords(joiner, topics, incidents, metrics)
 
     async def consume(stream: Any, products: ProductAttributes | None) -> None:
         dispatch = handlers(joiner, products)

@@ -29,6 +29,7 @@ class JoinNotice:
     email: str
     event_id: str
     attribute: str | None = None
+    program: int | None = None  # the program an enrolment held back by the gate was for
 
 
 @dataclass

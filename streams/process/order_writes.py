@@ -93,7 +93,14 @@ def order_writes(
         if refusal is not None:
             # Marked done: a journey for this order never starts later, after a re-subscribe.
             out.notices.append(
-                JoinNotice(Reason.CONSENT_GATE, subject, refusal, order.email, order.event_id)
+                JoinNotice(
+                    Reason.CONSENT_GATE,
+                    subject,
+                    refusal,
+                    order.email,
+                    order.event_id,
+                    program=sync.programs[trigger],
+                )
             )
             continue
         enrolment = EnrolmentWrite(

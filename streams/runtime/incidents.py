@@ -48,6 +48,7 @@ def _exception(
     event_id: str | None,
     at: datetime,
     attribute: str | None = None,
+    severity: Severity | None = None,
 ) -> SyncException:
     """The exception record an operator reads: severity and impact follow from the reason.
 
@@ -59,7 +60,7 @@ def _exception(
         email=email,
         reason=reason,
         message=readable(message, MAX_MESSAGE),
-        severity=SEVERITY.get(reason, Severity.ERROR),
+        severity=severity or SEVERITY.get(reason, Severity.ERROR),
         campaign_impact=readable(impact(reason, subject, attribute), MAX_MESSAGE),
         event_id=event_id,
         at=at,
@@ -177,10 +178,13 @@ class Incidents:
         event_id: str | None = None,
         email: str | None = None,
         attribute: str | None = None,
+        severity: Severity | None = None,
     ) -> None:
         """An exception record alone, for what is worth knowing but lost nothing; `attribute`:
-        the product attribute it is about, for its impact."""
-        exception = _exception(reason, message, subject, email, event_id, _now(), attribute)
+        the product attribute it is about, for its impact; `severity`: when not the reason's."""
+        exception = _exception(
+            reason, message, subject, email, event_id, _now(), attribute, severity
+        )
         self._metrics.excepted(reason.value, exception.severity.value)
         await self._exceptions.send(
             key=(email or exception.subject).encode(),

@@ -13,6 +13,11 @@ Every series lives in the worker's own prometheus-client registry (README, "Metr
   `cartwright_dotdigital_write_latency_seconds{lane}`: write commands settled by the sink, and
   the time from the join issuing one to Dotdigital accepting it.
 
+`recent` counts what the early warnings read (streams/ops/early_warnings.py) over the last hour:
+dead letters by reason, suppressions and hard bounces from the feed, gate refusals by program,
+records imported and refused; `cartwright_suppression_feed_read_timestamp_seconds` is when the
+leader last read the suppression feeds through.
+
 The status page's percentiles are worked out over the most recent `window` observations, which a
 Prometheus histogram (cumulative since start, in buckets) cannot give: they are what the last
 thousand writes did, to the millisecond.
@@ -24,12 +29,15 @@ import math
 import time
 from collections import Counter as Tally
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # Recent observations kept per latency: enough for a stable p95, small enough to sort per read.
 WINDOW = 1_000
+# Hours of history the early warnings' baselines average over (suppressions, bounces per hour).
+BASELINE_HOURS = 24
 # From a webhook's hop (milliseconds) to consent crossing over on the next poll (minutes).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
@@ -70,6 +78,53 @@ def nearest_rank(ordered: list[float], percent: float) -> float:
     return ordered[rank - 1]
 
 
+class Recent:
+    """Counts by key in minute buckets over the last `hours` hours, for the early warnings: how
+    many in the last hour, and the average per hour over the hours before it (hours before the
+    worker started count as none). `clock()` is wall-clock seconds."""
+
+    def __init__(self, hours: int = BASELINE_HOURS, clock: Callable[[], float] = time.time) -> None:
+        self._hours = max(hours, 0)
+        self._clock = clock
+        self._buckets: dict[str, dict[int, int]] = {}
+
+    def add(self, key: str, amount: int = 1, at: float | None = None) -> None:
+        """`amount` more of `key`, counted at `at` (default now): a feed row counts when it
+        happened, so the first read of an account's whole history is not an hour's surge."""
+        now = int(self._clock() // 60)
+        minute = now if at is None else min(int(at // 60), now)
+        oldest = now - 60 * (self._hours + 1)
+        if amount <= 0 or minute <= oldest:
+            return
+        buckets = self._buckets.setdefault(key, {})
+        buckets[minute] = buckets.get(minute, 0) + amount
+        for stale in [m for m in buckets if m <= oldest]:
+            del buckets[stale]
+
+    def last_hour(self, key: str) -> int:
+        now = int(self._clock() // 60)
+        return sum(n for m, n in self._buckets.get(key, {}).items() if m > now - 60)
+
+    def average(self, key: str) -> float:
+        """Per hour over the `hours` hours before the last one."""
+        if self._hours == 0:
+            return 0.0
+        now = int(self._clock() // 60)
+        older = now - 60 * (self._hours + 1)
+        total = sum(n for m, n in self._buckets.get(key, {}).items() if older < m <= now - 60)
+        return total / self._hours
+
+    def by_prefix(self, prefix: str) -> dict[str, int]:
+        """The last hour's count of every key `prefix…`, by the rest of the key (none left out
+        when it is zero)."""
+        counts = {
+            key[len(prefix) :]: self.last_hour(key)
+            for key in self._buckets
+            if key.startswith(prefix)
+        }
+        return {key: count for key, count in counts.items() if count}
+
+
 def stage_and_outcome(name: str) -> tuple[str, str]:
     """`normalize.events` → (`normalize`, `events`); a name without a stage is its own outcome."""
     stage, _, outcome = name.partition(".")
@@ -80,7 +135,12 @@ class Metrics:
     """Counters and latencies by name, kept as Prometheus series; read by `/ops/status` and
     `/metrics`."""
 
-    def __init__(self, window: int = WINDOW) -> None:
+    def __init__(
+        self,
+        window: int = WINDOW,
+        baseline_hours: int = BASELINE_HOURS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if window < 1:
             raise ValueError("a latency window holds at least one observation")
         self.window = window
@@ -136,6 +196,14 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self._feed_read = Gauge(
+            "cartwright_suppression_feed_read_timestamp_seconds",
+            "When the leader last read Dotdigital's suppression feeds through (Unix time).",
+            registry=self.registry,
+        )
+        self.feed_read_at: float | None = None
+        # What the early warnings read: counts in the last hour, by kind (`dead_letters:<reason>`).
+        self.recent = Recent(baseline_hours, clock)
         # Names seen, each to its labelled child: a lookup per add, not a label parse.
         self._counted: dict[str, Counter] = {}
 
@@ -154,6 +222,28 @@ class Metrics:
 
     def dead_lettered(self, reason: str, source_topic: str) -> None:
         self._dead_letters.labels(reason, source_topic).inc()
+        self.recent.add(f"dead_letters:{reason}")
+
+    def suppressed(self, reason: str, at: float) -> None:
+        """A suppression or unsubscribe Dotdigital's feed reported, `reason` in its words, `at`
+        when it happened there (wall-clock seconds)."""
+        self.recent.add("suppressions", at=at)
+        if reason.lower() == "hardbounced":
+            self.recent.add("hard_bounces", at=at)
+
+    def gate_refused(self, program: str) -> None:
+        """An enrolment into `program` held back by the consent gate."""
+        self.recent.add(f"gate_refusals:{program}")
+
+    def imported(self, records: int, failed: int) -> None:
+        """An import to Dotdigital finished: `failed` of its `records` refused."""
+        self.recent.add("import_records", records)
+        self.recent.add("import_failures", failed)
+
+    def feed_read(self, at: float) -> None:
+        """The suppression feeds were read through, at `at` (wall-clock seconds)."""
+        self.feed_read_at = at
+        self._feed_read.set(at)
 
     def excepted(self, reason: str, severity: str) -> None:
         self._exceptions.labels(reason, severity).inc()

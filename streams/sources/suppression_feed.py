@@ -113,6 +113,8 @@ class SuppressionPoller:
             await self._publish_window(window)
         self._published = {change.event_id for change in changes}
         self._metrics.add("consent.published", len(fresh))
+        for change in fresh:
+            self._metrics.suppressed(change.reason, change.occurred_at.timestamp())
 
         new_problems = {
             key: found for key, found in unreadable.items() if key not in self._reported
@@ -128,6 +130,7 @@ class SuppressionPoller:
             await self._cursors.save(self._name, document)
             self.checkpoint = newest
         self._metrics.add("consent.polls")
+        self._metrics.feed_read(self._now().timestamp())
         polled = Polled(since, len(rows), len(fresh), len(new_problems), self.checkpoint)
         self._log(polled)
         return polled

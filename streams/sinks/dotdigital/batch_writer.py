@@ -24,7 +24,8 @@ from schemas.dotdigital.bodies import (
 )
 from schemas.dotdigital.commands import WriteCommand
 from schemas.dotdigital.enrolment_ledger import Enrolment
-from streams.runtime.retrying import retry_until_settled
+from streams.runtime.metrics import Metrics
+from streams.runtime.retrying import Waiting, retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_plan import (
     BatchPlan,
@@ -69,22 +70,28 @@ class BatchWriter:
         client: DotdigitalClient,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        waiting: Waiting | None = None,
         poll_interval: float = 1.0,
         gate: ConsentGate | None = None,
         consent: ConsentWriter | None = None,
         ledger: EnrolmentLedger | None = None,
         receipts: Receipts | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
+        self._waiting = waiting
         self._poll_interval = poll_interval
         self.receipts = receipts or Receipts()
         self._gate = gate or ConsentGate()
-        self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
+        self._consent = consent or ConsentWriter(
+            client, gate=self._gate, sleep=sleep, waiting=waiting
+        )
         self._ledger = ledger or EnrolmentLedger()
+        self._metrics = metrics or Metrics()
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        return await retry_until_settled(call, self._sleep)
+        return await retry_until_settled(call, self._sleep, self._waiting)
 
     async def write(
         self, commands: Sequence[tuple[WriteCommand, Origin]]
@@ -235,12 +242,14 @@ class BatchWriter:
             try:
                 report = await self._retrying(partial(self._import_contacts, upserts))
             except SkippableError as exc:
+                self._metrics.imported(len(chunk), len(chunk))
                 rejections.extend(
                     Rejection(origin, f"contact {c.email}", c.email, words(exc))
                     for c in chunk
                     for origin in c.origins
                 )
                 continue
+            self._metrics.imported(len(chunk), len(report.failures))
             self.receipts.note(
                 (origin for c in chunk for origin in c.origins),
                 f"contact import of {len(chunk)}",
@@ -320,7 +329,9 @@ class BatchWriter:
                 lambda: self._client.run_insight_import(batch, poll_interval=self._poll_interval)
             )
         except SkippableError as exc:
+            self._metrics.imported(len(chunk), len(chunk))
             return [rejection for record in chunk for rejection in _reject(record, words(exc))]
+        self._metrics.imported(len(chunk), len(report.failures))
         self.receipts.note(
             (origin for record in chunk for origin in record.origins),
             f"insight import of {len(chunk)} into {collection}",

@@ -15,7 +15,7 @@ from schemas.contract.consent import ConsentChanged, ConsentStatus
 from schemas.dotdigital.commands import ConsentWrite
 from schemas.normalize.consent import ADDED, from_resubscribe, from_suppression
 from streams.runtime.metrics import Metrics
-from streams.runtime.retrying import retry_until_settled
+from streams.runtime.retrying import Waiting, retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class ConsentWriter:
         metrics: Metrics | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        waiting: Waiting | None = None,
     ) -> None:
         self._client = client
         self._gate = gate or ConsentGate()
@@ -47,6 +48,7 @@ class ConsentWriter:
         self._metrics = metrics or Metrics()
         self._now = now
         self._sleep = sleep
+        self._waiting = waiting
 
     async def write(self, command: ConsentWrite) -> str | None:
         """None once Dotdigital has it; the gate's reason when it must not go out.
@@ -54,7 +56,9 @@ class ConsentWriter:
         SkippableError (Dotdigital refused the address for good) propagates to the caller.
         """
         if command.action == "unsubscribe":
-            await retry_until_settled(lambda: self._client.unsubscribe(command.email), self._sleep)
+            await retry_until_settled(
+                lambda: self._client.unsubscribe(command.email), self._sleep, self._waiting
+            )
             self._arrived(command)
             return None
         refusal = self._gate.resubscribe(command.email, command.consent_event_id)
@@ -62,7 +66,9 @@ class ConsentWriter:
             return refusal
 
         email = command.email
-        contact = await retry_until_settled(lambda: self._client.get_contact(email), self._sleep)
+        contact = await retry_until_settled(
+            lambda: self._client.get_contact(email), self._sleep, self._waiting
+        )
         if contact is not None and contact.status == ConsentStatus.SUBSCRIBED.value:
             answer = ADDED  # what Dotdigital answers a subscribed contact; no call needed
         else:
@@ -77,7 +83,7 @@ class ConsentWriter:
             async def resubscribe() -> str:
                 return await self._client.resubscribe(email)
 
-            answer = await retry_until_settled(resubscribe, self._sleep)
+            answer = await retry_until_settled(resubscribe, self._sleep, self._waiting)
         log.info(
             "re-subscribe answered %s for %s", answer, mask_email(email), extra={"answer": answer}
         )
@@ -99,7 +105,7 @@ class ConsentWriter:
             return [row async for row in self._client.suppressed_since(since)]
 
         found = None
-        for row in await retry_until_settled(rows, self._sleep):
+        for row in await retry_until_settled(rows, self._sleep, self._waiting):
             try:
                 change = from_suppression(row)
             except ValueError:

@@ -21,10 +21,11 @@ from connectors.errors import FatalError
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import Reason
 from schemas.contract.received import received_at
-from schemas.dotdigital.commands import ConsentWrite, Lane, WriteCommand
+from schemas.dotdigital.commands import ConsentWrite, EnrolmentWrite, Lane, WriteCommand
 from streams.runtime.faults import Record, contained, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
+from streams.runtime.retrying import Waiting
 from streams.runtime.topics import TopicSet, encoded
 from streams.sinks.consent_gate import ConsentGate, ConsentLookup
 from streams.sinks.dotdigital.batch_writer import BatchWriter, Rejection
@@ -192,6 +193,15 @@ def count_settled(
     metrics.add(f"{lane}.commands", len(commands))
     metrics.add(f"{lane}.rejected", len(rejections))
     counted, issued = answers(commands, rejections)
+    enrolling = {
+        id(origin): command.command.program_id
+        for command, origin in commands
+        if isinstance(command.command, EnrolmentWrite)
+    }
+    for rejection in rejections:
+        program = enrolling.get(id(rejection.origin))
+        if rejection.reason is Reason.CONSENT_GATE and program is not None:
+            metrics.gate_refused(str(program))
     for (kind, answer), amount in counted.items():
         metrics.wrote(lane, kind, answer, amount)
     now = time.time()
@@ -286,11 +296,13 @@ def register(
     poll_interval: float,
     consent_of: ConsentLookup | None = None,
     ledger: EnrolmentLedger | None = None,
+    waiting: Waiting | None = None,
 ) -> None:
     """Declare both lanes on `app`; `client(background=…)` makes each lane's client.
 
     `consent_of` reads the join's `contacts` table for the consent gate; `ledger` is the
-    enrolment ledger both lanes ask before every enrolment.
+    enrolment ledger both lanes ask before every enrolment; `waiting` learns of every call the
+    lanes keep retrying, for as long as they do.
     """
     gate = ConsentGate(consent_of)
     enrolments = ledger or EnrolmentLedger()
@@ -303,7 +315,9 @@ def register(
         await sent
 
     def consent_writer(dotdigital: DotdigitalClient) -> ConsentWriter:
-        return ConsentWriter(dotdigital, gate=gate, observe=observe, metrics=metrics)
+        return ConsentWriter(
+            dotdigital, gate=gate, observe=observe, metrics=metrics, waiting=waiting
+        )
 
     async def batch_client() -> DotdigitalClient:
         return await client(background=True)
@@ -324,6 +338,8 @@ def register(
             gate=gate,
             consent=consent_writer(dotdigital),
             ledger=enrolments,
+            waiting=waiting,
+            metrics=metrics,
         ),
         batch_client,
     )
@@ -335,7 +351,11 @@ def register(
         incidents,
         metrics,
         lambda dotdigital: RealtimeWriter(
-            dotdigital, gate=gate, consent=consent_writer(dotdigital), ledger=enrolments
+            dotdigital,
+            gate=gate,
+            consent=consent_writer(dotdigital),
+            ledger=enrolments,
+            waiting=waiting,
         ),
         realtime_client,
     )

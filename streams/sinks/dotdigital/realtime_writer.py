@@ -19,7 +19,7 @@ from schemas.dotdigital.commands import (
     WriteCommand,
 )
 from schemas.dotdigital.enrolment_ledger import Enrolment
-from streams.runtime.retrying import retry_until_settled
+from streams.runtime.retrying import Waiting, retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import Rejection, words
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
@@ -43,6 +43,7 @@ class RealtimeWriter:
         client: DotdigitalClient,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        waiting: Waiting | None = None,
         gate: ConsentGate | None = None,
         consent: ConsentWriter | None = None,
         ledger: EnrolmentLedger | None = None,
@@ -50,9 +51,12 @@ class RealtimeWriter:
     ) -> None:
         self._client = client
         self._sleep = sleep
+        self._waiting = waiting
         self.receipts = receipts or Receipts()
         self._gate = gate or ConsentGate()
-        self._consent = consent or ConsentWriter(client, gate=self._gate, sleep=sleep)
+        self._consent = consent or ConsentWriter(
+            client, gate=self._gate, sleep=sleep, waiting=waiting
+        )
         self._ledger = ledger or EnrolmentLedger()
 
     async def write(
@@ -139,7 +143,7 @@ class RealtimeWriter:
                 return await self._first_of_collection(command)
 
         try:
-            done = await retry_until_settled(call, self._sleep)
+            done = await retry_until_settled(call, self._sleep, self._waiting)
         except SkippableError as exc:
             if isinstance(command, ContactWrite):
                 return Rejection(origin, f"contact {command.email}", command.email, words(exc))

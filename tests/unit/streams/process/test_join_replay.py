@@ -23,6 +23,7 @@ from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer
 from streams.runtime.incidents import Incidents
+from streams.runtime.metrics import Metrics
 from streams.runtime.topics import TopicSet
 from tests.support.consumed import consumed
 from tests.support.topic import RecordingTopic
@@ -232,8 +233,12 @@ class Join:
     def __init__(self) -> None:
         self.topics = TopicSet(**{f.name: RecordingTopic() for f in fields(TopicSet)})
         self.joiner = Joiner({}, {}, programs=PROGRAMS)
+        self.metrics = Metrics()
         self.records = JoinRecords(
-            self.joiner, self.topics, Incidents(self.topics.deadletter, self.topics.exceptions)
+            self.joiner,
+            self.topics,
+            Incidents(self.topics.deadletter, self.topics.exceptions),
+            self.metrics,
         )
         self.dispatch = handlers(self.joiner, None)
         self._offset = 0
@@ -274,6 +279,18 @@ async def test_a_replayed_record_s_writes_carry_the_replay_header_on_to_the_sink
     writes = join.writes()
     assert {type(w.command) for w, _ in writes} == {ContactWrite, InsightWrite}
     assert all(headers == [(REPLAY_HEADER, b"run-1")] for _, headers in writes)
+
+
+async def test_enrolments_held_back_for_an_opted_out_buyer_count_per_program() -> None:
+    join = Join()
+    join.joiner.on_consent(unsubscribe(datetime(2026, 1, 1, tzinfo=UTC)))
+
+    for order in fulfilled_order():
+        await join.put(order, None)
+
+    # Both post-purchase programs were earned and held back: the early warnings count them.
+    assert not [w for w, _ in join.writes() if isinstance(w.command, EnrolmentWrite)]
+    assert join.metrics.recent.by_prefix("gate_refusals:") == {"101": 1, "102": 1}
 
 
 def test_contact_totals_in_a_restated_write_are_those_of_the_orders_the_table_holds() -> None:

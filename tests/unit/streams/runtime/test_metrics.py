@@ -131,3 +131,22 @@ def test_the_snapshot_is_plain_json_with_counts_beside_latencies() -> None:
         }
     }
     assert shown["uptime_seconds"] >= 0
+
+
+def test_the_last_hour_counts_what_came_in_it_and_the_usual_hour_what_came_before() -> None:
+    now = [100_000 * 3600.0]
+    metrics = Metrics(baseline_hours=24, clock=lambda: now[0])
+    recent = metrics.recent
+    for hours_ago in (30, 20, 10):  # one a day ago and more: out of the baseline
+        recent.add("suppressions", 12, at=now[0] - hours_ago * 3600)
+    recent.add("suppressions", 5)
+    metrics.dead_lettered("invalid_email", "commerce.raw.v1")
+
+    assert recent.last_hour("suppressions") == 5
+    assert recent.average("suppressions") == 24 / 24
+    assert recent.by_prefix("dead_letters:") == {"invalid_email": 1}
+
+    now[0] += 3600
+    assert recent.last_hour("suppressions") == 0
+    assert recent.by_prefix("dead_letters:") == {}
+    assert recent.average("suppressions") == (12 + 12 + 5) / 24

@@ -479,3 +479,32 @@ async def test_a_row_that_fails_unexpectedly_is_dead_lettered_and_the_poll_goes_
         "broken@example.com"
     )
     assert app.crashed == []
+
+
+async def test_feed_rows_count_for_the_early_warnings_when_they_happened(dd: Dotdigital) -> None:
+    cursors, outbox = MemoryCursors(), Outbox()
+    metrics = Metrics(clock=dd.time.wall_clock)
+    await dd.set_status("long.ago@example.com", "hardBounced")
+    dd.advance(2 * 3600)
+    await dd.set_status("bounced@example.com", "hardBounced")
+    await dd.set_status("complained@example.com", "ispComplained")
+    await dd.client.unsubscribe("left@example.com")
+    dd.advance(60)
+    polling = SuppressionPoller(
+        dd.client,
+        outbox.publish,
+        cursors,
+        overlap=600.0,
+        first_poll_since=None,
+        report=outbox.report,
+        now=lambda: wall(dd),
+        metrics=metrics,
+    )
+
+    await polling.poll_once()
+    await polling.poll_once()  # the overlap reads them again: not counted twice
+
+    # The first read of the whole history is no surge: the old bounce is two hours old.
+    assert metrics.recent.last_hour("suppressions") == 3
+    assert metrics.recent.last_hour("hard_bounces") == 1
+    assert metrics.feed_read_at == dd.time.wall

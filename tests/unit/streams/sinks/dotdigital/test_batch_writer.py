@@ -16,6 +16,8 @@ from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
 from schemas.dotdigital.commands import ContactWrite, InsightWrite, WriteCommand
 from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
 from schemas.normalize.orders import order_updated
+from streams.runtime.metrics import Metrics
+from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from tests.support.writes import ISSUED_AT, PLACED_AT, World, contact_write
 
@@ -159,10 +161,17 @@ async def test_record_with_an_invalid_json_key_is_rejected_and_the_others_land(
         (insight_write(bad, email), "o-bad"),
         (insight_write(good, email), "o-good"),
     ]
+    metrics = Metrics()
+    sink = BatchWriter(world.client, sleep=world.retry_sleep, metrics=metrics)
 
-    rejections = await world.sink.write(commands)
+    rejections = await sink.write(commands)
 
     [rejection] = rejections
+    # The import of both records counts one refused, for the early warnings' failure rate.
+    assert (
+        metrics.recent.last_hour("import_records"),
+        metrics.recent.last_hour("import_failures"),
+    ) == (2, 1)
     assert rejection.origin == "o-bad"
     assert rejection.subject == "order 000000105"
     assert rejection.email == email

@@ -185,3 +185,29 @@ def test_the_webhook_to_dotdigital_latency_is_counted_for_accepted_news_only() -
     }
     assert samples["cartwright_webhook_to_dotdigital_seconds_count", "batch"] == 1
     assert 30 <= samples["cartwright_webhook_to_dotdigital_seconds_sum", "batch"] < 60
+
+
+async def test_enrolments_the_gate_holds_back_count_per_program_for_the_early_warnings(
+    world: World,
+) -> None:
+    gone = "gone@example.com"
+    opted_out = ConsentState(
+        status=ConsentStatus.UNSUBSCRIBED,
+        source=ConsentSource.DOTDIGITAL,
+        reason="Unsubscribed",
+        at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+        event_id="evt-feed",
+    )
+    writer = BatchWriter(
+        world.client, sleep=world.retry_sleep, gate=ConsentGate({gone: opted_out}.get)
+    )
+    commands = taken(
+        [contact_write(gone), enrolment(gone, ACTIVE_PROGRAM), enrolment("kept@example.com")]
+    )
+    metrics = Metrics()
+
+    rejections = await settle(writer, commands, Box().incidents, WRITES)
+    count_settled(metrics, "batch", commands, rejections)
+
+    # Dotdigital's refusal (an unknown program) is no gate refusal.
+    assert metrics.recent.by_prefix("gate_refusals:") == {str(ACTIVE_PROGRAM): 1}
