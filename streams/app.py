@@ -19,7 +19,7 @@ from streams.ops.exception_book import LatestExceptions
 from streams.ops.reconciliation import schedule as reconcile_schedule
 from streams.ops.reconciliation.report import DriftDay
 from streams.ops.status_page import StatusSources
-from streams.ops.trace_reader import Tracer
+from streams.ops.trace_search import Tracer
 from streams.ops.warning_watch import Sensors, WarningWatch, thresholds
 from streams.process import browse, cart_ticker, carts, join, normalize, storefront
 from streams.process.carts import CartRules

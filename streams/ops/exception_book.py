@@ -2,9 +2,10 @@
 resolved by a later success for its subject on the sink's trail.
 
 No store of its own: `cartwright.exceptions.v1` and `cartwright.trail.v1` keep what an operator
-may look at for the incident retention (30 days by default), both are small beside the data
-topics (one record per failure, one per write), and reading them to the end is a few seconds.
-A table in the worker would hold only its own partitions' exceptions and be lost to a rebalance.
+may look at for the incident retention (30 days by default). The exceptions are few (one per
+failure); the trail has one record per write, so it is passed over cheaply, and the status page
+reads both on from where its last read ended. A table in the worker would hold only its own
+partitions' exceptions and be lost to a rebalance.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import orjson
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
@@ -137,30 +139,60 @@ def select(rows: Iterable[ExceptionRow], query: Query) -> list[ExceptionRow]:
     return chosen[: query.limit]
 
 
-async def read_exceptions(bootstrap: str, *, give_up_after: float = 120.0) -> list[ExceptionRow]:
-    """Every exception on the topic, folded, with the trail's successes for their subjects."""
-    records: list[SyncException] = []
+class ExceptionReader:
+    """Both topics, read on from where the last read ended: the exception records so far, and
+    the trail's accepted writes for their subjects (a success comes after its exception, so
+    the exceptions are read first in each round). Trail records of other subjects, nearly all
+    of them, are passed over on their JSON alone, never validated."""
 
-    def keep_exception(record: Record) -> None:
+    def __init__(self, bootstrap: str, *, give_up_after: float = 120.0) -> None:
+        self._bootstrap = bootstrap
+        self._give_up_after = give_up_after
+        self._ends: dict[str, dict[int, int] | None] = {EXCEPTIONS: None, TRAIL: None}
+        self._records: list[SyncException] = []
+        self._subjects: set[str] = set()
+        self._successes: list[Written] = []
+
+    async def read(self) -> list[ExceptionRow]:
+        """Everything up to the topics' ends now, folded."""
+        await self._read_on(EXCEPTIONS, self._keep_exception)
+        if self._subjects:
+            await self._read_on(TRAIL, self._keep_success)
+        return fold(self._records, self._successes)
+
+    async def _read_on(self, topic: str, keep: Callable[[Record], None]) -> None:
+        self._ends[topic] = await read_to_end(
+            self._bootstrap,
+            topic,
+            keep,
+            start=self._ends[topic],
+            give_up_after=self._give_up_after,
+        )
+
+    def _keep_exception(self, record: Record) -> None:
         # What is not a v1 exception record is not ours to judge here: the view shows the rest.
         with suppress(ValidationError):
-            records.append(SyncException.model_validate_json(record.value))
+            exception = SyncException.model_validate_json(record.value or b"")
+            self._records.append(exception)
+            self._subjects.add(exception.subject)
 
-    await read_to_end(bootstrap, EXCEPTIONS, keep_exception, give_up_after=give_up_after)
-    subjects = {record.subject for record in records}
-    entries: list[Written] = []
-
-    def keep_success(record: Record) -> None:
+    def _keep_success(self, record: Record) -> None:
         try:
-            entry = Written.model_validate_json(record.value)
-        except ValidationError:
+            raw = orjson.loads(record.value or b"")
+        except orjson.JSONDecodeError:
             return
-        if entry.answer == Answer.ACCEPTED and readable(entry.subject) in subjects:
-            entries.append(entry)
+        if not isinstance(raw, dict) or raw.get("answer") != Answer.ACCEPTED.value:
+            return
+        subject = raw.get("subject")
+        if not isinstance(subject, str) or readable(subject) not in self._subjects:
+            return
+        with suppress(ValidationError):
+            self._successes.append(Written.model_validate(raw))
 
-    if subjects:
-        await read_to_end(bootstrap, TRAIL, keep_success, give_up_after=give_up_after)
-    return fold(records, entries)
+
+async def read_exceptions(bootstrap: str) -> list[ExceptionRow]:
+    """Every exception on the topic, folded, with the trail's successes for their subjects."""
+    return await ExceptionReader(bootstrap).read()
 
 
 class LatestExceptions:
@@ -171,7 +203,7 @@ class LatestExceptions:
     def __init__(
         self, bootstrap: str, *, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._bootstrap = bootstrap
+        self._reader = ExceptionReader(bootstrap)
         self._ttl = ttl
         self._clock = clock
         self._read_at: float | None = None
@@ -192,7 +224,7 @@ class LatestExceptions:
 
     async def _read(self) -> None:
         try:
-            self._rows = await read_exceptions(self._bootstrap)
+            self._rows = await self._reader.read()
             self._read_at = self._clock()
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("the exception topics could not be read: %s", type(exc).__name__)

@@ -11,6 +11,7 @@ from schemas.contract.incidents import Severity, SyncException
 from schemas.dotdigital.commands import ContactWrite, EnrolmentWrite, InsightWrite, WriteCommand
 from schemas.dotdigital.trail import Answer, Written
 from schemas.rules.impact import why
+from streams.runtime.incidents import readable
 
 # The stages in the order data passes them; a trace's steps are sorted by it, then by time.
 STAGES = (
@@ -37,12 +38,15 @@ _WAITING = {
 
 @dataclass(frozen=True)
 class Step:
-    """One step the data took: `stage` is one of STAGES; `outcome` is ok, stopped or pending."""
+    """One step the data took: `stage` is one of STAGES; `outcome` is ok, stopped or pending;
+    `about` the record it concerns, as exceptions name it (`order 000000123 (order_fulfilled)`),
+    so a later success clears only a stop of the same record."""
 
     stage: str
     at: datetime | None
     outcome: str
     detail: str
+    about: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def written(entry: Written) -> Step:
     outcome = {Answer.ACCEPTED: OK, Answer.HELD_BACK: PENDING, Answer.REJECTED: STOPPED}
     answer = entry.answer.value.replace("_", " ")
     detail = f"{entry.lane.value} lane, {entry.call}{imported}: {answer}{said}"
-    return Step("written", entry.at, outcome[entry.answer], detail)
+    return Step("written", entry.at, outcome[entry.answer], detail, readable(entry.subject))
 
 
 def excepted(record: SyncException) -> Step:
@@ -97,7 +101,8 @@ def excepted(record: SyncException) -> Step:
     stage = "refused" if record.severity != Severity.ERROR else "dead-lettered"
     outcome = STOPPED if record.severity == Severity.ERROR else PENDING
     detail = f"{record.reason.value}: {why(record.reason, record.message)}"
-    return Step(stage, record.at, outcome, f"{detail}. Impact: {record.campaign_impact}")
+    impact = f"{detail}. Impact: {record.campaign_impact}"
+    return Step(stage, record.at, outcome, impact, record.subject)
 
 
 def ordered(steps: Sequence[Step]) -> tuple[Step, ...]:
@@ -114,21 +119,17 @@ def ordered(steps: Sequence[Step]) -> tuple[Step, ...]:
 
 def verdict(subject: str, steps: Sequence[Step], in_dotdigital: bool) -> tuple[bool, str]:
     """Reached or not, in one sentence: where it stopped and why, or what it waits for."""
-    stopped = [step for step in steps if step.outcome == STOPPED]
-    last_written = max(
-        (step.at for step in steps if step.stage == "written" and step.outcome == OK and step.at),
-        default=None,
-    )
+    accepted = [step for step in steps if step.stage == "written" and step.outcome == OK]
+    last_written = max((step.at for step in accepted if step.at), default=None)
     open_stops = [
-        step for step in stopped if last_written is None or (step.at and step.at > last_written)
+        step for step in steps if step.outcome == STOPPED and not _cleared(step, accepted)
     ]
     if in_dotdigital:
         sentence = f"{subject} is in Dotdigital"
         if last_written is not None:
             sentence += f", last written {last_written:%Y-%m-%d %H:%M:%S} UTC"
         if open_stops:
-            sentence += f"; but a later change stopped at {open_stops[-1].stage}: "
-            sentence += open_stops[-1].detail
+            sentence += f"; but not all of it: {open_stops[-1].stage}: {open_stops[-1].detail}"
         return True, sentence
     if open_stops:
         step = open_stops[-1]
@@ -139,6 +140,17 @@ def verdict(subject: str, steps: Sequence[Step], in_dotdigital: bool) -> tuple[b
     reached = [step.stage for step in steps if step.outcome == OK and step.stage in _WAITING]
     furthest = max(reached, key=STAGES.index, default="commerce")
     return False, f"{subject} has not reached Dotdigital yet: {_WAITING[furthest]}"
+
+
+def _cleared(stop: Step, accepted: Sequence[Step]) -> bool:
+    """A stop some later accepted write for the same record made good (a replay, a change)."""
+    return bool(stop.about) and any(
+        step.about == stop.about
+        and stop.at is not None
+        and step.at is not None
+        and step.at > stop.at
+        for step in accepted
+    )
 
 
 def trace(

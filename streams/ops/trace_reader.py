@@ -3,12 +3,14 @@ sink's trail, the exceptions, and what Dotdigital holds now.
 
 A subject's records are keyed by its email (or its raw key, `order:<id>`), so each topic is read
 in the one partition that key hashes to: a trace costs a few partitions' reads, not the topics'.
+The one exception: an order Commerce does not know (or cannot say) is looked for on the whole
+orders topic, its email and id being what the other reads need.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -109,15 +111,20 @@ class TraceReader:
         raw_key = f"order:{entity_id}" if entity_id is not None else None
         if raw_key:
             await self._delivered(raw_key, found)
-        subjects = {subject, f"refund {number}"}
+        ends = (f" of order {number}", f" of order entity {entity_id}")
+
+        def about(name: str) -> bool:
+            """The order itself, its enrolments (`order N (trigger)`), its refunds, shipments
+            and credit memos (`refund M of order N`, `… of order entity E`)."""
+            return name == subject or name.startswith(f"{subject} (") or name.endswith(ends)
+
         if email:
             await self._normalized_orders(email, number, found)
-            await self._joined(email, lambda name: name.split(" (")[0] in subjects, found)
-            await self._written(email, lambda name: name.split(" (")[0] in subjects, found)
-        mentions = (subject, f"of order entity {entity_id}") if entity_id else (subject,)
+            await self._joined(email, about, found)
+            await self._written(email, about, found)
         await self._excepted(
             [key for key in (email, raw_key, subject) if key],
-            lambda record: any(m in record.subject for m in mentions),
+            lambda record: about(record.subject),
             found,
         )
         if email:
@@ -377,32 +384,3 @@ def _order_words(number: str, document: dict[str, Any]) -> str:
 def _refund_words(record: dict[str, Any]) -> str:
     document = record.get("json") or {}
     return f"{document.get('id')} ({document.get('amount')})"
-
-
-class Tracer:
-    """The status page's trace search: an email traces a contact, anything else an order. A
-    Commerce client is made per search; the Dotdigital client once, on the first search that
-    gets one in time (in an outage the trace says so and the next search tries again)."""
-
-    def __init__(
-        self,
-        bootstrap: str,
-        partitions: int,
-        commerce: Callable[[], CommerceClient],
-        dotdigital: Callable[[], Awaitable[DotdigitalClient]],
-    ) -> None:
-        self._bootstrap = bootstrap
-        self._partitions = partitions
-        self._commerce = commerce
-        self._dotdigital = dotdigital
-        self._client: DotdigitalClient | None = None
-
-    async def __call__(self, query: str) -> Trace:
-        if self._client is None:
-            with suppress(TimeoutError):
-                self._client = await asyncio.wait_for(self._dotdigital(), DOTDIGITAL_WAIT)
-        async with self._commerce() as commerce:
-            reader = TraceReader(self._bootstrap, self._partitions, commerce, self._client)
-            if "@" in query:
-                return await reader.contact(query)
-            return await reader.order(query)

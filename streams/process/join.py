@@ -64,8 +64,10 @@ def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Ha
     async def order(value: bytes, key: str, replay: bool) -> JoinOutput:
         event = read(OrderUpdated, value)
         labels = await products.for_skus(skus(event)) if products else None
+        # Taken at once: should the fold fail, they must not be blamed on the next order.
+        gaps = products.take_gaps() if products else []
         out = joiner.on_order(event, labels, replay=replay)
-        for sku, code in products.take_gaps() if products else ():
+        for sku, code in gaps:
             message = f"attribute `{code}` is empty on SKU {sku} (order {event.increment_id})"
             notice = JoinNotice(
                 Reason.ATTRIBUTE_MISSING, f"SKU {sku}", message, event.email, event.event_id, code

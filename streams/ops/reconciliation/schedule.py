@@ -96,5 +96,10 @@ def register(app: Any, schedule: Schedule, interval: float) -> None:
                 log.critical("Commerce or Dotdigital refuses reconciliation, stopping: %s", exc)
                 await app.crash(exc)
                 return
+            # Anything else is a fault of this round's (a broker refusing the findings, a
+            # record it cannot read): said with its traceback, and tried again next round, as
+            # a schedule that ended silently would leave the page showing stale drift.
+            except Exception:
+                log.exception("reconciliation failed, trying again next round")
 
     app.task(on_leader)

@@ -187,9 +187,11 @@ def count_settled(
     lane: str,
     commands: Sequence[tuple[WriteCommand, Consumed]],
     rejections: Sequence[Rejection[Consumed]],
+    receipts: Receipts | None = None,
 ) -> None:
     """A settled batch on the lane's counters: commands, rejections, answers by kind, and how
-    long each accepted command took from the join's issue."""
+    long each accepted command took from the webhook's receipt (a command dead-lettered for a
+    fault of its own, as `receipts` say, was not accepted)."""
     metrics.add(f"{lane}.commands", len(commands))
     metrics.add(f"{lane}.rejected", len(rejections))
     counted, issued = answers(commands, rejections)
@@ -209,7 +211,8 @@ def count_settled(
         metrics.write_accepted_after(lane, now - at.timestamp())
     refused = {id(rejection.origin) for rejection in rejections}
     for _, origin in commands:
-        if origin.received is not None and id(origin) not in refused:
+        failed = receipts is not None and receipts.failed(origin)
+        if origin.received is not None and id(origin) not in refused and not failed:
             metrics.received_to_accepted(lane, now - origin.received)
 
 
@@ -263,7 +266,7 @@ def register_lane(
                         extra={"lane": lane.name, "seconds": took},
                     )
                 await report(rejections, incidents, lane.topic_name)
-                count_settled(metrics, lane.name, commands, rejections)
+                count_settled(metrics, lane.name, commands, rejections, writer.receipts)
                 await send_trail(trail, lane.name, commands, rejections, writer.receipts)
                 for event in events:
                     await stream.ack(event)

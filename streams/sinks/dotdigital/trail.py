@@ -49,6 +49,11 @@ class Receipts:
         noted = self._noted.get(id(origin))
         self._noted[id(origin)] = Receipt(noted.call if noted else "none", failed=detail)
 
+    def failed(self, origin: object) -> bool:
+        """Whether the command was dead-lettered for a fault of its own (not Dotdigital's)."""
+        noted = self._noted.get(id(origin))
+        return noted is not None and noted.failed is not None
+
     def take(self, origin: object) -> Receipt | None:
         return self._noted.pop(id(origin), None)
 

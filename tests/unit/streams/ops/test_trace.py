@@ -54,13 +54,31 @@ def test_a_write_waiting_in_the_sink_says_so() -> None:
     )
 
 
-def test_a_refusal_after_the_last_good_write_is_told_beside_the_record() -> None:
-    refused = Step("written", at(9), STOPPED, "enrolment into program 1: rejected (not active)")
+def test_a_refused_enrolment_in_the_same_batch_as_the_record_is_told_beside_it() -> None:
+    # The Orders record and the enrolment settle together; only the enrolment was refused.
+    enrolment = "order 000000004 (order_fulfilled)"
+    written = Step(
+        "written", at(3), OK, "insight import of 2 into Orders: accepted", "order 000000004"
+    )
+    refused = Step(
+        "written", at(3), STOPPED, "enrolment into program 1: rejected (not active)", enrolment
+    )
+    excepted = Step("dead-lettered", at(2.9), STOPPED, "dotdigital_rejected: …", enrolment)
 
-    found = trace("order 000000004", [JOINED, WRITTEN, refused], [], True)
+    found = trace("order 000000004", [JOINED, written, refused, excepted], [], True)
 
     assert found.reached
-    assert "but a later change stopped at written: enrolment into program 1" in found.verdict
+    assert "; but not all of it: written: enrolment into program 1: rejected" in found.verdict
+
+
+def test_a_stop_made_good_by_a_later_write_of_the_same_record_is_no_longer_told() -> None:
+    enrolment = "order 000000007 (order_fulfilled)"
+    refused = Step("dead-lettered", at(3), STOPPED, "dotdigital_rejected: …", enrolment)
+    replayed = Step("written", at(30), OK, "enrolment into program 1: accepted", enrolment)
+
+    found = trace("order 000000007", [JOINED, WRITTEN, refused, replayed], [], True)
+
+    assert "not all of it" not in found.verdict
 
 
 def test_a_held_back_enrolment_does_not_stop_the_order() -> None:
