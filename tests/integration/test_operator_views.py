@@ -7,6 +7,7 @@ command of the runbook (docs/runbook.md) runs against the stack."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
@@ -270,10 +271,11 @@ def test_metrics_time_the_path_from_the_webhook_to_dotdigital_per_lane(played: P
 RUNBOOK = Path(__file__).parents[2] / "docs" / "runbook.md"
 # Exit codes a runbook command may end with: a trace or a reconciliation says "not there" with 1.
 ANSWERS_NO = {"trace": {0, 1}, "reconcile": {0, 1}}
+INLINE = re.compile(r"`(cartwright [^`]+)`")
 
 
 def runbook_commands() -> list[list[str]]:
-    """Every `cartwright …` line of the runbook's shell blocks, as arguments."""
+    """Every `cartwright …` command of the runbook, in its shell blocks and in its text."""
     commands: list[list[str]] = []
     in_block = False
     for line in RUNBOOK.read_text(encoding="utf-8").splitlines():
@@ -282,7 +284,9 @@ def runbook_commands() -> list[list[str]]:
             continue
         if in_block and line.strip().startswith("cartwright "):
             commands.append(shlex.split(line.strip())[1:])
-    return commands
+        elif not in_block:
+            commands += [shlex.split(span)[1:] for span in INLINE.findall(line)]
+    return [list(command) for command in dict.fromkeys(map(tuple, commands))]
 
 
 def test_every_command_of_the_runbook_runs_against_the_stack(played: Played) -> None:
@@ -291,7 +295,9 @@ def test_every_command_of_the_runbook_runs_against_the_stack(played: Played) -> 
     # The runbook's examples, as this stack names them.
     examples = {
         "000000123": number,
+        "<number>": number,
         "ada@example.com": email,
+        "<email>": email,
         "2026-12-01T08:00": f"{today}T00:00",
         "2026-12-01T16:00": f"{today + timedelta(days=1)}T00:00",
         "2026-12-01": str(today),
