@@ -120,8 +120,12 @@ def _email(value: object) -> str | None:
         return None
 
 
-async def read_feed(client: DotdigitalClient, since: datetime) -> dict[str, dict[str, Any]]:
-    """Every contact changed since `since`, with its data fields (Low: one call a page)."""
+async def read_feed(
+    client: DotdigitalClient, since: datetime, max_pages: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every contact changed since `since`, with its data fields (Low: one call a page); past
+    `max_pages` pages it stops one contact over, which is enough for the plan to refuse the run
+    (a long window must not fill the memory and the Low budget before it is refused)."""
 
     async def read() -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -129,6 +133,8 @@ async def read_feed(client: DotdigitalClient, since: datetime) -> dict[str, dict
             email = _email(contact.email)
             if email is not None:
                 found[email] = contact.data_fields
+            if max_pages is not None and len(found) > max_pages * FEED_PAGE:
+                break
         return found
 
     return await retry_until_settled(read, asyncio.sleep)

@@ -174,7 +174,7 @@ async def reconcile(
         for key, document in wanted.orders.items()
         if window.holds(document, "purchaseDate")
     }
-    feed = await read_feed(dotdigital, since)
+    feed = await read_feed(dotdigital, since, settings.reconcile.max_calls)
     last_order = names.get("LAST_ORDER_DATE", "LAST_ORDER_DATE")
     claimants = {e for e, f in feed.items() if _claims_an_order(f, last_order, since)}
     people = buyers | claimants
