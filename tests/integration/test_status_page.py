@@ -5,9 +5,7 @@ searched through its form, and the ops token's login.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,7 +16,6 @@ from typing import Any
 import faust
 import httpx
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
@@ -33,7 +30,7 @@ from streams.settings import KafkaSettings, Settings, WebSettings
 from tests.support.accounts import CLIENT_ID
 from tests.support.browser import chromium, full_page_screenshot, waiting_for
 from tests.support.orders import PLACED, email_of, new_order, order_event
-from tests.support.stack import Stack, accepted, eventually, free_port, read_topic
+from tests.support.stack import Stack, accepted, eventually, read_topic, served
 
 pytestmark = pytest.mark.integration
 
@@ -141,27 +138,8 @@ def page_behind(token: str) -> Iterator[str]:
         web=WebSettings(ops_token=SecretStr(token)),
     )
     register_ops(app, settings, Metrics())
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app.web.web_app)
-    port = free_port()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(timeout=10)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+    with served(app.web.web_app) as (url, _):
+        yield url
 
 
 def test_behind_a_token_the_page_asks_for_it_and_opens_after_login(tmp_path: Path) -> None:

@@ -124,16 +124,10 @@ class Commerce:
 
 
 @contextmanager
-def commerce_sandbox(signer: Signer, webhook: str | None = None) -> Iterator[Commerce]:
-    """The Commerce sandbox in a thread of this process, so tests can sign with its keys and
-    change its store; with `webhook`, the store's events are delivered there (no traffic)."""
+def served(app: web.Application) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    """`app` served on loopback from a thread of this process: its base URL and its loop."""
     loop = asyncio.new_event_loop()
     port = free_port()
-    config = CommerceSandboxConfig(client_id=CLIENT_ID, webhook_url=webhook, run_traffic=False)
-    store = Store(
-        seed=port, clock=SimulatedClock(datetime.now(UTC)), client_id=CLIENT_ID, keep_events=False
-    )
-    app = build_app(config, signer, store=store)
     runner = web.AppRunner(app)
     ready = threading.Event()
 
@@ -146,13 +140,29 @@ def commerce_sandbox(signer: Signer, webhook: str | None = None) -> Iterator[Com
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    ready.wait(timeout=10)
+    assert ready.wait(timeout=10), "the server did not start"
     try:
-        yield Commerce(f"http://127.0.0.1:{port}", loop, app)
+        yield f"http://127.0.0.1:{port}", loop
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
+
+
+@contextmanager
+def commerce_sandbox(signer: Signer, webhook: str | None = None) -> Iterator[Commerce]:
+    """The Commerce sandbox in a thread of this process, so tests can sign with its keys and
+    change its store; with `webhook`, the store's events are delivered there (no traffic)."""
+    config = CommerceSandboxConfig(client_id=CLIENT_ID, webhook_url=webhook, run_traffic=False)
+    store = Store(
+        seed=free_port(),
+        clock=SimulatedClock(datetime.now(UTC)),
+        client_id=CLIENT_ID,
+        keep_events=False,
+    )
+    app = build_app(config, signer, store=store)
+    with served(app) as (url, loop):
+        yield Commerce(url, loop, app)
 
 
 class Dotdigital:

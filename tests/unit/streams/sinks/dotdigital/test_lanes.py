@@ -32,6 +32,15 @@ CORRUPT = "corrupt@example.com"
 PROGRAM = 7
 ACTIVE_PROGRAM = 1  # active in the sandbox's default account
 
+# A contact who opted out in Dotdigital, as the join's table holds them for the consent gate.
+OPTED_OUT = ConsentState(
+    status=ConsentStatus.UNSUBSCRIBED,
+    source=ConsentSource.DOTDIGITAL,
+    reason="Unsubscribed",
+    at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+    event_id="evt-feed",
+)
+
 
 def enrolment(email: str, program: int = PROGRAM) -> WriteCommand:
     return WriteCommand(
@@ -132,15 +141,8 @@ async def test_a_fatal_error_is_no_records_fault_and_stops_the_lane() -> None:
 
 async def test_a_settled_batch_is_counted_by_kind_and_answer(world: World) -> None:
     kept, gone = "kept@example.com", "gone@example.com"
-    opted_out = ConsentState(
-        status=ConsentStatus.UNSUBSCRIBED,
-        source=ConsentSource.DOTDIGITAL,
-        reason="Unsubscribed",
-        at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
-        event_id="evt-feed",
-    )
     writer = BatchWriter(
-        world.client, sleep=world.retry_sleep, gate=ConsentGate({gone: opted_out}.get)
+        world.client, sleep=world.retry_sleep, gate=ConsentGate({gone: OPTED_OUT}.get)
     )
     commands = taken(
         [
@@ -191,15 +193,8 @@ async def test_enrolments_the_gate_holds_back_count_per_program_for_the_early_wa
     world: World,
 ) -> None:
     gone = "gone@example.com"
-    opted_out = ConsentState(
-        status=ConsentStatus.UNSUBSCRIBED,
-        source=ConsentSource.DOTDIGITAL,
-        reason="Unsubscribed",
-        at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
-        event_id="evt-feed",
-    )
     writer = BatchWriter(
-        world.client, sleep=world.retry_sleep, gate=ConsentGate({gone: opted_out}.get)
+        world.client, sleep=world.retry_sleep, gate=ConsentGate({gone: OPTED_OUT}.get)
     )
     commands = taken(
         [contact_write(gone), enrolment(gone, ACTIVE_PROGRAM), enrolment("kept@example.com")]
