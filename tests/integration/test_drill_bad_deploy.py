@@ -174,7 +174,9 @@ def test_a_bad_deploy_is_repaired_by_replaying_its_window(tmp_path: Path) -> Non
         predicted = dry_run_counts(dry)
         assert predicted["contact"] > 0 and predicted["Orders record"] > 0, dry
         assert predicted["Refunds record"] > 0 and "enrolment" not in predicted, dry
-        assert caught_up(stack, traffic) == wrong, "the dry run wrote something"
+        # Once the group has caught up again (a lane may commit a moment late on a busy machine).
+        after_dry_run = eventually(lambda: caught_up(stack, traffic), what="the group caught up")
+        assert after_dry_run == wrong, "the dry run wrote something"
 
         replay(stack, checkpoint, *window, "--yes")
         first = eventually(
