@@ -1,0 +1,2 @@
+"""The product catalogue for Dotdigital: the merchant's attribute mapping and products as resolved
+from Commerce (labels, not option ids)."""
