@@ -118,5 +118,5 @@ CARTS: Collection[Quote] = Collection(
 PRODUCTS: Collection[Product] = Collection(
     lambda store: sorted(store.catalogue.products.values(), key=lambda p: p.entity_id),
     _product_columns,
-    lambda store, product: dict(rest(store.catalogue.rest(product))),
+    lambda store, product: dict(rest(store.catalogue.rest(product, detail=False))),
 )

@@ -171,6 +171,11 @@ async def attribute_options(request: web.Request) -> web.StreamResponse:
     return _json(options)
 
 
+async def categories(request: web.Request) -> web.StreamResponse:
+    """`GET /V1/categories`: the category tree from the root."""
+    return _json(_sandbox(request).store.catalogue.category_tree())
+
+
 # (method, path under /V1, handler, the ACL resource a 401 names); order matters for aiohttp.
 ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
     ("GET", "/orders", _listing(ORDERS), "Magento_Sales::actions_view"),
@@ -183,6 +188,7 @@ ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
     ("GET", "/carts/search", _listing(CARTS), "Magento_Cart::manage"),
     ("GET", "/carts/{id}/totals", cart_totals, "Magento_Cart::manage"),
     ("GET", "/carts/{id}", cart, "Magento_Cart::manage"),
+    ("GET", "/categories", categories, "Magento_Catalog::categories"),
     ("GET", "/products", _listing(PRODUCTS), "Magento_Catalog::products"),
     ("GET", "/products/attributes/{code}/options", attribute_options,
      "Magento_Catalog::attributes_attributes"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,8 +30,25 @@ ATTRIBUTES = {
         Attribute(
             136, "material", "Material", ((33, "Cotton"), (35, "Leather"), (38, "Polyester"))
         ),
+        Attribute(
+            83,
+            "brand",
+            "Brand",
+            ((201, "Luma"), (202, "Joust"), (203, "Sprite"), (204, "Didi"), (205, "Beaumont")),
+        ),
+        # A multiselect: products hold several option ids, comma-joined.
+        Attribute(
+            145,
+            "activity",
+            "Activity",
+            ((11, "Hiking"), (12, "Yoga"), (13, "Running"), (14, "Gym"), (15, "Travel")),
+        ),
     )
 }
+# Attribute sets by id, as `GET /V1/products/attribute-sets/sets/list` names them.
+ATTRIBUTE_SETS = {4: "Default", 9: "Top", 15: "Bag", 16: "Gear"}
+# The generated catalogue's shelves, and the select values its products draw from.
+_SHELVES = ("Gear/Bags", "Gear/Fitness", "Gear/Watches", "Men/Jackets", "Women/Tops", "Training")
 
 
 ENGRAVING = CustomOption(7, "Engraving", "field", price=Decimal("5.00"))
@@ -75,7 +93,10 @@ class Catalogue:
 
     def __init__(self, created_at: datetime) -> None:
         self.products: dict[str, Product] = {}
+        self._ids: dict[str, int] = {}
+        self._categories: dict[str, int] | None = None
         self.attributes = ATTRIBUTES
+        self.created_at = created_at
         for entity_id, sku, name, price, attributes, options, category in _SIMPLE:
             self._add(
                 Product(entity_id, sku, name, "simple", Decimal(price), created_at, created_at,
@@ -109,6 +130,105 @@ class Catalogue:
 
     def _add(self, product: Product) -> None:
         self.products[product.sku] = product
+        self._ids[product.sku] = product.entity_id
+        self._categories = None
+
+    def grow(self, count: int, seed: int = 1) -> list[Product]:
+        """`count` more simple products, the same for the same seed: brands, colours, activities
+        (a multiselect), shelves, prices, some on special, some out of stock, about one in forty
+        disabled, and about one in ten without a material (a mapped attribute left empty)."""
+        rng = random.Random(seed)  # noqa: S311 - a deterministic catalogue, not cryptography
+        first = max((p.entity_id for p in self.products.values()), default=0) + 1
+        made = []
+        for n in range(count):
+            entity_id = first + n
+            attributes = {
+                "brand": rng.choice(self.attributes["brand"].options)[0],
+                "color": rng.choice(self.attributes["color"].options)[0],
+            }
+            if rng.random() >= 0.1:
+                attributes["material"] = rng.choice(self.attributes["material"].options)[0]
+            activities = rng.sample(self.attributes["activity"].options, rng.randint(0, 3))
+            price = Decimal(rng.randint(500, 25_000)) / 100
+            on_special = rng.random() < 0.15
+            product = Product(
+                entity_id,
+                f"GEN-{entity_id:06d}",
+                f"Generated product {entity_id}",
+                "simple",
+                price,
+                self.created_at,
+                self.created_at,
+                attributes,
+                categories=(rng.choice(_SHELVES),),
+                multi={"activity": tuple(sorted(i for i, _ in activities))} if activities else {},
+                status=2 if rng.random() < 0.025 else 1,
+                special_price=(price * Decimal("0.8")).quantize(Decimal("0.01"))
+                if on_special
+                else None,
+                special_from=self.created_at if on_special else None,
+                special_to=self.created_at + timedelta(days=30) if on_special else None,
+                qty=Decimal(0) if rng.random() < 0.05 else Decimal(rng.randint(1, 500)),
+                image=f"/g/e/gen-{entity_id:06d}.jpg",
+                attribute_set_id=rng.choice(tuple(ATTRIBUTE_SETS)),
+            )
+            self._add(product)
+            made.append(product)
+        return made
+
+    def delete(self, sku: str) -> Product:
+        """A product deleted in the admin: gone from REST (its save event is all that remains)."""
+        self._ids.pop(sku)
+        self._categories = None
+        return self.products.pop(sku)
+
+    def category_ids(self) -> dict[str, int]:
+        """Every shelf path and its parents, by path, numbered from 3 (1 is the root, 2 the
+        store's default category), in a stable order; kept until the catalogue changes."""
+        if self._categories is not None:
+            return self._categories
+        paths = sorted(
+            {
+                "/".join(path.split("/")[: depth + 1])
+                for product in self.products.values()
+                for path in product.categories
+                for depth in range(len(path.split("/")))
+            }
+        )
+        self._categories = {path: 3 + n for n, path in enumerate(paths)}
+        return self._categories
+
+    def category_tree(self) -> dict[str, Any]:
+        """`GET /V1/categories`: the tree under the root, each node with its children."""
+        ids = self.category_ids()
+
+        def node(ident: int, parent: int, name: str, level: int, prefix: str) -> dict[str, Any]:
+            below = [p for p in ids if p.startswith(prefix) and "/" not in p[len(prefix) :]]
+            return {
+                "id": ident,
+                "parent_id": parent,
+                "name": name,
+                "is_active": True,
+                "position": 1,
+                "level": level,
+                "product_count": 0,
+                "children_data": [
+                    node(ids[path], ident, path.rsplit("/", 1)[-1], level + 1, f"{path}/")
+                    for path in below
+                ],
+            }
+
+        default = node(2, 1, "Default Category", 1, "")
+        return {
+            "id": 1,
+            "parent_id": 0,
+            "name": "Root Catalog",
+            "is_active": True,
+            "position": 0,
+            "level": 0,
+            "product_count": 0,
+            "children_data": [default],
+        }
 
     def by_id(self, entity_id: int) -> Product:
         return next(p for p in self.products.values() if p.entity_id == entity_id)
@@ -160,9 +280,28 @@ class Catalogue:
         prices = {str(type_id): price for type_id, _, price in option.values}
         return sum((prices.get(v.strip(), Decimal("0")) for v in value.split(",")), Decimal("0"))
 
-    def rest(self, product: Product) -> dict[str, Any]:
-        """`GET /V1/products/{sku}` of one product."""
-        return product.rest({sku: p.entity_id for sku, p in self.products.items()})
+    def rest(self, product: Product, *, detail: bool = True) -> dict[str, Any]:
+        """`GET /V1/products/{sku}` of one product (`detail`), or its row on a search page."""
+        found = product.rest(self._ids, self.category_ids(), detail=detail)
+        if product.type_id == "configurable":
+            codes = ("color", "size")
+            found["extension_attributes"]["configurable_product_options"] = [
+                {
+                    "id": n + 1,
+                    "attribute_id": str(self.attributes[code].attribute_id),
+                    "label": self.attributes[code].label,
+                    "position": n,
+                    "values": [
+                        {"value_index": value}
+                        for value in sorted(
+                            {self.products[child].attributes[code] for child in product.children}
+                        )
+                    ],
+                    "product_id": product.entity_id,
+                }
+                for n, code in enumerate(codes)
+            ]
+        return found
 
     def attribute_options(self, code: str) -> list[dict[str, Any]] | None:
         """`GET /V1/products/attributes/{code}/options`: Commerce lists an empty option first."""

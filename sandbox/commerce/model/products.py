@@ -55,6 +55,13 @@ class Product:
     status: int = 1  # 1 enabled, 2 disabled
     visibility: int = 4  # 1 not visible individually ... 4 catalog and search
     categories: tuple[str, ...] = ()
+    multi: dict[str, tuple[int, ...]] = field(default_factory=dict)  # multiselect option ids
+    special_price: Decimal | None = None
+    special_from: datetime | None = None
+    special_to: datetime | None = None
+    qty: Decimal = Decimal("100")
+    image: str | None = None  # media path, e.g. "/m/j/mj01.jpg"
+    attribute_set_id: int = 4
 
     def record(self) -> dict[str, Any]:
         """The product save event's value (select attributes hold option ids)."""
@@ -74,13 +81,51 @@ class Product:
             "updated_at": self.updated_at,
         }
 
-    def rest(self, links: dict[str, int]) -> dict[str, Any]:
-        """`GET /V1/products/{sku}`: EAV values under `custom_attributes`."""
+    def rest(
+        self, links: dict[str, int], categories: dict[str, int], *, detail: bool = True
+    ) -> dict[str, Any]:
+        """`GET /V1/products/{sku}` (`detail`), or a row of `GET /V1/products`: EAV values under
+        `custom_attributes`, multiselects comma-joined, dates `Y-m-d H:i:s`. Commerce puts
+        `stock_item` on a product's detail only, never on a search page's rows."""
         custom = [
             {"attribute_code": code, "value": str(value)} for code, value in self.attributes.items()
         ]
+        custom += [
+            {"attribute_code": code, "value": ",".join(map(str, ids))}
+            for code, ids in self.multi.items()
+        ]
         custom.append({"attribute_code": "url_key", "value": self.sku.lower()})
-        extension: dict[str, Any] = {"website_ids": [1]}
+        if self.image:
+            custom += [
+                {"attribute_code": code, "value": self.image}
+                for code in ("image", "small_image", "thumbnail")
+            ]
+        if self.special_price is not None:
+            custom.append({"attribute_code": "special_price", "value": f"{self.special_price:.6f}"})
+        for code, moment in (
+            ("special_from_date", self.special_from),
+            ("special_to_date", self.special_to),
+        ):
+            if moment is not None:
+                custom.append(
+                    {"attribute_code": code, "value": moment.strftime("%Y-%m-%d %H:%M:%S")}
+                )
+        extension: dict[str, Any] = {
+            "website_ids": [1],
+            "category_links": [
+                {"position": 0, "category_id": str(categories[path])}
+                for path in self.categories
+                if path in categories
+            ],
+        }
+        if detail:
+            extension["stock_item"] = {
+                "item_id": self.entity_id,
+                "product_id": self.entity_id,
+                "stock_id": 1,
+                "qty": float(self.qty),
+                "is_in_stock": self.qty > 0,
+            }
         if self.type_id == "configurable":
             extension["configurable_product_links"] = [links[sku] for sku in self.children]
         if self.type_id == "bundle":
@@ -97,7 +142,7 @@ class Product:
             "id": self.entity_id,
             "sku": self.sku,
             "name": self.name,
-            "attribute_set_id": 4,
+            "attribute_set_id": self.attribute_set_id,
             "price": self.price,
             "status": self.status,
             "visibility": self.visibility,

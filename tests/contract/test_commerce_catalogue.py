@@ -1,0 +1,92 @@
+"""The Commerce sandbox's catalogue through REST, as the catalogue sync reads it: a generated
+store of any size, labels behind option ids, categories, stock on the detail only, deletions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.commerce.search import SearchCriteria
+from schemas.catalogue.product import Category
+from schemas.catalogue.resolve import Lookups, resolve
+from tests.support.commerce import Commerce
+
+
+def _custom(row: dict[str, Any]) -> dict[str, Any]:
+    return {item["attribute_code"]: item["value"] for item in row["custom_attributes"]}
+
+
+async def test_a_generated_catalogue_pages_through_rest_the_same_for_the_same_seed(
+    commerce: Commerce,
+) -> None:
+    made = commerce.store.catalogue.grow(450, seed=7)
+    twin = type(commerce.store.catalogue)(commerce.store.clock.now()).grow(450, seed=7)
+
+    skus: list[str] = []
+    async for row in commerce.client.iter_search("/V1/products", SearchCriteria(), page_size=200):
+        skus.append(str(row["sku"]))
+
+    generated = [sku for sku in skus if sku.startswith("GEN-")]
+    assert len(generated) == 450 and len(set(skus)) == len(skus)
+    assert {p.sku for p in made} == set(generated)
+    # The same seed makes the same products.
+    assert [(p.sku, p.price, p.attributes, p.multi) for p in twin] == [
+        (p.sku, p.price, p.attributes, p.multi) for p in made
+    ]
+    assert any(p.status == 2 for p in made) and any(p.special_price for p in made)
+    assert any("material" not in p.attributes for p in made)
+    assert any(len(p.multi.get("activity", ())) > 1 for p in made)
+
+
+async def test_stock_is_on_a_products_detail_never_on_a_search_page(commerce: Commerce) -> None:
+    page = await commerce.client.products(SearchCriteria().where("sku", "eq", "24-MB01").page(5))
+    detail = await commerce.client.product("24-MB01")
+
+    assert "stock_item" not in page.items[0]["extension_attributes"]
+    assert detail is not None
+    stock = detail["extension_attributes"]["stock_item"]
+    assert stock["is_in_stock"] is True and stock["qty"] > 0
+
+
+async def test_a_generated_product_resolves_with_labels_categories_and_special_price(
+    commerce: Commerce,
+) -> None:
+    catalogue = commerce.store.catalogue
+    product = next(
+        p
+        for p in catalogue.grow(200, seed=3)
+        if p.special_price is not None and len(p.multi.get("activity", ())) > 1
+    )
+    detail = await commerce.client.product(product.sku)
+    tree = (await commerce.api.get("/rest/default/V1/categories")).json()
+    assert detail is not None
+
+    def shelves(node: dict[str, Any], prefix: str = "") -> dict[int, Category]:
+        found: dict[int, Category] = {}
+        for child in node["children_data"]:
+            path = f"{prefix}{child['name']}"
+            found[child["id"]] = Category(id=child["id"], name=child["name"], path=path)
+            found.update(shelves(child, f"{path}/"))
+        return found
+
+    labels = {
+        code: dict((str(i), label) for i, label in a.options)
+        for code, a in catalogue.attributes.items()
+    }
+    default = tree["children_data"][0]
+    resolved = resolve(detail, [], Lookups(labels=labels, categories=shelves(default)))
+
+    assert resolved.categories[0].path == product.categories[0]
+    assert resolved.attributes["brand"] == catalogue.attributes["brand"].label_of(
+        product.attributes["brand"]
+    )
+    assert resolved.attributes["activity"].count(", ") == len(product.multi["activity"]) - 1
+    assert resolved.special_price == product.special_price
+    assert product.special_from is not None
+    assert resolved.special_from == product.special_from.date()
+    assert _custom(detail)["special_price"].endswith("0000")
+
+
+async def test_a_deleted_product_is_gone_from_rest(commerce: Commerce) -> None:
+    commerce.store.catalogue.delete("24-WG085")
+
+    assert await commerce.client.product("24-WG085") is None
