@@ -181,6 +181,13 @@ class CommerceClient(SessionClient):
         """`GET /V1/products/{sku}`, or None when no product has this SKU."""
         return await self._read("product", f"/V1/products/{segment(sku)}")
 
+    async def categories(self) -> dict[str, Any]:
+        """`GET /V1/categories`: the category tree from the root (`children_data` nested)."""
+        tree = await self._read("categories", "/V1/categories")
+        if tree is None:
+            raise FatalError("GET /V1/categories: the store has no category tree")
+        return tree
+
     async def attribute_options(self, code: str) -> dict[str, str]:
         """Option value id → label of a select attribute (404 raises `SkippableError`)."""
         path = f"/V1/products/attributes/{segment(code)}/options"

@@ -40,6 +40,27 @@ class ProductUnreadable(ValueError):
         self.sku = sku
 
 
+def shelves(tree: Mapping[str, Any]) -> dict[int, Category]:
+    """Every category under the store's root category (`GET /V1/categories`), by id, named by
+    its path from there (`Gear/Bags`); the root and the store's root category are no shelves."""
+    found: dict[int, Category] = {}
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for child in node.get("children_data") or []:
+            if not isinstance(child, Mapping) or not str(child.get("id", "")).isdigit():
+                continue
+            path = f"{prefix}{child.get('name') or child['id']}"
+            found[int(child["id"])] = Category(
+                id=int(child["id"]), name=str(child.get("name") or child["id"]), path=path
+            )
+            walk(child, f"{path}/")
+
+    for root in tree.get("children_data") or []:
+        if isinstance(root, Mapping):
+            walk(root, "")
+    return found
+
+
 def resolve(
     rest: Mapping[str, Any], children: Sequence[Mapping[str, Any]], lookups: Lookups
 ) -> CatalogueProduct:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.commerce.search import SearchCriteria
-from schemas.catalogue.product import Category
-from schemas.catalogue.resolve import Lookups, resolve
+from schemas.catalogue.resolve import Lookups, resolve, shelves
 from tests.support.commerce import Commerce
 
 
@@ -57,23 +56,14 @@ async def test_a_generated_product_resolves_with_labels_categories_and_special_p
         if p.special_price is not None and len(p.multi.get("activity", ())) > 1
     )
     detail = await commerce.client.product(product.sku)
-    tree = (await commerce.api.get("/rest/default/V1/categories")).json()
+    tree = await commerce.client.categories()
     assert detail is not None
-
-    def shelves(node: dict[str, Any], prefix: str = "") -> dict[int, Category]:
-        found: dict[int, Category] = {}
-        for child in node["children_data"]:
-            path = f"{prefix}{child['name']}"
-            found[child["id"]] = Category(id=child["id"], name=child["name"], path=path)
-            found.update(shelves(child, f"{path}/"))
-        return found
 
     labels = {
         code: dict((str(i), label) for i, label in a.options)
         for code, a in catalogue.attributes.items()
     }
-    default = tree["children_data"][0]
-    resolved = resolve(detail, [], Lookups(labels=labels, categories=shelves(default)))
+    resolved = resolve(detail, [], Lookups(labels=labels, categories=shelves(tree)))
 
     assert resolved.categories[0].path == product.categories[0]
     assert resolved.attributes["brand"] == catalogue.attributes["brand"].label_of(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schemas.catalogue.product import Category
-from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve
+from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve, shelves
 
 LOOKUPS = Lookups(
     labels={
@@ -139,3 +139,25 @@ def test_a_row_without_a_usable_id_is_unreadable_by_its_sku() -> None:
         resolve({"id": "first", "sku": "BAD-1"}, [], LOOKUPS)
 
     assert unreadable.value.sku == "BAD-1"
+
+
+def test_the_category_tree_becomes_shelves_named_by_their_paths() -> None:
+    tree = {
+        "id": 1,
+        "name": "Root Catalog",
+        "children_data": [
+            {
+                "id": 2,
+                "name": "Default Category",
+                "children_data": [
+                    {"id": 3, "name": "Gear", "children_data": [{"id": 4, "name": "Bags"}]},
+                    {"id": "x", "name": "Broken"},
+                ],
+            }
+        ],
+    }
+
+    assert shelves(tree) == {
+        3: Category(id=3, name="Gear", path="Gear"),
+        4: Category(id=4, name="Bags", path="Gear/Bags"),
+    }
