@@ -397,6 +397,32 @@ class ReplaySettings(BaseModel):
     )
 
 
+class CatalogueSettings(BaseModel):
+    """The product catalogue sent to Dotdigital on a schedule, off the storefront's path."""
+
+    interval: float = Field(
+        default=900.0, ge=0, description="seconds between catalogue syncs (0: only on demand)"
+    )
+    mapping: str | None = Field(
+        default=None,
+        description="the merchant's mapping file (TOML): Commerce attribute codes to catalogue "
+        "fields, and which also go onto Orders lines; none maps no attributes",
+    )
+    store_url: str = Field(
+        default="", description="the storefront's base URL, for product urls (url_key + .html)"
+    )
+    media_url: str = Field(default="", description="the product media's base URL, for image urls")
+    collection: str = Field(
+        default="Catalog_Default",
+        pattern=r"^[-A-Za-z_][-A-Za-z0-9_]{1,255}$",
+        description="the catalogue insight collection (Catalog_<website>_<store> per store view)",
+    )
+    checkpoint: str = Field(
+        default=".cartwright/catalogue.json",
+        description="where `cartwright catalogue sync` keeps the last product change it sent",
+    )
+
+
 class ReconcileSettings(BaseModel):
     """`cartwright reconcile` and its scheduled run on the leader worker."""
 
@@ -526,6 +552,7 @@ class Settings(BaseSettings):
     browse: BrowseSettings = BrowseSettings()
     replay: ReplaySettings = ReplaySettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    catalogue: CatalogueSettings = CatalogueSettings()
     warnings: WarningsSettings = WarningsSettings()
     log_level: str = "info"
     sandbox_hosts: str = Field(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.cli import exceptions, reconcile, replay, trace
+from streams.cli import catalogue, exceptions, reconcile, replay, trace
 from streams.runtime import preflight
 from streams.settings import Settings
 
@@ -259,6 +259,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_parser(commands)
     exceptions.add_parser(commands)
     trace.add_parser(commands)
+    catalogue.add_parser(commands)
     reconcile.add_parser(commands)
 
     topics = commands.add_parser("topics", help="create every topic with its partitions")

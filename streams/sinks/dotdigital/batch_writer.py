@@ -101,13 +101,14 @@ class BatchWriter:
         renames = [c for c in plan.contacts.values() if c.previous_email]
         leaving = {c.previous_email for c in renames}
         rejections = await self._upsert_contacts(plan)
-        refused = {rejection.email for rejection in rejections}
+        refused: set[str | None] = {r.email for r in rejections if r.email is not None}
         # An email change renames the contact, which only a single PATCH can do, and only after
         # whatever this batch writes under the old address (a credit memo on an order placed
         # before the change); records under every other address follow the renames.
         rejections += await self._records(plan, refused, lambda email: email in leaving)
         rejections += await self._patch_contacts(renames)
-        refused = {rejection.email for rejection in rejections}
+        # Contacts refused so far; an account record's refusal (no email) refuses no other.
+        refused = {r.email for r in rejections if r.email is not None}
         rejections += await self._records(plan, refused, lambda email: email not in leaving)
         rejections.extend(await self._enrol(plan, refused))
         for write, origin in plan.consents:

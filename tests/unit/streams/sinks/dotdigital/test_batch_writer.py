@@ -356,3 +356,30 @@ async def test_realtime_writes_retry_through_server_errors(world: World) -> None
     for n in range(10):
         contact = await world.client.get_contact(f"rt-{n}@example.com")
         assert contact is not None and contact.data_fields["N"] == n
+
+
+async def test_a_refused_account_record_refuses_no_other_record(world: World) -> None:
+    def product(key: str, document: dict[str, Any]) -> WriteCommand:
+        return WriteCommand(
+            command=InsightWrite(
+                collection="Catalog_Default",
+                collection_type="catalog",
+                record=InsightRecord(key=key, json_=document),
+                subject=f"SKU {key}",
+                source_event_id=f"evt-{key}",
+                issued_at=ISSUED_AT,
+            )
+        )
+
+    email = "after@example.com"
+    commands: Commands = [
+        (product("1", {"sku": "ONE", "bad key!": 1}), "bad-product"),
+        (product("2", {"sku": "TWO"}), "good-product"),
+        (contact_write(email), "contact"),
+        (order_write(updated(700, email)), "order"),
+    ]
+
+    rejections = await world.sink.write(commands)
+
+    assert [r.origin for r in rejections] == ["bad-product"]
+    assert list(await world.orders_of(email)) == ["000000700"]
