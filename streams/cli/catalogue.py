@@ -12,9 +12,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from schemas.catalogue.mapping import MappingRefused
-from streams.process.catalogue.sync import CatalogueReport, sync_catalogue
 from streams.runtime import preflight
 from streams.settings import Settings
+from streams.sources.catalogue.sync import CatalogueReport, sync_catalogue
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
