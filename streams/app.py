@@ -36,6 +36,7 @@ from streams.sinks.dotdigital import budget, lanes
 from streams.sinks.dotdigital.lanes import LaneSettings
 from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
+from streams.sources.catalogue import schedule as catalogue_schedule
 from streams.sources.raw_publisher import RawPublisher
 from streams.sources.seeding import Seeding, follow_stored_ids, stored_tail
 from streams.sources.storefront import collector
@@ -202,6 +203,8 @@ def create_app(settings: Settings) -> Any:
         settings, incidents, dotdigital, partial(commerce_client, settings.commerce)
     )
     reconcile_schedule.register(app, reconciler, settings.reconcile.interval)
+    # --- the catalogue: the leader sends what Commerce changed, every CATALOGUE__INTERVAL ---
+    catalogue_schedule.register(app, settings)
     write_back.register(
         app, topics.commerce_writes, incidents, metrics, commerce, consent_of=joiner.consent_of
     )

@@ -398,9 +398,14 @@ class ReplaySettings(BaseModel):
 
 
 class CatalogueSettings(BaseModel):
-    """The product catalogue sent to Dotdigital (`cartwright catalogue sync`), off the
-    storefront's path."""
+    """The product catalogue sent to Dotdigital on the leader's schedule and by `cartwright
+    catalogue sync`, off the storefront's path."""
 
+    interval: float = Field(
+        default=900.0,
+        ge=0,
+        description="seconds between the leader worker's catalogue syncs (0: only on demand)",
+    )
     mapping: str | None = Field(
         default=None,
         description="the merchant's mapping file (TOML): Commerce attribute codes to catalogue "

@@ -15,6 +15,7 @@ from schemas.catalogue.mapping import MappingRefused
 from streams.runtime import preflight
 from streams.settings import Settings
 from streams.sources.catalogue.sync import CatalogueReport, sync_catalogue
+from streams.sources.checkpoint import FileCursors
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,9 +56,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
 
         try:
-            report = asyncio.run(
-                sync_catalogue(settings, full=args.full, checkpoint=checkpoint, on_page=on_page)
-            )
+            cursors = FileCursors(checkpoint or Path(settings.catalogue.checkpoint))
+            report = asyncio.run(sync_catalogue(settings, cursors, full=args.full, on_page=on_page))
         except MappingRefused as refused:
             print("cartwright catalogue sync: the mapping cannot be used:", file=sys.stderr)
             for problem in refused.problems:

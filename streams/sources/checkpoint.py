@@ -30,3 +30,20 @@ class FileCheckpoint:
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(self.path)
+
+
+class FileCursors:
+    """Named checkpoints in one file, as the cursors topic keeps them for a worker: what a
+    command run from a shell keeps between its runs."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = FileCheckpoint(path)
+
+    async def load(self, name: str) -> dict[str, Any] | None:
+        document = self._file.load().get(name)
+        return document if isinstance(document, dict) else None
+
+    async def save(self, name: str, document: dict[str, Any]) -> None:
+        state = self._file.load()
+        state[name] = document
+        self._file.save(state)

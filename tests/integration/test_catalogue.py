@@ -121,3 +121,29 @@ def test_a_second_sync_with_no_changes_sends_nothing(stack: Stack, logs: Path) -
 
     # Only the overlap the delta re-reads, already sent: de-duplicated, not sent again.
     assert "records sent to the batch lane 0" in output
+
+
+def test_the_leader_sends_what_commerce_changed_on_its_schedule(tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    with running_stack(
+        tmp_path,
+        CARTWRIGHT_ORDERS__BATCH_INTERVAL="0.5",
+        CARTWRIGHT_CATALOGUE__INTERVAL="1",
+        CARTWRIGHT_CATALOGUE__MAPPING=str(mapping),
+    ) as stack:
+        stack.commerce.act(lambda store: store.catalogue.grow(40, seed=9))
+        total = len(stack.commerce.act(lambda store: store.catalogue.products))
+        eventually(lambda: catalogued(stack) == total or None, timeout=120, what="the catalogue")
+
+        changed = stack.commerce.act(
+            lambda store: store.update_product("24-MB01", name="Joust Duffle Bag, renewed")
+        )
+        assert changed
+
+        eventually(
+            lambda: record(stack, 1)["name"] == "Joust Duffle Bag, renewed" or None,
+            timeout=60,
+            what="the renamed product in Dotdigital",
+        )
+        assert catalogued(stack) == total

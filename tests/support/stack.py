@@ -398,6 +398,9 @@ def running_stack(logs: Path, **settings: str) -> Iterator[Stack]:
             # The fixtures and the simulator's store keep fixed November 2026 dates; the
             # webhook's own tests set the live window back (tests/integration/test_webhook_bounds.py).
             "CARTWRIGHT_WEBHOOK__MAX_EVENT_AGE": "P3650D",
+            # The catalogue's schedule writes the store's products into Dotdigital: only the
+            # catalogue's own tests turn it on (tests/integration/test_catalogue.py).
+            "CARTWRIGHT_CATALOGUE__INTERVAL": "0",
         }
         env = base_env(**{**defaults, **settings})
         try:

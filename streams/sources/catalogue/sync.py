@@ -25,11 +25,13 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.producer import ProducerTopic, producer
 from streams.runtime.topics import encoded
 from streams.settings import Settings
-from streams.sources.checkpoint import FileCheckpoint
+from streams.sources.cursors import CursorStore
 
 log = logging.getLogger(__name__)
 
 PRODUCTS = "/V1/products"
+# The sync's cursor: the last product change it sent, as the delta's checkpoint.
+CURSOR = "catalogue"
 # Before any product: a full sync reads from here.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -88,16 +90,16 @@ async def lookups_for(
 
 async def sync_catalogue(
     settings: Settings,
+    cursors: CursorStore,
     *,
     full: bool = False,
-    checkpoint: Path | None = None,
     today: date | None = None,
     on_page: Callable[[CatalogueReport], None] = lambda report: None,
 ) -> CatalogueReport:
-    """Send the catalogue's changes (everything with `full`) to the batch lane."""
+    """Send the catalogue's changes (everything with `full`) to the batch lane; `cursors`
+    keep how far it came (a file from a shell, the cursors topic in the worker)."""
     mapping = load_mapping(settings.catalogue.mapping)
-    store = FileCheckpoint(checkpoint or Path(settings.catalogue.checkpoint))
-    state = {} if full else store.load()
+    state = {} if full else (await cursors.load(CURSOR) or {})
     saved = state.get("products")
     since: datetime | DeltaCheckpoint = DeltaCheckpoint.from_dict(saved) if saved else EPOCH
     day = today or datetime.now(UTC).date()
@@ -155,7 +157,7 @@ async def sync_catalogue(
                 for future in sent:
                     await future
                 state["products"] = page.checkpoint.as_dict()
-                store.save(state)
+                await cursors.save(CURSOR, state)
                 on_page(report)
     finally:
         await kafka.stop()
