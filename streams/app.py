@@ -204,7 +204,7 @@ def create_app(settings: Settings) -> Any:
     )
     reconcile_schedule.register(app, reconciler, settings.reconcile.interval)
     # --- the catalogue: the leader sends what Commerce changed, every CATALOGUE__INTERVAL ---
-    catalogue_schedule.register(app, settings)
+    catalogue_schedule.register(app, settings, dotdigital=partial(dotdigital, background=True))
     write_back.register(
         app, topics.commerce_writes, incidents, metrics, commerce, consent_of=joiner.consent_of
     )

@@ -18,7 +18,7 @@ from connectors.dotdigital.imports import run_import
 from connectors.dotdigital.pagination import V3Page, marker_pages, skip_pages
 from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
 from connectors.dotdigital.session import SOURCE, ApiSession
-from connectors.errors import FatalError
+from connectors.errors import FatalError, SkippableError
 from connectors.privacy import mask_email
 from connectors.rest import SessionClient, as_model, segment, unless_missing
 from schemas.dotdigital.bodies import (
@@ -304,6 +304,23 @@ class DotdigitalClient(SessionClient):
             return reply.json_object("insight records")
 
         return [item async for items in marker_pages(fetch) for item in items]
+
+    async def list_account_insight(self, collection: str) -> list[dict[str, Any]]:
+        """Every record of an account-scoped collection (Low tier, page by page); none when
+        the collection does not exist yet."""
+        path = f"/insightData/v3/account/{segment(collection)}"
+
+        async def fetch(marker: str | None) -> V3Page:
+            params: dict[str, str | int] | None = None if marker is None else {"marker": marker}
+            reply = await self._session.send("list_account_insight", "GET", path, params=params)
+            return reply.json_object("insight records")
+
+        try:
+            return [item async for items in marker_pages(fetch) for item in items]
+        except SkippableError as exc:
+            if exc.status == 404:
+                return []
+            raise
 
     # --- consent (v2) --------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ OPERATION_TIERS: Mapping[str, Tier] = {
     "put_insight_record": Tier.MEDIUM,
     "get_insight_record": Tier.MEDIUM,
     "list_contact_insight": Tier.MEDIUM,
+    "list_account_insight": Tier.LOW,
     # A status poll is a small single read; on Low it would starve the imports it is waiting for.
     "insight_import_report": Tier.MEDIUM,
     "contact_import_report": Tier.MEDIUM,

@@ -14,6 +14,8 @@ from schemas.dotdigital.bodies import InsightRecord, compact
 
 CATALOG_DEFAULT = "Catalog_Default"
 CATALOG_TYPE = "catalog"
+# A product Commerce no longer has: its record stays, marked, as the collection allows.
+DELETED = "Deleted"
 
 
 def catalogue_collection(website: str | None = None, store: str | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from schemas.catalogue.mapping import MappingRefused
 from streams.runtime import preflight
+from streams.runtime.clients import DotdigitalClients, account_budgets
 from streams.settings import Settings
 from streams.sources.catalogue.sync import CatalogueReport, sync_catalogue
 from streams.sources.checkpoint import FileCursors
@@ -57,7 +59,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         try:
             cursors = FileCursors(checkpoint or Path(settings.catalogue.checkpoint))
-            report = asyncio.run(sync_catalogue(settings, cursors, full=args.full, on_page=on_page))
+            budgets = account_budgets(settings)
+            clients = DotdigitalClients(settings, lanes=budgets, feed=budgets)
+            report = asyncio.run(
+                sync_catalogue(
+                    settings,
+                    cursors,
+                    full=args.full,
+                    dotdigital=partial(clients, background=True),
+                    on_page=on_page,
+                )
+            )
         except MappingRefused as refused:
             print("cartwright catalogue sync: the mapping cannot be used:", file=sys.stderr)
             for problem in refused.problems:
@@ -76,6 +88,7 @@ def summary(report: CatalogueReport) -> Table:
         ("records sent to the batch lane", report.records),
         ("mapped attributes left empty (exceptions)", report.gaps),
         ("products that could not be read (exceptions)", report.unreadable),
+        ("records of products gone from Commerce, marked deleted", report.deleted),
         ("pages", report.pages),
         ("Commerce calls", report.commerce_calls),
     ):

@@ -123,6 +123,26 @@ def test_a_second_sync_with_no_changes_sends_nothing(stack: Stack, logs: Path) -
     assert "records sent to the batch lane 0" in output
 
 
+def test_a_full_sync_marks_deleted_products_and_disabled_ones_say_so(
+    stack: Stack, logs: Path
+) -> None:
+    catalogue = stack.commerce.act(lambda store: store.catalogue)
+    gone = next(p for p in catalogue.products.values() if p.sku.startswith("GEN-"))
+    disabled = next(p for p in catalogue.products.values() if p.status == 2)
+    stack.commerce.act(lambda store: store.catalogue.delete(gone.sku))
+
+    output = sync(stack, logs, "--full")
+
+    assert "records of products gone from Commerce, marked deleted 1" in output
+    eventually(
+        lambda: record(stack, gone.entity_id)["status"] == "Deleted" or None,
+        timeout=60,
+        what="the deleted product marked",
+    )
+    assert record(stack, gone.entity_id)["visibility"] == "Not Visible Individually"
+    assert record(stack, disabled.entity_id)["status"] == "Disabled"
+
+
 def test_the_leader_sends_what_commerce_changed_on_its_schedule(tmp_path: Path) -> None:
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(MAPPING, encoding="utf-8")

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError, RetriableError, SkippableError
 from schemas.catalogue.mapping import MappingRefused
 from streams.settings import Settings
@@ -23,6 +24,7 @@ def register(
     settings: Settings,
     *,
     cursors: CursorStore | None = None,
+    dotdigital: Callable[[], Awaitable[DotdigitalClient]] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """Sync the catalogue every `settings.catalogue.interval` seconds on the leader (0: never)."""
@@ -40,7 +42,9 @@ def register(
                 if not app.is_leader():
                     continue
                 try:
-                    report = await sync_catalogue(settings, cursors or kafka_cursors)
+                    report = await sync_catalogue(
+                        settings, cursors or kafka_cursors, dotdigital=dotdigital
+                    )
                 except (RetriableError, SkippableError) as exc:
                     log.warning("catalogue sync did not complete, trying again next round: %s", exc)
                 except (FatalError, MappingRefused) as exc:

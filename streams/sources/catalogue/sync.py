@@ -6,19 +6,22 @@ exception naming its SKU, and its record still goes."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.delta import DeltaCheckpoint
+from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import SkippableError
 from schemas.catalogue.mapping import CatalogueMapping, MappingRefused
+from schemas.catalogue.product import NOT_VISIBLE_INDIVIDUALLY, VISIBILITY
 from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve, shelves
 from schemas.contract.incidents import Reason
 from schemas.contract.topics import DEADLETTER, EXCEPTIONS, WRITES
-from schemas.dotdigital.catalogue import CATALOG_TYPE, catalogue_record
+from schemas.dotdigital.bodies import InsightRecord
+from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, catalogue_record
 from schemas.dotdigital.commands import InsightWrite, Lane, WriteCommand
 from streams.runtime.clients import commerce_client
 from streams.runtime.incidents import Incidents
@@ -47,6 +50,7 @@ class CatalogueReport:
     unreadable: int = 0
     pages: int = 0
     commerce_calls: int = 0
+    deleted: int = 0
     skus_with_gaps: list[str] = field(default_factory=list)
 
 
@@ -93,17 +97,20 @@ async def sync_catalogue(
     cursors: CursorStore,
     *,
     full: bool = False,
+    dotdigital: Callable[[], Awaitable[DotdigitalClient]] | None = None,
     today: date | None = None,
     on_page: Callable[[CatalogueReport], None] = lambda report: None,
 ) -> CatalogueReport:
     """Send the catalogue's changes (everything with `full`) to the batch lane; `cursors`
-    keep how far it came (a file from a shell, the cursors topic in the worker)."""
+    keep how far it came (a file from a shell, the cursors topic in the worker). A full sync
+    with `dotdigital` also marks the records of products Commerce no longer has as deleted."""
     mapping = load_mapping(settings.catalogue.mapping)
     state = {} if full else (await cursors.load(CURSOR) or {})
     saved = state.get("products")
     since: datetime | DeltaCheckpoint = DeltaCheckpoint.from_dict(saved) if saved else EPOCH
     day = today or datetime.now(UTC).date()
     report = CatalogueReport()
+    seen: set[str] = set()
     kafka = producer(settings.kafka.bootstrap)
     await kafka.start()
     try:
@@ -154,11 +161,51 @@ async def sync_catalogue(
                     )
                     sent.append(await writes.send(key=product.sku.encode(), value=encoded(command)))
                     report.records += 1
+                    seen.add(str(product.id))
                 for future in sent:
                     await future
                 state["products"] = page.checkpoint.as_dict()
                 await cursors.save(CURSOR, state)
                 on_page(report)
+            if full and dotdigital is not None:
+                await _mark_deleted(settings, await dotdigital(), seen, writes, report)
     finally:
         await kafka.stop()
     return report
+
+
+async def _mark_deleted(
+    settings: Settings,
+    client: DotdigitalClient,
+    seen: set[str],
+    writes: ProducerTopic,
+    report: CatalogueReport,
+) -> None:
+    """Records of products a full read of Commerce no longer shows are marked, as the collection
+    allows: `status` "Deleted" and not visible, so segments and recommendations drop them."""
+    collection = settings.catalogue.collection
+    try:
+        records = await client.list_account_insight(collection)
+    finally:
+        await client.aclose()
+    sent = []
+    for item in records:
+        key, document = str(item.get("key")), item.get("json") or {}
+        if key in seen or not isinstance(document, dict) or document.get("status") == DELETED:
+            continue
+        marked = {**document, "status": DELETED, "visibility": VISIBILITY[NOT_VISIBLE_INDIVIDUALLY]}
+        command = WriteCommand(
+            command=InsightWrite(
+                lane=Lane.BATCH,
+                collection=collection,
+                collection_type=CATALOG_TYPE,
+                record=InsightRecord(key=key, json_=marked),
+                subject=f"SKU {document.get('sku', key)}",
+                source_event_id=f"catalogue:{key}:deleted",
+                issued_at=datetime.now(UTC),
+            )
+        )
+        sent.append(await writes.send(key=key.encode(), value=encoded(command)))
+        report.deleted += 1
+    for future in sent:
+        await future
