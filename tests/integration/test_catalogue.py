@@ -123,6 +123,27 @@ def test_a_second_sync_with_no_changes_sends_nothing(stack: Stack, logs: Path) -
     assert "records sent to the batch lane 0" in output
 
 
+def test_a_delta_after_fifty_product_changes_sends_exactly_those(stack: Stack, logs: Path) -> None:
+    catalogue = stack.commerce.act(lambda store: store.catalogue)
+    changed = [p.sku for p in catalogue.products.values() if p.sku.startswith("GEN-")][:50]
+
+    def reprice(store: Any) -> None:
+        for sku in changed:
+            product = store.catalogue.products[sku]
+            store.update_product(sku, price=product.price + 1)
+
+    stack.commerce.act(reprice)
+    output = sync(stack, logs)
+
+    assert "records sent to the batch lane 50" in output
+    first = catalogue.products[changed[0]]
+    eventually(
+        lambda: record(stack, first.entity_id)["price"] == float(first.price) or None,
+        timeout=60,
+        what="the repriced product in Dotdigital",
+    )
+
+
 def test_a_full_sync_marks_deleted_products_and_disabled_ones_say_so(
     stack: Stack, logs: Path
 ) -> None:
