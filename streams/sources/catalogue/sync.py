@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -51,7 +51,6 @@ class CatalogueReport:
     pages: int = 0
     commerce_calls: int = 0
     deleted: int = 0
-    skus_with_gaps: list[str] = field(default_factory=list)
 
 
 def load_mapping(path: str | None) -> CatalogueMapping:
@@ -126,6 +125,8 @@ async def sync_catalogue(
                 sent = []
                 for row in page.items:
                     report.products += 1
+                    # Commerce has it, readable or not: a full sync must not mark it deleted.
+                    seen.add(str(row.get("id")))
                     try:
                         product = resolve(row, [], lookups)
                     except ProductUnreadable as exc:
@@ -146,8 +147,6 @@ async def sync_catalogue(
                             subject=f"SKU {gap.sku}",
                             attribute=gap.code,
                         )
-                    if gaps:
-                        report.skus_with_gaps.append(product.sku)
                     command = WriteCommand(
                         command=InsightWrite(
                             lane=Lane.BATCH,
@@ -161,7 +160,6 @@ async def sync_catalogue(
                     )
                     sent.append(await writes.send(key=product.sku.encode(), value=encoded(command)))
                     report.records += 1
-                    seen.add(str(product.id))
                 for future in sent:
                     await future
                 state["products"] = page.checkpoint.as_dict()
