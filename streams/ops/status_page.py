@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
+from aiokafka.errors import KafkaError
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from connectors.errors import ConnectorError
 from streams.ops.early_warnings import EarlyWarning
 from streams.ops.exception_book import ExceptionRow
 from streams.ops.partition_lag import LagWatch
@@ -87,13 +89,13 @@ class Search:
 async def _guarded(
     name: str, read: Callable[[], Awaitable[T]], within: float
 ) -> tuple[T | None, bool]:
-    """`read()`'s answer, or (None, True) when it raised or overran `within` seconds: a
-    source's fault is logged with its traceback and shown as one unreadable section, never a
-    broken page."""
+    """`read()`'s answer, or (None, True) when it could not be read (the broker, Commerce or
+    Dotdigital failing it) or overran `within` seconds: logged with its traceback and shown as
+    one unreadable section, never a broken page. A fault of the page's own code propagates."""
     try:
         async with asyncio.timeout(within):
             return await read(), False
-    except Exception:
+    except (ConnectorError, KafkaError, OSError, TimeoutError, LookupError):
         log.exception("status page: %s could not be read", name)
         return None, True
 

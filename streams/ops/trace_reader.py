@@ -10,7 +10,7 @@ orders topic, its email and id being what the other reads need.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Collection, Coroutine, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -198,10 +198,22 @@ class TraceReader:
 
     # --- the topics ---
 
-    async def _read(self, topic: str, key: str | None, keep: Callable[[Record], None]) -> None:
-        """One topic, in `key`'s partition (every partition when there is no key)."""
-        chosen = None if key is None else [partition_of(key, self._partitions)]
-        await read_to_end(self._bootstrap, topic, keep, partitions=chosen)
+    async def _read(
+        self, topic: str, keys: Collection[str] | None, keep: Callable[[Record], None]
+    ) -> None:
+        """One topic, once, in the partitions `keys` hash to, passing on only their records
+        (every partition and record when there are no keys)."""
+        if keys is None:
+            await read_to_end(self._bootstrap, topic, keep)
+            return
+        wanted = {key.encode() for key in keys}
+        chosen = {partition_of(key, self._partitions) for key in keys}
+
+        def mine(record: Record) -> None:
+            if record.key in wanted:
+                keep(record)
+
+        await read_to_end(self._bootstrap, topic, mine, partitions=chosen)
 
     async def _order_on_topic(self, number: str) -> tuple[str | None, int | None]:
         """The order's email and entity from the orders topic, when Commerce cannot say."""
@@ -217,14 +229,12 @@ class TraceReader:
 
     async def _delivered(self, raw_key: str, found: Evidence) -> None:
         def keep(record: Record) -> None:
-            if record.key != raw_key.encode():
-                return
             event = _model(record, CloudEvent)
             if event is not None:
                 at = millis(record.timestamp)
                 found.steps.append(delivered(event.type, event.eventid, at, record.offset))
 
-        await self._read(RAW, raw_key, keep)
+        await self._read(RAW, [raw_key], keep)
 
     async def _normalized_orders(self, email: str, number: str, found: Evidence) -> None:
         def keep_order(record: Record) -> None:
@@ -242,22 +252,22 @@ class TraceReader:
                 what = f"credit memo {refund.increment_id}: {refund.amount:.2f} {refund.currency or ''}"
                 found.steps.append(normalized(what, millis(record.timestamp)))
 
-        await self._read(ORDERS, email, keep_order)
-        await self._read(REFUNDS, email, keep_refund)
+        await self._read(ORDERS, [email], keep_order)
+        await self._read(REFUNDS, [email], keep_refund)
 
     async def _normalized_contact(self, email: str, found: Evidence) -> None:
         def keep_customer(record: Record) -> None:
-            if record.key == email.encode() and _model(record, CustomerUpdated) is not None:
+            if _model(record, CustomerUpdated) is not None:
                 found.steps.append(normalized("customer update", millis(record.timestamp)))
 
         def keep_order(record: Record) -> None:
-            order = _model(record, OrderUpdated) if record.key == email.encode() else None
+            order = _model(record, OrderUpdated)
             if order is not None:
                 what = f"order {order.increment_id}: status {order.status}"
                 found.steps.append(normalized(what, millis(record.timestamp)))
 
-        await self._read(CUSTOMERS, email, keep_customer)
-        await self._read(ORDERS, email, keep_order)
+        await self._read(CUSTOMERS, [email], keep_customer)
+        await self._read(ORDERS, [email], keep_order)
 
     async def _joined(self, email: str, about: Callable[[str], bool], found: Evidence) -> None:
         for topic, lane in LANES.items():
@@ -271,7 +281,7 @@ class TraceReader:
                 if about(name):
                     found.steps.append(joined(command, lane, millis(record.timestamp)))
 
-            await self._read(topic, email, keep)
+            await self._read(topic, [email], keep)
 
     async def _written(self, email: str, about: Callable[[str], bool], found: Evidence) -> None:
         def keep(record: Record) -> None:
@@ -279,24 +289,17 @@ class TraceReader:
             if entry is not None and entry.email == email and about(entry.subject):
                 found.steps.append(written(entry))
 
-        await self._read(TRAIL, email, keep)
+        await self._read(TRAIL, [email], keep)
 
     async def _excepted(
         self, keys: Iterable[str], about: Callable[[SyncException], bool], found: Evidence
     ) -> None:
-        seen: set[tuple[int, int]] = set()
-        for key in keys:
+        def keep(record: Record) -> None:
+            exception = _model(record, SyncException)
+            if exception is not None and about(exception):
+                found.steps.append(excepted(exception))
 
-            def keep(record: Record, key: str = key) -> None:
-                where = (record.partition, record.offset)
-                exception = _model(record, SyncException)
-                if exception is None or where in seen or record.key != key.encode():
-                    return
-                if about(exception):
-                    seen.add(where)
-                    found.steps.append(excepted(exception))
-
-            await self._read(EXCEPTIONS, key, keep)
+        await self._read(EXCEPTIONS, set(keys), keep)
 
     # --- Dotdigital now ---
 

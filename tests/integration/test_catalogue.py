@@ -5,8 +5,6 @@ lands, and a second sync with no changes sends nothing."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import pytest
 
 from schemas.contract.topics import EXCEPTIONS
+from tests.support.cli import cartwright
 from tests.support.stack import Stack, eventually, read_all, running_stack
 
 pytestmark = pytest.mark.integration
@@ -50,19 +49,10 @@ def sync(stack: Stack, logs: Path, *args: str) -> str:
         "CARTWRIGHT_CATALOGUE__MAPPING": str(mapping),
         "CARTWRIGHT_CATALOGUE__CHECKPOINT": str(logs / "catalogue.json"),
         "CARTWRIGHT_CATALOGUE__STORE_URL": "https://shop.example.com/",
-        "COLUMNS": "200",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "streams", "catalogue", "sync", *args],
-        env=env,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-    output = done.stdout.decode() + done.stderr.decode()
-    assert done.returncode == 0, output
-    # The summary table's cell walls read as spaces, each row as a line of words.
-    return " ".join(output.translate(str.maketrans("│┃", "  ")).split())
+    code, output = cartwright(env, "catalogue", "sync", *args)
+    assert code == 0, output
+    return output
 
 
 def catalogued(stack: Stack) -> int:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.commerce.simulator.store import Store
 from schemas.contract.topics import EXCEPTIONS, WRITES
+from tests.support.cli import cartwright as run_cartwright
 from tests.support.stack import (
     FIRST_ORDER_PROGRAM,
     ORDER_FULFILLED_PROGRAM,
@@ -36,8 +35,6 @@ from tests.support.stack import (
 pytestmark = pytest.mark.integration
 
 PROGRAMS = (ORDER_FULFILLED_PROGRAM, FIRST_ORDER_PROGRAM)
-# The walls between a table's cells, read as spaces, so a row reads as a line of text.
-CELL_WALLS = str.maketrans("│┃", "  ")
 
 
 @dataclass
@@ -66,17 +63,8 @@ def stack(logs: Path) -> Iterator[Stack]:
 
 
 def cartwright(stack: Stack, *args: str) -> tuple[int, str]:
-    """Run a `cartwright` command as an operator would, against the stack; its exit code and
-    its output with each line's cell walls and runs of spaces made one space."""
-    done = subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        env={**stack.env, "COLUMNS": "400"},
-        capture_output=True,
-        timeout=180,
-        check=False,
-    )
-    output = (done.stdout.decode() + done.stderr.decode()).translate(CELL_WALLS)
-    return done.returncode, "\n".join(" ".join(line.split()) for line in output.splitlines())
+    """Run a `cartwright` command as an operator would, against the stack."""
+    return run_cartwright(stack.env, *args, timeout=180)
 
 
 def programs(stack: Stack, *, active: bool) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 from connectors.commerce.client import CommerceClient
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError, RetriableError, SkippableError
@@ -89,17 +91,13 @@ def register(app: Any, schedule: Schedule, interval: float) -> None:
                 continue
             try:
                 await schedule.run_once()
-            except (RetriableError, SkippableError) as exc:
-                # Retried for a good while already; the next round reads everything again.
+            # Retried for a good while already, or the broker refusing the findings for now:
+            # the next round reads everything again.
+            except (RetriableError, SkippableError, KafkaError, TimeoutError) as exc:
                 log.warning("reconciliation did not complete, trying again next round: %s", exc)
             except FatalError as exc:
                 log.critical("Commerce or Dotdigital refuses reconciliation, stopping: %s", exc)
                 await app.crash(exc)
                 return
-            # Anything else is a fault of this round's (a broker refusing the findings, a
-            # record it cannot read): said with its traceback, and tried again next round, as
-            # a schedule that ended silently would leave the page showing stale drift.
-            except Exception:
-                log.exception("reconciliation failed, trying again next round")
 
     app.task(on_leader)

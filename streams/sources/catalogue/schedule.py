@@ -9,6 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import FatalError, RetriableError, SkippableError
 from schemas.catalogue.mapping import MappingRefused
@@ -45,7 +47,9 @@ def register(
                     report = await sync_catalogue(
                         settings, cursors or kafka_cursors, dotdigital=dotdigital
                     )
-                except (RetriableError, SkippableError) as exc:
+                # Passing trouble (Commerce, Dotdigital or the broker): the next round goes on
+                # from the cursor, which moves only once a page is on the broker.
+                except (RetriableError, SkippableError, KafkaError, TimeoutError) as exc:
                     log.warning("catalogue sync did not complete, trying again next round: %s", exc)
                 except (FatalError, MappingRefused) as exc:
                     # A mapping the store refuses or Commerce refusing us: no later round does
@@ -53,9 +57,6 @@ def register(
                     log.critical("catalogue sync refused, stopping the worker: %s", exc)
                     await app.crash(exc)
                     return
-                # Anything else is this round's own fault: said, and tried again next round.
-                except Exception:
-                    log.exception("catalogue sync failed, trying again next round")
                 else:
                     log.info(
                         "catalogue synced",

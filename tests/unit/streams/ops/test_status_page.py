@@ -15,9 +15,11 @@ import faust
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka.errors import KafkaConnectionError
 from faust.types import TP
 from pydantic import SecretStr
 
+from connectors.errors import FatalError
 from schemas.contract.incidents import Reason, Severity
 from schemas.contract.topics import RAW, WRITES, WRITES_REALTIME
 from streams.ops import status_page
@@ -271,10 +273,10 @@ async def test_empty_sources_say_there_is_nothing_yet() -> None:
 
 async def test_a_failing_source_says_it_could_not_be_read_and_the_rest_renders() -> None:
     async def broken() -> Sequence[ExceptionRow]:
-        raise RuntimeError("exception book unreachable")
+        raise KafkaConnectionError("exception book unreachable")
 
     async def no_trace(query: str) -> Trace | None:
-        raise RuntimeError("trace unreachable")
+        raise FatalError("trace unreachable")
 
     given = StatusSources(
         exceptions=broken, warnings=sources(warnings=[WARNING]).warnings, trace=no_trace
