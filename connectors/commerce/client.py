@@ -7,7 +7,7 @@ import copy
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from connectors.commerce.delta import (
 )
 from connectors.commerce.labels import LabelResolver, parse_attribute_options
 from connectors.commerce.pagination import Item, SearchResult, search_pages
-from connectors.commerce.search import Direction, SearchCriteria
+from connectors.commerce.search import Condition, Direction, SearchCriteria
 from connectors.commerce.session import CommerceSession, RetryPolicy
 from connectors.errors import FatalError, SkippableError
 from connectors.rest import SessionClient, segment, unless_missing
@@ -32,6 +32,8 @@ from connectors.rest import SessionClient, segment, unless_missing
 logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100  # Commerce's input limits cap pageSize at 300 by default
+MAX_PAGE_SIZE = 300
+SOURCE_ITEMS = "/V1/inventory/source-items"
 
 
 class CommerceClient(SessionClient):
@@ -107,6 +109,14 @@ class CommerceClient(SessionClient):
 
     async def products(self, criteria: SearchCriteria) -> SearchResult:
         return await self.search("/V1/products", criteria)
+
+    async def source_items(self, skus: Sequence[str]) -> list[Item]:
+        """MSI's source items (`sku`, `source_code`, `quantity`, `status`) of these SKUs, in one
+        call for up to 300 rows: stock that search pages of products never carry."""
+        if not skus:
+            return []
+        criteria = SearchCriteria().where("sku", Condition.IN, sorted(set(skus)))
+        return [item async for item in self.iter_search(SOURCE_ITEMS, criteria, MAX_PAGE_SIZE)]
 
     async def iter_search(
         self,

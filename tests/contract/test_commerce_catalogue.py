@@ -1,5 +1,6 @@
 """The Commerce sandbox's catalogue through REST, as the catalogue sync reads it: a generated
-store of any size, labels behind option ids, categories, stock on the detail only, deletions."""
+store of any size, labels behind option ids, categories, stock on the detail only and in bulk
+from the inventory's source items, deletions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from connectors.commerce.search import SearchCriteria
 from schemas.catalogue.resolve import Lookups, resolve, shelves
+from schemas.catalogue.stock import stock_levels
 from tests.support.commerce import Commerce
 
 
@@ -80,3 +82,21 @@ async def test_a_deleted_product_is_gone_from_rest(commerce: Commerce) -> None:
     commerce.store.catalogue.delete("24-WG085")
 
     assert await commerce.client.product("24-WG085") is None
+
+
+async def test_source_items_give_a_search_pages_stock_in_one_call(commerce: Commerce) -> None:
+    catalogue = commerce.store.catalogue
+    made = catalogue.grow(120, seed=4)
+    page = await commerce.client.products(SearchCriteria().where("sku", "like", "GEN-%").page(100))
+    skus = [str(row["sku"]) for row in page.items]
+
+    items = await commerce.client.source_items([*skus, "MJ01"])
+
+    # One row per SKU of the page and source; a configurable product holds no stock itself.
+    assert sorted(item["sku"] for item in items) == sorted(skus)
+    assert {item["source_code"] for item in items} == {"default"}
+    levels = stock_levels(items)
+    by_sku = {p.sku: p for p in made}
+    assert all(levels[sku].qty == by_sku[sku].qty for sku in skus)
+    assert all(levels[sku].in_stock == (by_sku[sku].qty > 0) for sku in skus)
+    assert any(not level.in_stock for level in levels.values())

@@ -1,5 +1,6 @@
 """`cartwright catalogue sync` on the real stack: a generated store's products reach Dotdigital's
-`Catalog_Default` through the worker's batch lane with their mapped attributes as labels, a
+`Catalog_Default` through the worker's batch lane with their mapped attributes as labels and
+their stock, a
 product without a mapped attribute is one exception naming its SKU while its record still
 lands, and a second sync with no changes sends nothing."""
 
@@ -89,6 +90,11 @@ def test_a_full_sync_lands_every_product_with_labels_and_names_each_gap(
         sample.attributes["color"]
     )
     assert document["url"] == f"https://shop.example.com/{sample.sku.lower()}.html"
+    # Stock for products read from search pages (which carry none): from the inventory.
+    assert document["stock"] == ("In Stock" if sample.qty > 0 else "Out of Stock")
+    assert document["stockQty"] == float(sample.qty)
+    sold_out = next(p for p in made if p.qty == 0)
+    assert record(stack, sold_out.entity_id)["stock"] == "Out of Stock"
     # A product without a material: one exception naming it, and its record landed anyway.
     bare = next(p for p in made if "material" not in p.attributes)
     assert "material" not in record(stack, bare.entity_id)["attributes"]

@@ -120,3 +120,26 @@ PRODUCTS: Collection[Product] = Collection(
     _product_columns,
     lambda store, product: dict(rest(store.catalogue.rest(product, detail=False))),
 )
+
+
+def _source_item(_: Store, product: Product) -> dict[str, Any]:
+    """MSI's `inventory_source_item` row: one per product and source (the sandbox has one,
+    `default`); status 1 in stock, 0 out of stock."""
+    return {
+        "sku": product.sku,
+        "source_code": "default",
+        "quantity": float(product.qty),
+        "status": 1 if product.qty > 0 else 0,
+    }
+
+
+# Products that hold stock themselves: a configurable or bundle product's stock is its parts'.
+SOURCE_ITEMS: Collection[Product] = Collection(
+    lambda store: [
+        p
+        for p in sorted(store.catalogue.products.values(), key=lambda p: p.entity_id)
+        if p.type_id not in ("configurable", "bundle")
+    ],
+    _source_item,
+    _source_item,
+)

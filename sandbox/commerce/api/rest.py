@@ -15,6 +15,7 @@ from sandbox.commerce.api.resources import (
     ORDERS,
     PRODUCTS,
     SHIPMENTS,
+    SOURCE_ITEMS,
     Collection,
 )
 from sandbox.commerce.api.search import SearchCriteriaError, parse, search
@@ -194,6 +195,7 @@ ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
      "Magento_Catalog::attributes_attributes"),
     ("GET", "/products/{sku}/options", product_options, "Magento_Catalog::products"),
     ("GET", "/products/{sku}", product, "Magento_Catalog::products"),
+    ("GET", "/inventory/source-items", _listing(SOURCE_ITEMS), "Magento_InventoryApi::source"),
 )  # fmt: skip
 ACL: dict[str, str] = {f"{method} {PREFIX}{path}": acl for method, path, _, acl in ROUTES}
 

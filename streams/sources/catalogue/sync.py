@@ -18,6 +18,7 @@ from connectors.errors import SkippableError
 from schemas.catalogue.mapping import CatalogueMapping, MappingRefused
 from schemas.catalogue.product import NOT_VISIBLE_INDIVIDUALLY, VISIBILITY
 from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve, shelves
+from schemas.catalogue.stock import with_stock
 from schemas.contract.incidents import Reason
 from schemas.contract.topics import DEADLETTER, EXCEPTIONS, WRITES
 from schemas.dotdigital.bodies import InsightRecord
@@ -28,6 +29,7 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.producer import ProducerTopic, producer
 from streams.runtime.topics import encoded
 from streams.settings import Settings
+from streams.sources.catalogue.extras import read_extras
 from streams.sources.cursors import CursorStore
 
 log = logging.getLogger(__name__)
@@ -122,13 +124,15 @@ async def sync_catalogue(
             async for page in pages:
                 report.pages += 1
                 report.commerce_calls += 1
+                extras = await read_extras(client, page.items)
+                report.commerce_calls += extras.calls
                 sent = []
                 for row in page.items:
                     report.products += 1
                     # Commerce has it, readable or not: a full sync must not mark it deleted.
                     seen.add(str(row.get("id")))
                     try:
-                        product = resolve(row, [], lookups)
+                        product = with_stock(resolve(row, [], lookups), extras.stock)
                     except ProductUnreadable as exc:
                         report.unreadable += 1
                         await incidents.report(
