@@ -118,6 +118,17 @@ class CommerceClient(SessionClient):
         criteria = SearchCriteria().where("sku", Condition.IN, sorted(set(skus)))
         return [item async for item in self.iter_search(SOURCE_ITEMS, criteria, MAX_PAGE_SIZE)]
 
+    async def product_attributes(self, attribute_ids: Sequence[int]) -> list[Item]:
+        """`GET /V1/products/attributes` of these attribute ids: each with its `attribute_code`
+        and `options` (`label`, `value`), in one call for up to 300 attributes."""
+        if not attribute_ids:
+            return []
+        criteria = SearchCriteria().where("attribute_id", Condition.IN, sorted(set(attribute_ids)))
+        return [
+            item
+            async for item in self.iter_search("/V1/products/attributes", criteria, MAX_PAGE_SIZE)
+        ]
+
     async def iter_search(
         self,
         path: str,
@@ -190,6 +201,17 @@ class CommerceClient(SessionClient):
     async def product(self, sku: str) -> dict[str, Any] | None:
         """`GET /V1/products/{sku}`, or None when no product has this SKU."""
         return await self._read("product", f"/V1/products/{segment(sku)}")
+
+    async def configurable_children(self, sku: str) -> list[dict[str, Any]]:
+        """`GET /V1/configurable-products/{sku}/children`: the children as products (their
+        option values in `custom_attributes`); none for a product that is gone meanwhile."""
+        path = f"/V1/configurable-products/{segment(sku)}/children"
+        data = await unless_missing(self._session.send("configurable_children", "GET", path))
+        if data is None:
+            return []
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise FatalError(f"GET {path}: children reply is not a list of objects")
+        return data
 
     async def categories(self) -> dict[str, Any]:
         """`GET /V1/categories`: the category tree from the root (`children_data` nested)."""

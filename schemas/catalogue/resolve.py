@@ -25,6 +25,7 @@ class Lookups:
 
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # code → id → label
     attribute_codes: Mapping[int, str] = field(default_factory=dict)  # attribute id → code
+    parents: Mapping[int, int] = field(default_factory=dict)  # child id → configurable's id
     categories: Mapping[int, Category] = field(default_factory=dict)
     attribute_sets: Mapping[int, str] = field(default_factory=dict)
     store_url: str = ""  # e.g. https://shop.example.com/
@@ -110,6 +111,7 @@ def _resolve(
             if str(link.get("category_id", "")).isdigit()
             and int(link["category_id"]) in lookups.categories
         ),
+        parent_id=lookups.parents.get(int(rest["id"])),
         children=tuple(_child(child, option_codes, lookups) for child in children),
         attributes=labelled(custom, lookups.labels),
         created_at=_moment(rest.get("created_at")),

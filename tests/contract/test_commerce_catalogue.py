@@ -1,6 +1,7 @@
 """The Commerce sandbox's catalogue through REST, as the catalogue sync reads it: a generated
 store of any size, labels behind option ids, categories, stock on the detail only and in bulk
-from the inventory's source items, deletions."""
+from the inventory's source items, a configurable's children with their options' labels,
+deletions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from connectors.commerce.search import SearchCriteria
 from schemas.catalogue.resolve import Lookups, resolve, shelves
 from schemas.catalogue.stock import stock_levels
+from schemas.catalogue.variants import option_attribute_ids, option_attributes, parents
 from tests.support.commerce import Commerce
 
 
@@ -100,3 +102,28 @@ async def test_source_items_give_a_search_pages_stock_in_one_call(commerce: Comm
     assert all(levels[sku].qty == by_sku[sku].qty for sku in skus)
     assert all(levels[sku].in_stock == (by_sku[sku].qty > 0) for sku in skus)
     assert any(not level.in_stock for level in levels.values())
+
+
+async def test_a_configurables_children_resolve_with_option_labels_and_their_parent(
+    commerce: Commerce,
+) -> None:
+    parent = await commerce.client.product("MJ01")
+    children = await commerce.client.configurable_children("MJ01")
+    assert parent is not None
+    ids = option_attribute_ids([parent])
+    found = option_attributes(await commerce.client.product_attributes(sorted(ids)))
+    lookups = Lookups(labels=found.labels, attribute_codes=found.codes, parents=parents([parent]))
+
+    kit = resolve(parent, children, lookups)
+    child = resolve(children[0], [], lookups)
+
+    assert found.codes == {93: "color", 144: "size"}
+    assert [(c.sku, c.options) for c in kit.children] == [
+        ("MJ01-S-Red", {"Color": "Red", "Size": "S"}),
+        ("MJ01-M-Red", {"Color": "Red", "Size": "M"}),
+        ("MJ01-S-Black", {"Color": "Black", "Size": "S"}),
+        ("MJ01-M-Black", {"Color": "Black", "Size": "M"}),
+    ]
+    assert child.parent_id == kit.id
+    assert await commerce.client.configurable_children("24-MB01") == []
+    assert await commerce.client.configurable_children("NO-SUCH-SKU") == []

@@ -1,6 +1,6 @@
 """`cartwright catalogue sync` on the real stack: a generated store's products reach Dotdigital's
 `Catalog_Default` through the worker's batch lane with their mapped attributes as labels and
-their stock, a
+their stock, a configurable product with its children and their options' labels, a
 product without a mapped attribute is one exception naming its SKU while its record still
 lands, and a second sync with no changes sends nothing."""
 
@@ -110,6 +110,23 @@ def test_a_full_sync_lands_every_product_with_labels_and_names_each_gap(
 
     [gap] = eventually(lambda: gap_of(bare.sku), timeout=30, what="the gap's exception")
     assert "missing from segments and recommendations on `material`" in gap["campaign_impact"]
+
+
+def test_a_configurables_children_arrive_with_their_options_and_name_their_parent(
+    stack: Stack,
+) -> None:
+    kit = record(stack, 1400)
+
+    assert kit["type"] == "configurable"
+    assert [(c["sku"], c["options"], c["stock"]) for c in kit["children"]] == [
+        ("MJ01-S-Red", {"Color": "Red", "Size": "S"}, "In Stock"),
+        ("MJ01-M-Red", {"Color": "Red", "Size": "M"}, "In Stock"),
+        ("MJ01-S-Black", {"Color": "Black", "Size": "S"}, "In Stock"),
+        ("MJ01-M-Black", {"Color": "Black", "Size": "M"}, "In Stock"),
+    ]
+    child = record(stack, 1402)
+    assert child["parent_id"] == 1400 and child["sku"] == "MJ01-M-Red"
+    assert child["visibility"] == "Not Visible Individually"
 
 
 def test_a_second_sync_with_no_changes_sends_nothing(stack: Stack, logs: Path) -> None:

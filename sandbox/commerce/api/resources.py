@@ -11,7 +11,7 @@ from sandbox.commerce.model.carts import Quote
 from sandbox.commerce.model.customers import Customer
 from sandbox.commerce.model.documents import CreditMemo, Shipment
 from sandbox.commerce.model.orders import Order
-from sandbox.commerce.model.products import Product
+from sandbox.commerce.model.products import Attribute, Product
 from sandbox.commerce.model.wire import commerce_time, rest
 from sandbox.commerce.simulator.store import Store
 
@@ -142,4 +142,32 @@ SOURCE_ITEMS: Collection[Product] = Collection(
     ],
     _source_item,
     _source_item,
+)
+
+
+def _attribute(_: Store, attribute: Attribute) -> dict[str, Any]:
+    """A row of `GET /V1/products/attributes`: the attribute and its options' labels."""
+    return {
+        "attribute_id": attribute.attribute_id,
+        "attribute_code": attribute.code,
+        "frontend_input": attribute.frontend_input,
+        "default_frontend_label": attribute.label,
+        "is_user_defined": True,
+        "options": [{"label": " ", "value": ""}]
+        + [{"label": label, "value": str(option_id)} for option_id, label in attribute.options],
+    }
+
+
+def _attribute_columns(_: Store, attribute: Attribute) -> dict[str, Any]:
+    return {
+        "attribute_id": attribute.attribute_id,
+        "attribute_code": attribute.code,
+        "frontend_input": attribute.frontend_input,
+    }
+
+
+ATTRIBUTES: Collection[Attribute] = Collection(
+    lambda store: sorted(store.catalogue.attributes.values(), key=lambda a: a.attribute_id),
+    _attribute_columns,
+    _attribute,
 )

@@ -9,6 +9,7 @@ import orjson
 from aiohttp import web
 
 from sandbox.commerce.api.resources import (
+    ATTRIBUTES,
     CARTS,
     CREDITMEMOS,
     CUSTOMERS,
@@ -163,6 +164,11 @@ async def product_options(request: web.Request) -> web.StreamResponse:
     return _json(rest(_product(request).rest_options()))
 
 
+async def configurable_children(request: web.Request) -> web.StreamResponse:
+    catalogue = _sandbox(request).store.catalogue
+    return _json(rest(catalogue.children_of(_product(request))))
+
+
 async def attribute_options(request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     options = _sandbox(request).store.catalogue.attribute_options(code)
@@ -191,10 +197,13 @@ ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
     ("GET", "/carts/{id}", cart, "Magento_Cart::manage"),
     ("GET", "/categories", categories, "Magento_Catalog::categories"),
     ("GET", "/products", _listing(PRODUCTS), "Magento_Catalog::products"),
+    ("GET", "/products/attributes", _listing(ATTRIBUTES), "Magento_Catalog::attributes_attributes"),
     ("GET", "/products/attributes/{code}/options", attribute_options,
      "Magento_Catalog::attributes_attributes"),
     ("GET", "/products/{sku}/options", product_options, "Magento_Catalog::products"),
     ("GET", "/products/{sku}", product, "Magento_Catalog::products"),
+    ("GET", "/configurable-products/{sku}/children", configurable_children,
+     "Magento_Catalog::products"),
     ("GET", "/inventory/source-items", _listing(SOURCE_ITEMS), "Magento_InventoryApi::source"),
 )  # fmt: skip
 ACL: dict[str, str] = {f"{method} {PREFIX}{path}": acl for method, path, _, acl in ROUTES}

@@ -42,6 +42,7 @@ ATTRIBUTES = {
             "activity",
             "Activity",
             ((11, "Hiking"), (12, "Yoga"), (13, "Running"), (14, "Gym"), (15, "Travel")),
+            "multiselect",
         ),
     )
 }
@@ -302,6 +303,13 @@ class Catalogue:
                 for n, code in enumerate(codes)
             ]
         return found
+
+    def children_of(self, product: Product) -> list[dict[str, Any]]:
+        """`GET /V1/configurable-products/{sku}/children`: a configurable product's children as
+        products (their option values under `custom_attributes`); none for any other type."""
+        if product.type_id != "configurable":
+            return []
+        return [self.rest(self.products[sku], detail=False) for sku in product.children]
 
     def attribute_options(self, code: str) -> list[dict[str, Any]] | None:
         """`GET /V1/products/attributes/{code}/options`: Commerce lists an empty option first."""

@@ -16,6 +16,7 @@ class Attribute:
     code: str
     label: str
     options: tuple[tuple[int, str], ...]
+    frontend_input: str = "select"  # or "multiselect": products hold option ids comma-joined
 
     def label_of(self, option_id: int) -> str:
         return dict(self.options)[option_id]

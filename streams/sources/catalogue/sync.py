@@ -29,7 +29,7 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.producer import ProducerTopic, producer
 from streams.runtime.topics import encoded
 from streams.settings import Settings
-from streams.sources.catalogue.extras import read_extras
+from streams.sources.catalogue.extras import Variants, read_extras, read_variants
 from streams.sources.cursors import CursorStore
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,11 @@ def load_mapping(path: str | None) -> CatalogueMapping:
 
 
 async def lookups_for(
-    client: CommerceClient, mapping: CatalogueMapping, settings: Settings
+    client: CommerceClient, mapping: CatalogueMapping, settings: Settings, variants: Variants
 ) -> Lookups:
-    """The labels of every mapped attribute and the store's shelves, read once per sync; a
-    mapped code the store does not have refuses the sync (the merchant's mapping is wrong)."""
+    """The labels of every mapped attribute and the store's shelves, read once per sync, with
+    the configurable products' `variants`; a mapped code the store does not have refuses the
+    sync (the merchant's mapping is wrong)."""
     labels: dict[str, dict[str, str]] = {}
     unknown: list[str] = []
     for code in mapping.fields:
@@ -86,7 +87,10 @@ async def lookups_for(
         )
     catalogue = settings.catalogue
     return Lookups(
-        labels=labels,
+        # The options' labels for children, the mapping's for attributes (the same when both).
+        labels={**variants.options.labels, **labels},
+        attribute_codes=variants.options.codes,
+        parents=variants.parents,
         categories=shelves(await client.categories()),
         store_url=catalogue.store_url,
         media_url=catalogue.media_url,
@@ -118,8 +122,9 @@ async def sync_catalogue(
         writes = ProducerTopic(kafka, WRITES)
         incidents = Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS))
         async with commerce_client(settings.commerce) as client:
-            lookups = await lookups_for(client, mapping, settings)
-            report.commerce_calls += len(mapping.fields) + 1
+            variants = await read_variants(client, settings.commerce.page_size)
+            lookups = await lookups_for(client, mapping, settings, variants)
+            report.commerce_calls += len(mapping.fields) + 1 + variants.calls
             pages = client.iter_delta(PRODUCTS, since, page_size=settings.commerce.page_size)
             async for page in pages:
                 report.pages += 1
@@ -132,7 +137,8 @@ async def sync_catalogue(
                     # Commerce has it, readable or not: a full sync must not mark it deleted.
                     seen.add(str(row.get("id")))
                     try:
-                        product = with_stock(resolve(row, [], lookups), extras.stock)
+                        children = extras.children.get(str(row.get("sku")), [])
+                        product = with_stock(resolve(row, children, lookups), extras.stock)
                     except ProductUnreadable as exc:
                         report.unreadable += 1
                         await incidents.report(
