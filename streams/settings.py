@@ -424,6 +424,13 @@ class CatalogueSettings(BaseModel):
         default=".cartwright/catalogue.json",
         description="where `cartwright catalogue sync` keeps the last product change it sent",
     )
+    max_value_length: int = Field(
+        default=1000,
+        ge=1,
+        description="the longest text a catalogue record carries (Dotdigital rejects a record "
+        "with a longer value and publishes no limit); a longer value is left out of the record "
+        "and is a `value_too_long` exception naming the SKU and the field",
+    )
 
 
 class ReconcileSettings(BaseModel):

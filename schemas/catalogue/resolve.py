@@ -153,7 +153,8 @@ def _child(child: Mapping[str, Any], codes: Sequence[str], lookups: Lookups) -> 
 
 
 def _title(code: str) -> str:
-    return code.replace("_", " ").capitalize()
+    # An attribute code's characters ([a-z0-9_]) are all a Dotdigital JSON key takes: no spaces.
+    return code.capitalize()
 
 
 def _money(value: Any) -> Decimal | None:

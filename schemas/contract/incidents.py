@@ -31,6 +31,8 @@ class Reason(StrEnum):
     PROCESSING_FAILED = "processing_failed"
     ENROLMENT_INTERRUPTED = "enrolment_interrupted"
     ATTRIBUTE_MISSING = "attribute_missing"
+    # A value longer than Dotdigital takes: left out, the rest of the record still goes.
+    VALUE_TOO_LONG = "value_too_long"
     # Reconciliation findings: Dotdigital differs from Commerce, whoever caused it.
     DRIFT_MISSING = "drift_missing"
     DRIFT_EXTRA = "drift_extra"

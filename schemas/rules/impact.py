@@ -27,6 +27,7 @@ WHY = {
     Reason.PROCESSING_FAILED: "Cartwright failed while processing it (a fault, not the data)",
     Reason.ENROLMENT_INTERRUPTED: "a restart came between an enrolment and its confirmation",
     Reason.ATTRIBUTE_MISSING: "a product attribute the orders carry is empty for this product",
+    Reason.VALUE_TOO_LONG: "a value is longer than Dotdigital takes, so it was left out",
     Reason.DRIFT_MISSING: "reconciliation: Commerce has this record and Dotdigital does not",
     Reason.DRIFT_EXTRA: "reconciliation: Dotdigital has a record Commerce does not",
     Reason.DRIFT_MISMATCH: "reconciliation: Dotdigital's record differs from Commerce's",
@@ -63,6 +64,8 @@ GENERAL = {
     Reason.ENROLMENT_INTERRUPTED: "the contact may or may not be in the program: a restart came "
     "between the enrolment call and its confirmation, and it is not sent twice",
     Reason.ATTRIBUTE_MISSING: "order lines of this product carry no value for the attribute",
+    Reason.VALUE_TOO_LONG: "the record is in Dotdigital without the value: segments, "
+    "recommendations and emails that use it miss it for this record",
     Reason.DRIFT_MISSING: "Dotdigital lacks this record: segments, revenue and programs keyed "
     "on it miss it until it is replayed",
     Reason.DRIFT_EXTRA: "Dotdigital holds a record Commerce does not have: revenue and segments "
@@ -147,6 +150,11 @@ def impact(reason: Reason, subject: str, attribute: str | None = None) -> str:
         return (
             f"the fulfilment of order entity {found['order']} is not confirmed: its "
             "post-purchase journey waits until it is"
+        )
+    if reason == Reason.VALUE_TOO_LONG and (found := _SKU.match(subject)) and attribute:
+        return (
+            f"SKU {found['sku']} is in the catalogue without `{attribute}`: segments, "
+            "recommendations and emails that use it miss it for this product"
         )
     if (found := _SKU.match(subject)) and attribute:
         return (

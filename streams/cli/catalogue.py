@@ -87,6 +87,7 @@ def summary(report: CatalogueReport) -> Table:
         ("products read", report.products),
         ("records sent to the batch lane", report.records),
         ("mapped attributes left empty (exceptions)", report.gaps),
+        ("values too long for Dotdigital, left out (exceptions)", report.too_long),
         ("products that could not be read (exceptions)", report.unreadable),
         ("records of products gone from Commerce, marked deleted", report.deleted),
         ("pages", report.pages),

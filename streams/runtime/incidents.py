@@ -26,6 +26,7 @@ SEVERITY = {
     Reason.CONSENT_FEED_ROW: Severity.WARNING,
     Reason.ENROLMENT_INTERRUPTED: Severity.WARNING,
     Reason.ATTRIBUTE_MISSING: Severity.WARNING,
+    Reason.VALUE_TOO_LONG: Severity.WARNING,
     Reason.DRIFT_EXTRA: Severity.WARNING,
     Reason.DRIFT_CONTACT: Severity.WARNING,
 }

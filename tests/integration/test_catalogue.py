@@ -42,7 +42,7 @@ def stack(logs: Path) -> Iterator[Stack]:
         yield running
 
 
-def sync(stack: Stack, logs: Path, *args: str) -> str:
+def sync(stack: Stack, logs: Path, *args: str, **settings: str) -> str:
     mapping = logs / "mapping.toml"
     mapping.write_text(MAPPING, encoding="utf-8")
     env = {
@@ -50,6 +50,7 @@ def sync(stack: Stack, logs: Path, *args: str) -> str:
         "CARTWRIGHT_CATALOGUE__MAPPING": str(mapping),
         "CARTWRIGHT_CATALOGUE__CHECKPOINT": str(logs / "catalogue.json"),
         "CARTWRIGHT_CATALOGUE__STORE_URL": "https://shop.example.com/",
+        **settings,
     }
     code, output = cartwright(env, "catalogue", "sync", *args)
     assert code == 0, output
@@ -59,6 +60,14 @@ def sync(stack: Stack, logs: Path, *args: str) -> str:
 def catalogued(stack: Stack) -> int:
     count: int = stack.dotdigital.admin("stats")["collections"].get("Catalog_Default", 0)
     return count
+
+
+def exceptions(stack: Stack, sku: str, reason: str) -> list[dict[str, Any]]:
+    return [
+        r["value"]
+        for r in read_all(stack.bootstrap, EXCEPTIONS, quiet=1.0)
+        if r["value"]["subject"] == f"SKU {sku}" and r["value"]["reason"] == reason
+    ]
 
 
 def record(stack: Stack, product_id: int) -> dict[str, Any]:
@@ -101,11 +110,7 @@ def test_a_full_sync_lands_every_product_with_labels_and_names_each_gap(
 
     def gap_of(sku: str) -> list[dict[str, Any]]:
         return [
-            r["value"]
-            for r in read_all(stack.bootstrap, EXCEPTIONS, quiet=1.0)
-            if r["value"]["subject"] == f"SKU {sku}"
-            and r["value"]["reason"] == "attribute_missing"
-            and "`material`" in r["value"]["message"]
+            e for e in exceptions(stack, sku, "attribute_missing") if "`material`" in e["message"]
         ]
 
     [gap] = eventually(lambda: gap_of(bare.sku), timeout=30, what="the gap's exception")
@@ -155,6 +160,51 @@ def test_a_delta_after_fifty_product_changes_sends_exactly_those(stack: Stack, l
         timeout=60,
         what="the repriced product in Dotdigital",
     )
+
+
+def test_a_value_too_long_is_one_exception_naming_sku_and_field_and_the_record_lands(
+    stack: Stack, logs: Path
+) -> None:
+    product = stack.commerce.act(lambda store: store.catalogue.products["24-MB04"])
+    price = product.price + 3
+    stack.commerce.act(
+        lambda store: store.update_product("24-MB04", name="Strive " * 200, price=price)
+    )
+
+    output = sync(stack, logs)
+
+    assert "records sent to the batch lane 1" in output
+    assert "values too long for Dotdigital, left out (exceptions) 1" in output
+    eventually(
+        lambda: record(stack, product.entity_id)["price"] == float(price) or None,
+        timeout=60,
+        what="the product's record without its name",
+    )
+    assert "name" not in record(stack, product.entity_id)
+    [found] = eventually(
+        lambda: exceptions(stack, "24-MB04", "value_too_long"), timeout=30, what="the exception"
+    )
+    assert "`name` of SKU 24-MB04 is 1,400 characters" in found["message"]
+    assert "without `name`" in found["campaign_impact"]
+
+
+def test_a_record_the_import_rejects_is_an_exception_naming_its_sku(
+    stack: Stack, logs: Path
+) -> None:
+    # Past what Dotdigital takes (its sandbox: 1000 characters), sent as it is: the import
+    # rejects this record alone.
+    stack.commerce.act(lambda store: store.update_product("24-WG02", name="Didi " * 300))
+
+    output = sync(stack, logs, CARTWRIGHT_CATALOGUE__MAX_VALUE_LENGTH="5000")
+
+    assert "records sent to the batch lane 1" in output
+    [found] = eventually(
+        lambda: exceptions(stack, "24-WG02", "dotdigital_rejected"),
+        timeout=60,
+        what="the rejection",
+    )
+    assert "JsonValueTooLong" in found["message"]
+    assert record(stack, 36)["name"] == "Didi Sport Watch"
 
 
 def test_a_full_sync_marks_deleted_products_and_disabled_ones_say_so(

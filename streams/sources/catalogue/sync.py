@@ -1,7 +1,8 @@
 """One catalogue sync: the products Commerce changed since the last sync (every product with
 `full`), resolved and sent to the sink's batch lane as catalogue records, each page's end kept
-as the checkpoint once the broker has them; a product without a mapped attribute is an
-exception naming its SKU, and its record still goes."""
+as the checkpoint once the broker has them; a product without a mapped attribute, or with a
+value longer than Dotdigital takes, is an exception naming its SKU, and its record still goes
+(without that value)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from schemas.catalogue.stock import with_stock
 from schemas.contract.incidents import Reason
 from schemas.contract.topics import DEADLETTER, EXCEPTIONS, WRITES
 from schemas.dotdigital.bodies import InsightRecord
-from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, catalogue_record
+from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, Gap, catalogue_record
 from schemas.dotdigital.commands import InsightWrite, Lane, WriteCommand
+from schemas.dotdigital.limits import Overlong, within_limits
 from streams.runtime.clients import commerce_client
 from streams.runtime.incidents import Incidents
 from streams.runtime.producer import ProducerTopic, producer
@@ -44,7 +46,8 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 @dataclass
 class CatalogueReport:
     """What a sync read and sent: products, records, gaps (mapped attributes left empty),
-    unreadable rows, pages, and the Commerce calls it made."""
+    values too long for Dotdigital (left out), unreadable rows, pages, the Commerce calls it
+    made, and the records marked deleted."""
 
     products: int = 0
     records: int = 0
@@ -53,6 +56,7 @@ class CatalogueReport:
     pages: int = 0
     commerce_calls: int = 0
     deleted: int = 0
+    too_long: int = 0
 
 
 def load_mapping(path: str | None) -> CatalogueMapping:
@@ -148,15 +152,9 @@ async def sync_catalogue(
                         )
                         continue
                     record, gaps = catalogue_record(product, mapping, day)
-                    for gap in gaps:
-                        report.gaps += 1
-                        await incidents.report(
-                            reason=Reason.ATTRIBUTE_MISSING,
-                            message=f"attribute `{gap.code}` (catalogue field `{gap.field}`) "
-                            f"is empty on SKU {gap.sku}",
-                            subject=f"SKU {gap.sku}",
-                            attribute=gap.code,
-                        )
+                    limit = settings.catalogue.max_value_length
+                    record, overlong = within_limits(record, limit)
+                    await _name_findings(incidents, product.sku, gaps, overlong, limit, report)
                     command = WriteCommand(
                         command=InsightWrite(
                             lane=Lane.BATCH,
@@ -180,6 +178,35 @@ async def sync_catalogue(
     finally:
         await kafka.stop()
     return report
+
+
+async def _name_findings(
+    incidents: Incidents,
+    sku: str,
+    gaps: list[Gap],
+    overlong: list[Overlong],
+    limit: int,
+    report: CatalogueReport,
+) -> None:
+    """What a product's record goes without, each an exception naming its SKU: mapped
+    attributes it has no value for, and values longer than Dotdigital takes."""
+    for gap in gaps:
+        report.gaps += 1
+        await incidents.report(
+            reason=Reason.ATTRIBUTE_MISSING,
+            message=f"attribute `{gap.code}` (catalogue field `{gap.field}`) is empty on SKU {sku}",
+            subject=f"SKU {sku}",
+            attribute=gap.code,
+        )
+    for value in overlong:
+        report.too_long += 1
+        await incidents.report(
+            reason=Reason.VALUE_TOO_LONG,
+            message=f"`{value.path}` of SKU {sku} is {value.length:,} characters, longer than "
+            f"the {limit:,} Dotdigital takes: the record is sent without it",
+            subject=f"SKU {sku}",
+            attribute=value.path,
+        )
 
 
 async def _mark_deleted(

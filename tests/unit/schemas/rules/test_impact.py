@@ -65,6 +65,13 @@ def test_an_empty_attribute_names_the_segment_and_the_sku() -> None:
     assert "attribute `brand` is empty on SKU LOOM-1" in said
 
 
+def test_a_value_too_long_names_the_sku_and_the_field_left_out() -> None:
+    said = impact(Reason.VALUE_TOO_LONG, "SKU LOOM-1", attribute="attributes.material")
+
+    assert said.startswith("SKU LOOM-1 is in the catalogue without `attributes.material`")
+    assert "recommendations" in said
+
+
 def test_an_interrupted_enrolment_says_to_check_before_enrolling_by_hand() -> None:
     said = impact(Reason.ENROLMENT_INTERRUPTED, "order 000000123 (order_fulfilled)")
 
