@@ -418,7 +418,15 @@ class CatalogueSettings(BaseModel):
     collection: str = Field(
         default="Catalog_Default",
         pattern=r"^[-A-Za-z_][-A-Za-z0-9_]{1,255}$",
-        description="the catalogue insight collection (Catalog_<website>_<store> per store view)",
+        description="the catalogue insight collection when no store views are set",
+    )
+    store_views: str = Field(
+        default="",
+        pattern=r"^(\*|[a-z0-9_]+(,[a-z0-9_]+)*)?$",
+        description="store view codes, comma-separated (`*`: every active one), each synced "
+        "into its own Catalog_<website>_<store> through its REST scope (store-level names, "
+        "prices, status) with only the products of its website, each with its own checkpoint; "
+        "empty: one `collection` read in the default scope",
     )
     checkpoint: str = Field(
         default=".cartwright/catalogue.json",
@@ -431,6 +439,11 @@ class CatalogueSettings(BaseModel):
         "with a longer value and publishes no limit); a longer value is left out of the record "
         "and is a `value_too_long` exception naming the SKU and the field",
     )
+
+    @property
+    def store_view_codes(self) -> list[str]:
+        """The store views asked for (`["*"]`: every one); empty: the one default collection."""
+        return [code for code in self.store_views.split(",") if code]
 
 
 class ReconcileSettings(BaseModel):

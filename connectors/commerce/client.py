@@ -220,6 +220,14 @@ class CommerceClient(SessionClient):
             raise FatalError("GET /V1/categories: the store has no category tree")
         return tree
 
+    async def store_views(self) -> list[dict[str, Any]]:
+        """`GET /V1/store/storeViews`: every store view (`id`, `code`, `website_id`, …)."""
+        return await self._list("store_views", "/V1/store/storeViews")
+
+    async def websites(self) -> list[dict[str, Any]]:
+        """`GET /V1/store/websites`: every website (`id`, `code`, `name`, …)."""
+        return await self._list("websites", "/V1/store/websites")
+
     async def attribute_options(self, code: str) -> dict[str, str]:
         """Option value id → label of a select attribute (404 raises `SkippableError`)."""
         path = f"/V1/products/attributes/{segment(code)}/options"
@@ -271,6 +279,12 @@ class CommerceClient(SessionClient):
         return data
 
     # --- shared -------------------------------------------------------------------------------------
+
+    async def _list(self, operation: str, path: str) -> list[dict[str, Any]]:
+        data = await self._session.send(operation, "GET", path)
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise FatalError(f"GET {path}: reply is not a list of objects")
+        return data
 
     async def _read(self, operation: str, path: str) -> dict[str, Any] | None:
         data = await unless_missing(self._session.send(operation, "GET", path))

@@ -8,7 +8,7 @@ from datetime import UTC, date
 from typing import Any
 
 from schemas.catalogue.mapping import CatalogueMapping
-from schemas.catalogue.product import VISIBILITY, CatalogueProduct
+from schemas.catalogue.product import NOT_VISIBLE_INDIVIDUALLY, VISIBILITY, CatalogueProduct
 from schemas.dotdigital.amounts import money, quantity
 from schemas.dotdigital.bodies import InsightRecord, compact
 
@@ -24,6 +24,13 @@ def catalogue_collection(website: str | None = None, store: str | None = None) -
     if website is None or store is None:
         return CATALOG_DEFAULT
     return f"Catalog_{website}_{store}"
+
+
+def deleted(document: dict[str, Any]) -> dict[str, Any]:
+    """A record marked as the collection allows for a product gone (from Commerce, or from the
+    store view's website): `status` "Deleted" and not visible, so segments and
+    recommendations drop it."""
+    return {**document, "status": DELETED, "visibility": VISIBILITY[NOT_VISIBLE_INDIVIDUALLY]}
 
 
 @dataclass(frozen=True)

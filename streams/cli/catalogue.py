@@ -13,6 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from schemas.catalogue.mapping import MappingRefused
+from schemas.catalogue.views import StoreViewsRefused
 from streams.runtime import preflight
 from streams.runtime.clients import DotdigitalClients, account_budgets
 from streams.settings import Settings
@@ -71,7 +72,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
         except MappingRefused as refused:
-            print("cartwright catalogue sync: the mapping cannot be used:", file=sys.stderr)
+            what = "store views" if isinstance(refused, StoreViewsRefused) else "mapping"
+            print(f"cartwright catalogue sync: the {what} cannot be used:", file=sys.stderr)
             for problem in refused.problems:
                 print(f"  - {problem}", file=sys.stderr)
             return 2
@@ -90,6 +92,7 @@ def summary(report: CatalogueReport) -> Table:
         ("values too long for Dotdigital, left out (exceptions)", report.too_long),
         ("products that could not be read (exceptions)", report.unreadable),
         ("records of products gone from Commerce, marked deleted", report.deleted),
+        ("records of products moved off a store view's website, marked deleted", report.left),
         ("pages", report.pages),
         ("Commerce calls", report.commerce_calls),
     ):

@@ -25,10 +25,13 @@ def commerce_auth(settings: CommerceSettings) -> httpx.Auth:
     return BearerAuth(settings.token)
 
 
-def commerce_client(settings: CommerceSettings) -> CommerceClient:
-    """The Commerce REST client of the configured store (the caller closes it)."""
+def commerce_client(settings: CommerceSettings, store_code: str | None = None) -> CommerceClient:
+    """The Commerce REST client of the configured store, or of the store view `store_code`
+    (`/rest/<store_code>/V1/…`: its store-level values); the caller closes it."""
     return CommerceClient(
-        settings.base_url, auth=commerce_auth(settings), store_code=settings.store_code
+        settings.base_url,
+        auth=commerce_auth(settings),
+        store_code=store_code or settings.store_code,
     )
 
 

@@ -1,7 +1,7 @@
 """The Commerce sandbox's catalogue through REST, as the catalogue sync reads it: a generated
 store of any size, labels behind option ids, categories, stock on the detail only and in bulk
 from the inventory's source items, a configurable's children with their options' labels,
-deletions."""
+store views and websites with store-level values in a store view's scope, deletions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from connectors.commerce.search import SearchCriteria
 from schemas.catalogue.resolve import Lookups, resolve, shelves
 from schemas.catalogue.stock import stock_levels
 from schemas.catalogue.variants import option_attribute_ids, option_attributes, parents
+from schemas.catalogue.views import plan_views
 from tests.support.commerce import Commerce
 
 
@@ -127,3 +128,28 @@ async def test_a_configurables_children_resolve_with_option_labels_and_their_par
     assert child.parent_id == kit.id
     assert await commerce.client.configurable_children("24-MB01") == []
     assert await commerce.client.configurable_children("NO-SUCH-SKU") == []
+
+
+async def test_store_views_and_websites_plan_a_collection_each_read_in_their_scope(
+    commerce: Commerce,
+) -> None:
+    made = commerce.store.catalogue.grow(12, seed=2)
+    eu = next(p for p in made if 2 in p.websites)
+    views = plan_views(["*"], await commerce.client.store_views(), await commerce.client.websites())
+
+    assert [(v.collection, v.store_code, v.website_id) for v in views] == [
+        ("Catalog_base_default", "default", 1),
+        ("Catalog_eu_eu_en", "eu_en", 2),
+    ]
+    scoped = commerce.store_client("eu_en")
+    page = await scoped.products(SearchCriteria().where("sku", "eq", eu.sku).page(5))
+    default = await commerce.client.products(SearchCriteria().where("sku", "eq", eu.sku).page(5))
+
+    [row], [plain] = page.items, default.items
+    assert row["name"] == eu.store_values["eu_en"]["name"] != plain["name"]
+    assert row["price"] == float(eu.store_values["eu_en"]["price"])
+    assert views[1].holds(row) and views[0].holds(row)
+    only_base = next(p for p in made if p.websites == (1,))
+    found = await scoped.products(SearchCriteria().where("sku", "eq", only_base.sku).page(5))
+    # Commerce lists every product in a store view's scope: its websites say where it belongs.
+    assert not views[1].holds(found.items[0])

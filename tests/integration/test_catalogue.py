@@ -2,7 +2,9 @@
 `Catalog_Default` through the worker's batch lane with their mapped attributes as labels and
 their stock, a configurable product with its children and their options' labels, a
 product without a mapped attribute is one exception naming its SKU while its record still
-lands, and a second sync with no changes sends nothing."""
+lands, a value too long for Dotdigital is left out and named, a second sync with no changes sends
+nothing, and with store views each view's collection holds its website's products, read in its
+scope, and a product moved off a website leaves that view's collection."""
 
 from __future__ import annotations
 
@@ -57,8 +59,8 @@ def sync(stack: Stack, logs: Path, *args: str, **settings: str) -> str:
     return output
 
 
-def catalogued(stack: Stack) -> int:
-    count: int = stack.dotdigital.admin("stats")["collections"].get("Catalog_Default", 0)
+def catalogued(stack: Stack, collection: str = "Catalog_Default") -> int:
+    count: int = stack.dotdigital.admin("stats")["collections"].get(collection, 0)
     return count
 
 
@@ -70,8 +72,8 @@ def exceptions(stack: Stack, sku: str, reason: str) -> list[dict[str, Any]]:
     ]
 
 
-def record(stack: Stack, product_id: int) -> dict[str, Any]:
-    response = stack.dotdigital.api.get(f"/insightData/v3/account/Catalog_Default/{product_id}")
+def record(stack: Stack, product_id: int, collection: str = "Catalog_Default") -> dict[str, Any]:
+    response = stack.dotdigital.api.get(f"/insightData/v3/account/{collection}/{product_id}")
     response.raise_for_status()
     found: dict[str, Any] = response.json()["json"]
     return found
@@ -225,6 +227,44 @@ def test_a_full_sync_marks_deleted_products_and_disabled_ones_say_so(
     )
     assert record(stack, gone.entity_id)["visibility"] == "Not Visible Individually"
     assert record(stack, disabled.entity_id)["status"] == "Disabled"
+
+
+EU = "Catalog_eu_eu_en"
+
+
+def test_each_store_view_gets_its_websites_products_and_one_moved_out_leaves(
+    stack: Stack, logs: Path
+) -> None:
+    catalogue = stack.commerce.act(lambda store: store.catalogue)
+    on_eu = [p for p in catalogue.products.values() if 2 in p.websites]
+
+    output = sync(stack, logs, CARTWRIGHT_CATALOGUE__STORE_VIEWS="*")
+
+    assert f"products read {len(catalogue.products) + len(on_eu):,}" in output
+    eventually(lambda: catalogued(stack, EU) == len(on_eu) or None, timeout=120, what="the EU")
+    eventually(
+        lambda: catalogued(stack, "Catalog_base_default") == len(catalogue.products) or None,
+        timeout=120,
+        what="the main website's catalogue",
+    )
+    moving = on_eu[0]
+    # The EU store view's own name and price, read through its REST scope.
+    eu_record = record(stack, moving.entity_id, EU)
+    assert eu_record["name"] == moving.store_values["eu_en"]["name"]
+    assert eu_record["price"] == float(moving.store_values["eu_en"]["price"])
+    assert record(stack, moving.entity_id, "Catalog_base_default")["name"] == moving.name
+
+    stack.commerce.act(lambda store: store.update_product(moving.sku, websites=(1,)))
+    output = sync(stack, logs, CARTWRIGHT_CATALOGUE__STORE_VIEWS="*")
+
+    assert "records of products moved off a store view's website, marked deleted 1" in output
+    eventually(
+        lambda: record(stack, moving.entity_id, EU)["status"] == "Deleted" or None,
+        timeout=60,
+        what="the product gone from the EU store view",
+    )
+    assert record(stack, moving.entity_id, EU)["visibility"] == "Not Visible Individually"
+    assert record(stack, moving.entity_id, "Catalog_base_default")["status"] == "Enabled"
 
 
 def test_the_leader_sends_what_commerce_changed_on_its_schedule(tmp_path: Path) -> None:

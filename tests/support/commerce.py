@@ -124,6 +124,12 @@ class Commerce:
         self.other_clients.append(client)
         return client
 
+    def store_client(self, store_code: str) -> CommerceClient:
+        """A Bearer client of one store view's REST scope (`/rest/<store_code>/V1`)."""
+        client = make_client(bearer(self.credentials), self.network, self.time, store_code)
+        self.other_clients.append(client)
+        return client
+
     def oauth_client(self, **secrets: str) -> CommerceClient:
         return self.new_client(oauth(self.credentials, self.time, **secrets))
 
@@ -151,10 +157,13 @@ class Commerce:
         return [e.params for e in self.network.exchanges if e.method == "GET" and e.path == full]
 
 
-def make_client(auth: httpx.Auth, network: SandboxNetwork, time: FakeTime) -> CommerceClient:
+def make_client(
+    auth: httpx.Auth, network: SandboxNetwork, time: FakeTime, store_code: str = "default"
+) -> CommerceClient:
     return CommerceClient(
         SHOP_URL,
         auth=auth,
+        store_code=store_code,
         transport=network,
         clock=time.clock,
         wall_clock=time.wall_clock,

@@ -25,7 +25,7 @@ class CommerceSandboxConfig:
     history_orders: int = 0  # orders placed (instantly, unpublished) before the server starts
     storefront_url: str | None = None  # where storefront SDK events are beaconed, if anywhere
     journal_name: str = "commerce"  # `GET /_journal/<name>`; storefront events at `storefront`
-    store_codes: tuple[str, ...] = ("default", "all")
+    store_codes: tuple[str, ...] = ("default", "all", "eu_en")
     credentials: IntegrationCredentials = field(default_factory=IntegrationCredentials)
     journal_retention: int = 200_000  # events kept per journal (Adobe keeps seven days)
     start: datetime | None = None  # store time at start; None: the simulator's fixed start

@@ -21,11 +21,13 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Collection(Generic[T]):
     """A searchable collection: `columns` are what filters and sorts see (the table's columns),
-    `render` is what an item of the response holds (rendered only for the page)."""
+    `render` is what an item of the response holds (rendered only for the page); `in_store`,
+    when set, renders it as the request's store view sees it (store-level values)."""
 
     rows: Callable[[Store], list[T]]
     columns: Callable[[Store, T], Mapping[str, Any]]
     render: Callable[[Store, T], dict[str, Any]]
+    in_store: Callable[[Store, T, str], dict[str, Any]] | None = None
 
 
 def _by_key(rows: Mapping[Any, T]) -> list[T]:
@@ -119,6 +121,9 @@ PRODUCTS: Collection[Product] = Collection(
     lambda store: sorted(store.catalogue.products.values(), key=lambda p: p.entity_id),
     _product_columns,
     lambda store, product: dict(rest(store.catalogue.rest(product, detail=False))),
+    lambda store, product, code: dict(
+        rest(store.catalogue.rest(product, detail=False, store_code=code))
+    ),
 )
 
 

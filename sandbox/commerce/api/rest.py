@@ -77,7 +77,11 @@ def _listing(collection: Collection[T]) -> Handler:
         page, total = search(
             collection.rows(store), criteria, lambda row: collection.columns(store, row)
         )
-        items = [collection.render(store, row) for row in page]
+        code = request.match_info["store_code"]
+        if collection.in_store is not None:
+            items = [collection.in_store(store, row, code) for row in page]
+        else:
+            items = [collection.render(store, row) for row in page]
         return _json({"items": items, "search_criteria": criteria.echo(), "total_count": total})
 
     return handler
@@ -157,7 +161,8 @@ def _product(request: web.Request) -> Any:
 
 
 async def product(request: web.Request) -> web.StreamResponse:
-    return _json(rest(_sandbox(request).store.catalogue.rest(_product(request))))
+    code = request.match_info["store_code"]
+    return _json(rest(_sandbox(request).store.catalogue.rest(_product(request), store_code=code)))
 
 
 async def product_options(request: web.Request) -> web.StreamResponse:
@@ -166,7 +171,18 @@ async def product_options(request: web.Request) -> web.StreamResponse:
 
 async def configurable_children(request: web.Request) -> web.StreamResponse:
     catalogue = _sandbox(request).store.catalogue
-    return _json(rest(catalogue.children_of(_product(request))))
+    code = request.match_info["store_code"]
+    return _json(rest(catalogue.children_of(_product(request), code)))
+
+
+async def websites(request: web.Request) -> web.StreamResponse:
+    """`GET /V1/store/websites`."""
+    return _json(_sandbox(request).store.catalogue.websites())
+
+
+async def store_views(request: web.Request) -> web.StreamResponse:
+    """`GET /V1/store/storeViews`."""
+    return _json(_sandbox(request).store.catalogue.store_views())
 
 
 async def attribute_options(request: web.Request) -> web.StreamResponse:
@@ -204,6 +220,8 @@ ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
     ("GET", "/products/{sku}", product, "Magento_Catalog::products"),
     ("GET", "/configurable-products/{sku}/children", configurable_children,
      "Magento_Catalog::products"),
+    ("GET", "/store/websites", websites, "Magento_Backend::store"),
+    ("GET", "/store/storeViews", store_views, "Magento_Backend::store"),
     ("GET", "/inventory/source-items", _listing(SOURCE_ITEMS), "Magento_InventoryApi::source"),
 )  # fmt: skip
 ACL: dict[str, str] = {f"{method} {PREFIX}{path}": acl for method, path, _, acl in ROUTES}

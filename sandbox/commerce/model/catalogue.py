@@ -46,6 +46,14 @@ ATTRIBUTES = {
         ),
     )
 }
+# Websites and their store views, as `GET /V1/store/websites` and `/V1/store/storeViews` list
+# them: id, code, name (and the store view's website); 0 is the admin's.
+WEBSITES = ((0, "admin", "Admin"), (1, "base", "Main Website"), (2, "eu", "EU Website"))
+STORE_VIEWS = (
+    (0, "admin", "Admin", 0),
+    (1, "default", "Default Store View", 1),
+    (2, "eu_en", "EU English", 2),
+)
 # Attribute sets by id, as `GET /V1/products/attribute-sets/sets/list` names them.
 ATTRIBUTE_SETS = {4: "Default", 9: "Top", 15: "Bag", 16: "Gear"}
 # The generated catalogue's shelves, and the select values its products draw from.
@@ -137,7 +145,8 @@ class Catalogue:
     def grow(self, count: int, seed: int = 1) -> list[Product]:
         """`count` more simple products, the same for the same seed: brands, colours, activities
         (a multiselect), shelves, prices, some on special, some out of stock, about one in forty
-        disabled, and about one in ten without a material (a mapped attribute left empty)."""
+        disabled, about one in ten without a material (a mapped attribute left empty), and one
+        in three also on the EU website, with a name and a price of its own there."""
         rng = random.Random(seed)  # noqa: S311 - a deterministic catalogue, not cryptography
         first = max((p.entity_id for p in self.products.values()), default=0) + 1
         made = []
@@ -173,6 +182,12 @@ class Catalogue:
                 image=f"/g/e/gen-{entity_id:06d}.jpg",
                 attribute_set_id=rng.choice(tuple(ATTRIBUTE_SETS)),
             )
+            if entity_id % 3 == 0:
+                product.websites = (1, 2)
+                product.store_values["eu_en"] = {
+                    "name": f"Generated product {entity_id} (EU)",
+                    "price": (price * Decimal("1.1")).quantize(Decimal("0.01")),
+                }
             self._add(product)
             made.append(product)
         return made
@@ -281,9 +296,28 @@ class Catalogue:
         prices = {str(type_id): price for type_id, _, price in option.values}
         return sum((prices.get(v.strip(), Decimal("0")) for v in value.split(",")), Decimal("0"))
 
-    def rest(self, product: Product, *, detail: bool = True) -> dict[str, Any]:
-        """`GET /V1/products/{sku}` of one product (`detail`), or its row on a search page."""
-        found = product.rest(self._ids, self.category_ids(), detail=detail)
+    def websites(self) -> list[dict[str, Any]]:
+        """`GET /V1/store/websites`."""
+        return [
+            {"id": ident, "code": code, "name": name, "default_group_id": ident}
+            for ident, code, name in WEBSITES
+        ]
+
+    def store_views(self) -> list[dict[str, Any]]:
+        """`GET /V1/store/storeViews`."""
+        return [
+            {"id": ident, "code": code, "name": name, "website_id": website,
+             "store_group_id": website, "is_active": 1}
+            for ident, code, name, website in STORE_VIEWS
+        ]  # fmt: skip
+
+    def rest(
+        self, product: Product, *, detail: bool = True, store_code: str | None = None
+    ) -> dict[str, Any]:
+        """`GET /V1/products/{sku}` of one product (`detail`), or its row on a search page, as
+        the store view `store_code` sees it (its store-level values). Commerce lists every
+        product in every store view's scope, whatever its websites (`website_ids` says)."""
+        found = product.in_store(store_code).rest(self._ids, self.category_ids(), detail=detail)
         if product.type_id == "configurable":
             codes = ("color", "size")
             found["extension_attributes"]["configurable_product_options"] = [
@@ -304,12 +338,15 @@ class Catalogue:
             ]
         return found
 
-    def children_of(self, product: Product) -> list[dict[str, Any]]:
+    def children_of(self, product: Product, store_code: str | None = None) -> list[dict[str, Any]]:
         """`GET /V1/configurable-products/{sku}/children`: a configurable product's children as
         products (their option values under `custom_attributes`); none for any other type."""
         if product.type_id != "configurable":
             return []
-        return [self.rest(self.products[sku], detail=False) for sku in product.children]
+        return [
+            self.rest(self.products[sku], detail=False, store_code=store_code)
+            for sku in product.children
+        ]
 
     def attribute_options(self, code: str) -> list[dict[str, Any]] | None:
         """`GET /V1/products/attributes/{code}/options`: Commerce lists an empty option first."""

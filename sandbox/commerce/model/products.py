@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -63,6 +63,14 @@ class Product:
     qty: Decimal = Decimal("100")
     image: str | None = None  # media path, e.g. "/m/j/mj01.jpg"
     attribute_set_id: int = 4
+    websites: tuple[int, ...] = (1,)  # the websites the product is assigned to
+    # Store-view values (store code → `name`, `price` or `status`), over the defaults above.
+    store_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def in_store(self, store_code: str | None) -> Product:
+        """The product as a store view sees it: its store-level values over the defaults."""
+        values = self.store_values.get(store_code or "")
+        return replace(self, **values) if values else self
 
     def record(self) -> dict[str, Any]:
         """The product save event's value (select attributes hold option ids)."""
@@ -112,7 +120,7 @@ class Product:
                     {"attribute_code": code, "value": moment.strftime("%Y-%m-%d %H:%M:%S")}
                 )
         extension: dict[str, Any] = {
-            "website_ids": [1],
+            "website_ids": list(self.websites),
             "category_links": [
                 {"position": 0, "category_id": str(categories[path])}
                 for path in self.categories

@@ -167,9 +167,12 @@ class Store(Sales):
         status: int | None = None,
         name: str | None = None,
         attributes: Mapping[str, int] | None = None,
+        websites: tuple[int, ...] | None = None,
     ) -> list[Event]:
-        """A product save; select attributes take option ids (see `catalogue.attributes`)."""
+        """A product save; select attributes take option ids (see `catalogue.attributes`),
+        `websites` the website ids it is assigned to."""
         product = self.catalogue.products[sku]
+        product.websites = websites if websites is not None else product.websites
         for code, option_id in (attributes or {}).items():
             self.catalogue.attributes[code].label_of(option_id)  # unknown ids raise KeyError
             product.attributes[code] = option_id

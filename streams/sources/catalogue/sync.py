@@ -7,23 +7,25 @@ value longer than Dotdigital takes, is an exception naming its SKU, and its reco
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from asyncio import Future
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from connectors.commerce.client import CommerceClient
 from connectors.commerce.delta import DeltaCheckpoint
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.errors import SkippableError
 from schemas.catalogue.mapping import CatalogueMapping, MappingRefused
-from schemas.catalogue.product import NOT_VISIBLE_INDIVIDUALLY, VISIBILITY
 from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve, shelves
 from schemas.catalogue.stock import with_stock
+from schemas.catalogue.views import StoreView
 from schemas.contract.incidents import Reason
 from schemas.contract.topics import DEADLETTER, EXCEPTIONS, WRITES
 from schemas.dotdigital.bodies import InsightRecord
-from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, Gap, catalogue_record
+from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, Gap, catalogue_record, deleted
 from schemas.dotdigital.commands import InsightWrite, Lane, WriteCommand
 from schemas.dotdigital.limits import Overlong, within_limits
 from streams.runtime.clients import commerce_client
@@ -31,14 +33,13 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.producer import ProducerTopic, producer
 from streams.runtime.topics import encoded
 from streams.settings import Settings
-from streams.sources.catalogue.extras import Variants, read_extras, read_variants
+from streams.sources.catalogue.extras import PageExtras, Variants, read_extras, read_variants
+from streams.sources.catalogue.plan import plan_collections
 from streams.sources.cursors import CursorStore
 
 log = logging.getLogger(__name__)
 
 PRODUCTS = "/V1/products"
-# The sync's cursor: the last product change it sent, as the delta's checkpoint.
-CURSOR = "catalogue"
 # Before any product: a full sync reads from here.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -47,7 +48,8 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 class CatalogueReport:
     """What a sync read and sent: products, records, gaps (mapped attributes left empty),
     values too long for Dotdigital (left out), unreadable rows, pages, the Commerce calls it
-    made, and the records marked deleted."""
+    made, the records marked deleted (gone from Commerce), and those marked deleted in a store
+    view's collection (the product left its website)."""
 
     products: int = 0
     records: int = 0
@@ -57,6 +59,7 @@ class CatalogueReport:
     commerce_calls: int = 0
     deleted: int = 0
     too_long: int = 0
+    left: int = 0
 
 
 def load_mapping(path: str | None) -> CatalogueMapping:
@@ -101,6 +104,20 @@ async def lookups_for(
     )
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every store view's sync in one run shares."""
+
+    settings: Settings
+    mapping: CatalogueMapping
+    lookups: Lookups
+    day: date
+    writes: ProducerTopic
+    incidents: Incidents
+    report: CatalogueReport
+    on_page: Callable[[CatalogueReport], None]
+
+
 async def sync_catalogue(
     settings: Settings,
     cursors: CursorStore,
@@ -110,74 +127,133 @@ async def sync_catalogue(
     today: date | None = None,
     on_page: Callable[[CatalogueReport], None] = lambda report: None,
 ) -> CatalogueReport:
-    """Send the catalogue's changes (everything with `full`) to the batch lane; `cursors`
-    keep how far it came (a file from a shell, the cursors topic in the worker). A full sync
-    with `dotdigital` also marks the records of products Commerce no longer has as deleted."""
+    """Send the catalogue's changes (everything with `full`) to the batch lane, into one
+    collection or one per store view (`CATALOGUE__STORE_VIEWS`); `cursors` keep how far each
+    came (a file from a shell, the cursors topic in the worker). A full sync with `dotdigital`
+    also marks the records of products Commerce no longer has (or no longer has on the store
+    view's website) as deleted."""
     mapping = load_mapping(settings.catalogue.mapping)
-    state = {} if full else (await cursors.load(CURSOR) or {})
-    saved = state.get("products")
-    since: datetime | DeltaCheckpoint = DeltaCheckpoint.from_dict(saved) if saved else EPOCH
-    day = today or datetime.now(UTC).date()
     report = CatalogueReport()
-    seen: set[str] = set()
     kafka = producer(settings.kafka.bootstrap)
     await kafka.start()
     try:
-        writes = ProducerTopic(kafka, WRITES)
-        incidents = Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS))
         async with commerce_client(settings.commerce) as client:
+            views, calls = await plan_collections(client, settings.catalogue)
             variants = await read_variants(client, settings.commerce.page_size)
             lookups = await lookups_for(client, mapping, settings, variants)
-            report.commerce_calls += len(mapping.fields) + 1 + variants.calls
-            pages = client.iter_delta(PRODUCTS, since, page_size=settings.commerce.page_size)
-            async for page in pages:
-                report.pages += 1
-                report.commerce_calls += 1
-                extras = await read_extras(client, page.items)
-                report.commerce_calls += extras.calls
-                sent = []
-                for row in page.items:
-                    report.products += 1
-                    # Commerce has it, readable or not: a full sync must not mark it deleted.
-                    seen.add(str(row.get("id")))
-                    try:
-                        children = extras.children.get(str(row.get("sku")), [])
-                        product = with_stock(resolve(row, children, lookups), extras.stock)
-                    except ProductUnreadable as exc:
-                        report.unreadable += 1
-                        await incidents.report(
-                            reason=Reason.INVALID_PAYLOAD,
-                            message=str(exc),
-                            subject=f"SKU {exc.sku}",
-                        )
-                        continue
-                    record, gaps = catalogue_record(product, mapping, day)
-                    limit = settings.catalogue.max_value_length
-                    record, overlong = within_limits(record, limit)
-                    await _name_findings(incidents, product.sku, gaps, overlong, limit, report)
-                    command = WriteCommand(
-                        command=InsightWrite(
-                            lane=Lane.BATCH,
-                            collection=settings.catalogue.collection,
-                            collection_type=CATALOG_TYPE,
-                            record=record,
-                            subject=f"SKU {product.sku}",
-                            source_event_id=f"catalogue:{product.id}:{row.get('updated_at')}",
-                            issued_at=datetime.now(UTC),
-                        )
-                    )
-                    sent.append(await writes.send(key=product.sku.encode(), value=encoded(command)))
-                    report.records += 1
-                for future in sent:
-                    await future
-                state["products"] = page.checkpoint.as_dict()
-                await cursors.save(CURSOR, state)
-                on_page(report)
+            report.commerce_calls += calls + len(mapping.fields) + 1 + variants.calls
+        run = _Run(
+            settings=settings,
+            mapping=mapping,
+            lookups=lookups,
+            day=today or datetime.now(UTC).date(),
+            writes=ProducerTopic(kafka, WRITES),
+            incidents=Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS)),
+            report=report,
+            on_page=on_page,
+        )
+        for view in views:
+            seen = await _sync_view(run, view, cursors, full=full)
             if full and dotdigital is not None:
-                await _mark_deleted(settings, await dotdigital(), seen, writes, report)
+                await _mark_deleted(run, view, await dotdigital(), seen)
     finally:
         await kafka.stop()
     return report
+
+
+async def _sync_view(run: _Run, view: StoreView, cursors: CursorStore, *, full: bool) -> set[str]:
+    """One collection's changes (everything with `full`), read in its store view's scope, its
+    checkpoint saved after each page; returns the ids of the products it holds. Once a view
+    has a checkpoint, a changed product no longer on its website is marked deleted there."""
+    report = run.report
+    state = {} if full else (await cursors.load(view.cursor) or {})
+    saved = state.get("products")
+    since: datetime | DeltaCheckpoint = DeltaCheckpoint.from_dict(saved) if saved else EPOCH
+    seen: set[str] = set()
+    page_size = run.settings.commerce.page_size
+    async with commerce_client(run.settings.commerce, view.store_code) as client:
+        async for page in client.iter_delta(PRODUCTS, since, page_size=page_size):
+            report.pages += 1
+            report.commerce_calls += 1
+            held = [row for row in page.items if view.holds(row)]
+            extras = await read_extras(client, held)
+            report.commerce_calls += extras.calls
+            sent = []
+            for row in held:
+                report.products += 1
+                # Commerce has it, readable or not: a full sync must not mark it deleted.
+                seen.add(str(row.get("id")))
+                sent += await _send_product(run, view, row, extras)
+            if saved:
+                left = [row for row in page.items if not view.holds(row)]
+                sent += await _send_departures(run, view, left)
+            for future in sent:
+                await future
+            state["products"] = page.checkpoint.as_dict()
+            await cursors.save(view.cursor, state)
+            run.on_page(report)
+    return seen
+
+
+async def _send_product(
+    run: _Run, view: StoreView, row: Mapping[str, Any], extras: PageExtras
+) -> list[Future[Any]]:
+    """One product's record to the batch lane, each of its gaps an exception; an unreadable
+    row is an exception naming its SKU instead."""
+    try:
+        children = extras.children.get(str(row.get("sku")), [])
+        product = with_stock(resolve(row, children, run.lookups), extras.stock)
+    except ProductUnreadable as exc:
+        run.report.unreadable += 1
+        await run.incidents.report(
+            reason=Reason.INVALID_PAYLOAD, message=str(exc), subject=f"SKU {exc.sku}"
+        )
+        return []
+    record, gaps = catalogue_record(product, run.mapping, run.day)
+    limit = run.settings.catalogue.max_value_length
+    record, overlong = within_limits(record, limit)
+    await _name_findings(run.incidents, product.sku, gaps, overlong, limit, run.report)
+    run.report.records += 1
+    version = f"{product.id}:{row.get('updated_at')}"
+    return [await _send(run, view, record, product.sku, version)]
+
+
+async def _send_departures(
+    run: _Run, view: StoreView, rows: Sequence[Mapping[str, Any]]
+) -> list[Future[Any]]:
+    """Products changed off this store view's website: their records there marked deleted."""
+    sent = []
+    for row in rows:
+        try:
+            product = resolve(row, [], run.lookups)
+        except ProductUnreadable:
+            continue  # never readable here, so never sent here
+        record, _ = catalogue_record(product, run.mapping, run.day)
+        marked = InsightRecord(key=record.key, json_=deleted(record.json_))
+        version = f"{product.id}:{row.get('updated_at')}:left"
+        sent.append(await _send(run, view, marked, product.sku, version))
+        run.report.left += 1
+    return sent
+
+
+async def _send(
+    run: _Run, view: StoreView, record: InsightRecord, sku: str, version: str
+) -> Future[Any]:
+    """A catalogue record as a write command on the batch lane, keyed by its SKU."""
+    command = WriteCommand(
+        command=InsightWrite(
+            lane=Lane.BATCH,
+            collection=view.collection,
+            collection_type=CATALOG_TYPE,
+            record=record,
+            subject=f"SKU {sku}",
+            source_event_id=f"catalogue:{view.store_code}:{version}"
+            if view.store_code
+            else f"catalogue:{version}",
+            issued_at=datetime.now(UTC),
+        )
+    )
+    return await run.writes.send(key=sku.encode(), value=encoded(command))
 
 
 async def _name_findings(
@@ -210,17 +286,13 @@ async def _name_findings(
 
 
 async def _mark_deleted(
-    settings: Settings,
-    client: DotdigitalClient,
-    seen: set[str],
-    writes: ProducerTopic,
-    report: CatalogueReport,
+    run: _Run, view: StoreView, client: DotdigitalClient, seen: set[str]
 ) -> None:
-    """Records of products a full read of Commerce no longer shows are marked, as the collection
-    allows: `status` "Deleted" and not visible, so segments and recommendations drop them."""
-    collection = settings.catalogue.collection
+    """Records of products a full read of the view no longer shows are marked, as the
+    collection allows: `status` "Deleted" and not visible, so segments and recommendations
+    drop them."""
     try:
-        records = await client.list_account_insight(collection)
+        records = await client.list_account_insight(view.collection)
     finally:
         await client.aclose()
     sent = []
@@ -228,19 +300,8 @@ async def _mark_deleted(
         key, document = str(item.get("key")), item.get("json") or {}
         if key in seen or not isinstance(document, dict) or document.get("status") == DELETED:
             continue
-        marked = {**document, "status": DELETED, "visibility": VISIBILITY[NOT_VISIBLE_INDIVIDUALLY]}
-        command = WriteCommand(
-            command=InsightWrite(
-                lane=Lane.BATCH,
-                collection=collection,
-                collection_type=CATALOG_TYPE,
-                record=InsightRecord(key=key, json_=marked),
-                subject=f"SKU {document.get('sku', key)}",
-                source_event_id=f"catalogue:{key}:deleted",
-                issued_at=datetime.now(UTC),
-            )
-        )
-        sent.append(await writes.send(key=key.encode(), value=encoded(command)))
-        report.deleted += 1
+        marked = InsightRecord(key=key, json_=deleted(document))
+        sent.append(await _send(run, view, marked, str(document.get("sku", key)), f"{key}:deleted"))
+        run.report.deleted += 1
     for future in sent:
         await future
