@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from fractions import Fraction
 from functools import partial
@@ -74,13 +72,6 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-@asynccontextmanager
-async def product_attributes(settings: Settings) -> AsyncIterator[ProductAttributes | None]:
-    """The Commerce client the join reads product attributes with, for the agent's lifetime."""
-    async with commerce_client(settings.commerce) as client:
-        yield ProductAttributes(client, settings.orders.attribute_codes)
-
-
 def cart_rules(settings: Settings) -> CartRules:
     """What the carts agent works by, from the settings."""
     return CartRules(
@@ -113,6 +104,11 @@ def create_app(settings: Settings) -> Any:
         metrics,
         index_block_size=settings.replay.index_block_size,
     )
+    # --- Orders lines' product attributes: every worker's copy of the products topic ---
+    products = ProductAttributes.on_topic(
+        settings.kafka.bootstrap, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms
+    )
+    app.task(products.run)
     _, joiner = join.register(
         app,
         topics,
@@ -121,9 +117,7 @@ def create_app(settings: Settings) -> Any:
         settings.orders.collection,
         refunds_collection=settings.orders.refunds_collection,
         programs=settings.programs.by_trigger(),
-        attributes=partial(product_attributes, settings)
-        if settings.orders.attribute_codes
-        else None,
+        products=products,
         write_back=settings.consent.write_back,
         data_fields=settings.dotdigital.data_fields,
         metrics=metrics,

@@ -1,10 +1,12 @@
 """`cartwright catalogue sync` on the real stack: a generated store's products reach Dotdigital's
 `Catalog_Default` through the worker's batch lane with their mapped attributes as labels, a
 product without a mapped attribute is one exception naming its SKU while its record still
-lands, and a second sync with no changes sends nothing."""
+lands, a second sync with no changes sends nothing, and Orders lines carry the mapped attributes
+the sync published, also once the buyer's email changed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,41 @@ def test_a_full_sync_lands_every_product_with_labels_and_names_each_gap(
 
     [gap] = eventually(lambda: gap_of(bare.sku), timeout=30, what="the gap's exception")
     assert "missing from segments and recommendations on `material`" in gap["campaign_impact"]
+
+
+def test_order_lines_carry_the_synced_attributes_through_an_email_change(stack: Stack) -> None:
+    catalogue = stack.commerce.act(lambda store: store.catalogue)
+    product = next(
+        p
+        for p in catalogue.products.values()
+        if p.sku.startswith("GEN-") and "brand" in p.attributes
+    )
+    brand = catalogue.attributes["brand"].label_of(product.attributes["brand"])
+    tag = uuid.uuid4().hex[:6]
+    old, new = f"lines.{tag}@example.com", f"lines.moved.{tag}@example.com"
+
+    def buy(store: Any) -> tuple[Any, str]:
+        customer = store.register(old, "Lin", "Es")
+        order = store.place_order(customer, [store.catalogue.line(product.sku, 1)])
+        return customer, order.increment_id
+
+    customer, number = stack.commerce.act(buy)
+
+    def lines_of(email: str) -> list[dict[str, Any]] | None:
+        found = stack.dotdigital.record(email, "Orders", number)
+        if found is None or found["json"]["email"] != email:
+            return None
+        lines: list[dict[str, Any]] = found["json"]["products"]
+        return lines
+
+    [line] = eventually(lambda: lines_of(old), timeout=90, what="the order under its email")
+    assert line["product_attributes"] == {"brand": brand}
+
+    stack.commerce.act(lambda store: store.change_email(customer, new))
+
+    # Written again under the new address (the join's hand-over), with the same attributes.
+    [moved] = eventually(lambda: lines_of(new), timeout=90, what="the order under the new email")
+    assert moved["product_attributes"] == {"brand": brand}
 
 
 def test_a_second_sync_with_no_changes_sends_nothing(stack: Stack, logs: Path) -> None:

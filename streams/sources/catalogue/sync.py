@@ -1,7 +1,8 @@
 """One catalogue sync: the products Commerce changed since the last sync (every product with
-`full`), resolved and sent to the sink's batch lane as catalogue records, each page's end kept
-as the checkpoint once the broker has them; a product without a mapped attribute is an
-exception naming its SKU, and its record still goes."""
+`full`), resolved and sent to the sink's batch lane as catalogue records, and to
+`commerce.products.v1` for what Orders lines carry, each page's end kept as the checkpoint once
+the broker has them; a product without a mapped attribute is an exception naming its SKU, and
+its record still goes."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from schemas.catalogue.mapping import CatalogueMapping, MappingRefused
 from schemas.catalogue.product import NOT_VISIBLE_INDIVIDUALLY, VISIBILITY
 from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve, shelves
 from schemas.contract.incidents import Reason
+from schemas.contract.products import product_updated
 from schemas.contract.topics import DEADLETTER, EXCEPTIONS, WRITES
+from schemas.contract.topics import PRODUCTS as PRODUCTS_TOPIC
 from schemas.dotdigital.bodies import InsightRecord
 from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, catalogue_record
 from schemas.dotdigital.commands import InsightWrite, Lane, WriteCommand
@@ -114,6 +117,8 @@ async def sync_catalogue(
     await kafka.start()
     try:
         writes = ProducerTopic(kafka, WRITES)
+        # What Orders lines carry, from the same resolved product (the join's copy).
+        published = ProducerTopic(kafka, PRODUCTS_TOPIC)
         incidents = Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS))
         async with commerce_client(settings.commerce) as client:
             lookups = await lookups_for(client, mapping, settings)
@@ -159,6 +164,8 @@ async def sync_catalogue(
                         )
                     )
                     sent.append(await writes.send(key=product.sku.encode(), value=encoded(command)))
+                    line = product_updated(product, mapping, datetime.now(UTC))
+                    sent.append(await published.send(key=product.sku.encode(), value=encoded(line)))
                     report.records += 1
                 for future in sent:
                     await future

@@ -26,6 +26,7 @@ from schemas.rules.contacts import ContactHandover
 from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer, NotUsed
+from streams.process.order_writes import Attributes
 
 PROGRAMS = {"order_fulfilled": 101, "first_order": 102}
 
@@ -60,10 +61,14 @@ class Dotdigital:
         return {key: doc for (name, _, key), doc in self.records.items() if name == collection}
 
 
-def run(events: list[dict[str, Any]]) -> Dotdigital:
-    """Normalize, join and write `events` in the order given."""
+def run(events: list[dict[str, Any]], attributes: Attributes | None = None) -> Dotdigital:
+    """Normalize, join and write `events` in the order given; `attributes`: SKU → the labels
+    its lines carry (the products topic)."""
     normalizer = Normalizer({})
-    joiner = Joiner({}, {}, programs=PROGRAMS)
+    known = attributes or {}
+    joiner = Joiner(
+        {}, {}, programs=PROGRAMS, attributes=lambda skus: {s: known[s] for s in skus if s in known}
+    )
     dotdigital = Dotdigital()
     for event in events:
         envelope = CloudEvent.model_validate_json(orjson.dumps(event))
@@ -251,6 +256,21 @@ def test_an_email_change_moves_the_contact_and_its_history_without_a_second_cont
         first.increment_id: "new.address@example.com",
         second.increment_id: "new.address@example.com",
     }
+
+
+def test_lines_keep_their_product_attributes_when_an_email_change_rewrites_the_records() -> None:
+    store = Store(seed=9)
+    customer = store.register("old.address@example.com", "Alan", "Turing")
+    first = store.place_order(customer, [store.catalogue.line("24-UG06", 1)])
+    store.clock.advance(60)
+    store.change_email(customer, "new.address@example.com")
+    labels = {"24-UG06": {"brand": "Luma", "color": "Blue"}}
+
+    state = run(list(store.events), labels)
+
+    record = state.records[("Orders", "new.address@example.com", first.increment_id)]
+    assert record["email"] == "new.address@example.com"
+    assert record["products"][0]["product_attributes"] == {"brand": "Luma", "color": "Blue"}
 
 
 def test_an_order_edit_keeps_the_cancelled_original_and_links_the_new_order() -> None:
