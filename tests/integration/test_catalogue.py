@@ -6,6 +6,7 @@ the sync published, also once the buyer's email changed."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from schemas.contract.topics import EXCEPTIONS
+from schemas.contract.topics import EXCEPTIONS, RAW
 from tests.support.cli import cartwright
-from tests.support.stack import Stack, eventually, read_all, running_stack
+from tests.support.stack import Stack, eventually, read_all, read_topic, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -169,6 +170,45 @@ def test_a_delta_after_fifty_product_changes_sends_exactly_those(stack: Stack, l
         timeout=60,
         what="the repriced product in Dotdigital",
     )
+
+
+def test_a_product_save_marks_its_sku_for_the_next_sync_though_its_updated_at_stayed(
+    stack: Stack, logs: Path
+) -> None:
+    catalogue = stack.commerce.act(lambda store: store.catalogue)
+    product = [
+        p
+        for p in catalogue.products.values()
+        if p.sku.startswith("GEN-") and "brand" in p.attributes
+    ][60]
+    brand = catalogue.attributes["brand"]
+    other = next(option for option, _ in brand.options if option != product.attributes["brand"])
+
+    def quiet_save(store: Any) -> None:
+        # A save Commerce did not date (`updated_at` as it was): the delta cannot see it.
+        before = product.updated_at
+        store.update_product(product.sku, attributes={"brand": other})
+        product.updated_at = before
+
+    stack.commerce.act(quiet_save)
+    key = f"product:{product.sku}"
+    read_topic(stack.bootstrap, RAW, lambda records: any(r["key"] == key for r in records))
+
+    output = sync(stack, logs)
+
+    marked = re.search(r"products their save events marked stale\D+(\d+)", output)
+    assert marked is not None and int(marked[1]) >= 1, output
+    eventually(
+        lambda: (
+            record(stack, product.entity_id)["attributes"]["brand"] == brand.label_of(other) or None
+        ),
+        timeout=60,
+        what="the stale product's new brand in Dotdigital",
+    )
+    # The marks are cleared: the next sync re-reads nothing.
+    again = sync(stack, logs)
+    assert "products their save events marked stale 0" in again
+    assert "records sent to the batch lane 0" in again
 
 
 def test_a_full_sync_marks_deleted_products_and_disabled_ones_say_so(

@@ -31,6 +31,7 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.producer import ProducerTopic, producer
 from streams.runtime.topics import encoded
 from streams.settings import Settings
+from streams.sources.catalogue.stale import cleared, stale_marks, with_stale
 from streams.sources.cursors import CursorStore
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class CatalogueReport:
     pages: int = 0
     commerce_calls: int = 0
     deleted: int = 0
+    stale: int = 0
 
 
 def load_mapping(path: str | None) -> CatalogueMapping:
@@ -112,6 +114,11 @@ async def sync_catalogue(
     since: datetime | DeltaCheckpoint = DeltaCheckpoint.from_dict(saved) if saved else EPOCH
     day = today or datetime.now(UTC).date()
     report = CatalogueReport()
+    # Product saves since the last look: re-read after the delta (a full sync reads them all).
+    marks = await stale_marks(
+        settings.kafka.bootstrap, state, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms
+    )
+    report.stale = len(marks.skus)
     seen: set[str] = set()
     kafka = producer(settings.kafka.bootstrap)
     await kafka.start()
@@ -123,7 +130,14 @@ async def sync_catalogue(
         async with commerce_client(settings.commerce) as client:
             lookups = await lookups_for(client, mapping, settings)
             report.commerce_calls += len(mapping.fields) + 1
-            pages = client.iter_delta(PRODUCTS, since, page_size=settings.commerce.page_size)
+            page_size = settings.commerce.page_size
+            pages = with_stale(
+                client,
+                client.iter_delta(PRODUCTS, since, page_size=page_size),
+                marks.skus,
+                since if isinstance(since, DeltaCheckpoint) else None,
+                page_size,
+            )
             async for page in pages:
                 report.pages += 1
                 report.commerce_calls += 1
@@ -172,6 +186,8 @@ async def sync_catalogue(
                 state["products"] = page.checkpoint.as_dict()
                 await cursors.save(CURSOR, state)
                 on_page(report)
+            state = cleared(state, marks)
+            await cursors.save(CURSOR, state)
             if full and dotdigital is not None:
                 await _mark_deleted(settings, await dotdigital(), seen, writes, report)
     finally:
