@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,9 +19,10 @@ from connectors.errors import SkippableError
 from schemas.catalogue.mapping import CatalogueMapping, MappingRefused
 from schemas.catalogue.product import NOT_VISIBLE_INDIVIDUALLY, VISIBILITY
 from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve, shelves
+from schemas.catalogue.sync_summary import LAST_SYNC, CatalogueSynced
 from schemas.contract.incidents import Reason
 from schemas.contract.products import product_updated
-from schemas.contract.topics import DEADLETTER, EXCEPTIONS, WRITES
+from schemas.contract.topics import CURSORS, DEADLETTER, EXCEPTIONS, WRITES
 from schemas.contract.topics import PRODUCTS as PRODUCTS_TOPIC
 from schemas.dotdigital.bodies import InsightRecord
 from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, catalogue_record
@@ -190,6 +191,9 @@ async def sync_catalogue(
             await cursors.save(CURSOR, state)
             if full and dotdigital is not None:
                 await _mark_deleted(settings, await dotdigital(), seen, writes, report)
+        # For the status page, whoever ran it (the leader's schedule or the command).
+        synced = CatalogueSynced(at=datetime.now(UTC), full=full, **asdict(report))
+        await kafka.send_and_wait(CURSORS, key=LAST_SYNC.encode(), value=encoded(synced))
     finally:
         await kafka.stop()
     return report
