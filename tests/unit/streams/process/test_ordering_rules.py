@@ -15,6 +15,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sandbox.commerce.model.customers import Customer
+from sandbox.commerce.model.orders import Order
 from sandbox.commerce.simulator.store import Store
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.contract.carts import CartUpdated
@@ -236,12 +238,18 @@ def test_a_partial_refund_lowers_net_total_and_lifetime_value() -> None:
     assert state.contacts["partial@example.com"]["LIFETIME_VALUE"] == record["netTotal"]
 
 
-def test_an_email_change_moves_the_contact_and_its_history_without_a_second_contact() -> None:
+def email_changed_after_an_order() -> tuple[Store, Customer, Order]:
+    """A customer's order of 24-UG06, then their email changed to New.Address@Example.com."""
     store = Store(seed=9)
     customer = store.register("old.address@example.com", "Alan", "Turing")
     first = store.place_order(customer, [store.catalogue.line("24-UG06", 1)])
     store.clock.advance(60)
     store.change_email(customer, "New.Address@Example.com")
+    return store, customer, first
+
+
+def test_an_email_change_moves_the_contact_and_its_history_without_a_second_contact() -> None:
+    store, customer, first = email_changed_after_an_order()
     store.clock.advance(60)
     second = store.place_order(customer, [store.catalogue.line("24-MB01", 1)])
 
@@ -259,11 +267,7 @@ def test_an_email_change_moves_the_contact_and_its_history_without_a_second_cont
 
 
 def test_lines_keep_their_product_attributes_when_an_email_change_rewrites_the_records() -> None:
-    store = Store(seed=9)
-    customer = store.register("old.address@example.com", "Alan", "Turing")
-    first = store.place_order(customer, [store.catalogue.line("24-UG06", 1)])
-    store.clock.advance(60)
-    store.change_email(customer, "new.address@example.com")
+    store, _, first = email_changed_after_an_order()
     labels = {"24-UG06": {"brand": "Luma", "color": "Blue"}}
 
     state = run(list(store.events), labels)
