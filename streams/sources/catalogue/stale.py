@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 PRODUCT_KEY = b"product:"
 # Where the sync's cursor document keeps how far it has looked for marks.
 POSITION = "stale_from"
+# Seconds the read of the raw topic since the last look may take: a scheduled sync reads one
+# interval's traffic in moments, a command run after a long pause may have days of it to read.
+READ_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
