@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from fractions import Fraction
 from functools import partial
@@ -12,6 +10,7 @@ from typing import Any
 
 from connectors.adobe_io.signature import PublicKeyCache
 from connectors.commerce.client import CommerceClient
+from schemas.catalogue.sync_summary import LAST_SYNC, CatalogueSynced
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.ops import warning_watch
 from streams.ops.endpoints import register_ops
@@ -37,6 +36,7 @@ from streams.sinks.dotdigital.lanes import LaneSettings
 from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
 from streams.sources import suppression_feed
 from streams.sources.catalogue import schedule as catalogue_schedule
+from streams.sources.cursors import KafkaCursors
 from streams.sources.raw_publisher import RawPublisher
 from streams.sources.seeding import Seeding, follow_stored_ids, stored_tail
 from streams.sources.storefront import collector
@@ -74,13 +74,6 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-@asynccontextmanager
-async def product_attributes(settings: Settings) -> AsyncIterator[ProductAttributes | None]:
-    """The Commerce client the join reads product attributes with, for the agent's lifetime."""
-    async with commerce_client(settings.commerce) as client:
-        yield ProductAttributes(client, settings.orders.attribute_codes)
-
-
 def cart_rules(settings: Settings) -> CartRules:
     """What the carts agent works by, from the settings."""
     return CartRules(
@@ -113,6 +106,11 @@ def create_app(settings: Settings) -> Any:
         metrics,
         index_block_size=settings.replay.index_block_size,
     )
+    # --- Orders lines' product attributes: every worker's copy of the products topic ---
+    products = ProductAttributes.on_topic(
+        settings.kafka.bootstrap, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms
+    )
+    app.task(products.run)
     _, joiner = join.register(
         app,
         topics,
@@ -121,9 +119,7 @@ def create_app(settings: Settings) -> Any:
         settings.orders.collection,
         refunds_collection=settings.orders.refunds_collection,
         programs=settings.programs.by_trigger(),
-        attributes=partial(product_attributes, settings)
-        if settings.orders.attribute_codes
-        else None,
+        products=products,
         write_back=settings.consent.write_back,
         data_fields=settings.dotdigital.data_fields,
         metrics=metrics,
@@ -259,6 +255,15 @@ def create_app(settings: Settings) -> Any:
     async def drift() -> list[DriftDay]:
         return list(reconciler.latest.days) if reconciler.latest else []
 
+    # The last catalogue sync, whoever ran it, as it left its summary on the cursors topic.
+    summaries = KafkaCursors(
+        settings.kafka.bootstrap, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms
+    )
+
+    async def catalogue() -> CatalogueSynced | None:
+        document = await summaries.load(LAST_SYNC)
+        return CatalogueSynced.model_validate(document) if document is not None else None
+
     # --- early warnings: every worker evaluates what it saw, each interval ---
     sensors = Sensors(metrics, waiting, app, clock=time.time, monotonic=time.monotonic)
     watch = WarningWatch(sensors.read, thresholds(settings.warnings), incidents, metrics)
@@ -268,6 +273,7 @@ def create_app(settings: Settings) -> Any:
         warnings=watch.active,
         drift=drift,
         trace=tracer,
+        catalogue=catalogue,
     )
     register_ops(app, settings, metrics, budget=share.status, sources=sources)
     return app

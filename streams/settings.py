@@ -226,12 +226,21 @@ class OrdersSettings(BaseModel):
     collection: str = "Orders"
     refunds_collection: str = "Refunds"
     product_attributes: str = Field(
-        default="", description="comma-separated attribute codes copied onto Orders lines"
+        default="",
+        description="gone: the catalogue mapping's [orders] lines names what Orders lines carry",
     )
 
-    @property
-    def attribute_codes(self) -> list[str]:
-        return [code.strip() for code in self.product_attributes.split(",") if code.strip()]
+    @field_validator("product_attributes")
+    @classmethod
+    def _gone(cls, value: str) -> str:
+        # Refused rather than ignored: a worker that silently dropped the merchant's line
+        # attributes would be worse than one that does not start.
+        if value.strip():
+            raise ValueError(
+                "ORDERS__PRODUCT_ATTRIBUTES is no longer read: name the attributes Orders lines "
+                "carry in the catalogue mapping (CATALOGUE__MAPPING), under [orders] lines"
+            )
+        return value
 
 
 class ProgramsSettings(BaseModel):

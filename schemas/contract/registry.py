@@ -13,6 +13,7 @@ from schemas.contract.carts import CartUpdated
 from schemas.contract.consent import ConsentChanged
 from schemas.contract.incidents import DeadLetter, SyncException
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
+from schemas.contract.products import ProductUpdated
 from schemas.contract.refunds import RefundRecorded
 from schemas.contract.replay import IndexBlock, ReplayedDeadLetter
 from schemas.contract.storefront import (
@@ -32,6 +33,7 @@ from schemas.contract.topics import (
     EXCEPTIONS,
     IDENTITY,
     ORDERS,
+    PRODUCTS,
     RAW_INDEX,
     REFUNDS,
     REPLAYED,
@@ -51,7 +53,7 @@ from schemas.rules.contacts import ContactHandover
 from schemas.rules.ticks import Tick
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.5.0"
+CONTRACT_VERSION = "1.6.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -60,6 +62,7 @@ ORIGINAL_KEY = "the key of the record that could not be processed (its subject w
 EMAIL_OR_ENTITY = (
     "the contact's normalized email; without one, the entity it is about (order, SKU, raw key)"
 )
+SKU = "the product's SKU, as Commerce has it"
 EMAIL_OR_QUOTE = (
     "the cart's normalized email; `quote:<quote id>` while it has none (a guest before the "
     "payment step): the same cart is then keyed by the email"
@@ -126,6 +129,7 @@ TOPICS: tuple[PublishedTopic, ...] = (
     normalized(REFUNDS, EMAIL, RefundRecorded),
     normalized(CONSENT, EMAIL, ConsentChanged),
     normalized(CARTS, EMAIL_OR_QUOTE, CartUpdated),
+    normalized(PRODUCTS, SKU, ProductUpdated),
     operational(WRITES, EMAIL, WriteCommand),
     operational(WRITES_REALTIME, EMAIL, WriteCommand),
     operational(EXCEPTIONS, EMAIL_OR_ENTITY, SyncException),

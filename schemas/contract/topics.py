@@ -6,6 +6,8 @@ RAW = "commerce.raw.v1"
 ORDERS = "commerce.orders.v1"
 CUSTOMERS = "commerce.customers.v1"
 REFUNDS = "commerce.refunds.v1"
+# Products as the catalogue sync resolved them (key: SKU, compacted): what Orders lines carry.
+PRODUCTS = "commerce.products.v1"
 # Carts (Commerce quotes) as saved: by email once known, by `quote:<id>` before.
 CARTS = "commerce.carts.v1"
 # Internal: a contact's history handed to its new email's partition after an email change.

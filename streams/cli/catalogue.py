@@ -87,6 +87,7 @@ def summary(report: CatalogueReport) -> Table:
     table.add_column("how many", justify="right")
     for label, value in (
         ("products read", report.products),
+        ("products their save events marked stale", report.stale),
         ("records sent to the batch lane", report.records),
         ("mapped attributes left empty (exceptions)", report.gaps),
         ("values too long for Dotdigital, left out (exceptions)", report.too_long),

@@ -128,7 +128,7 @@ async def simulate(
         write_back=settings.consent.write_back,
         data_fields=settings.dotdigital.data_fields,
     )
-    dispatch = handlers(joiner, None)
+    dispatch = handlers(joiner)
     names = TopicSet(**TOPIC_NAMES)
     report = DryRun()
     for record in picked:

@@ -1,5 +1,6 @@
 """The status page (`GET /ops/`): what an operator reads first, rendered on the server from the
-worker's own state and from the sources it is given (exceptions, warnings, drift, trace)."""
+worker's own state and from the sources it is given (exceptions, warnings, drift, the last
+catalogue sync, trace)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from aiokafka.errors import KafkaError
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from connectors.errors import ConnectorError
+from schemas.catalogue.sync_summary import CatalogueSynced
 from streams.ops.early_warnings import EarlyWarning
 from streams.ops.exception_book import ExceptionRow
 from streams.ops.partition_lag import LagWatch
@@ -51,6 +53,10 @@ async def _nothing_yet() -> tuple[()]:
     return ()
 
 
+async def _no_sync() -> CatalogueSynced | None:
+    return None
+
+
 async def _not_traced(query: str) -> Trace | None:
     return Trace(subject=query, reached=False, verdict=NOT_TRACED, steps=(), dotdigital=())
 
@@ -65,6 +71,7 @@ class StatusSources:
     warnings: Callable[[], Awaitable[Sequence[EarlyWarning]]] = _nothing_yet
     drift: Callable[[], Awaitable[Sequence[DriftDay]]] = _nothing_yet
     trace: Callable[[str], Awaitable[Trace | None]] = _not_traced
+    catalogue: Callable[[], Awaitable[CatalogueSynced | None]] = _no_sync
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,19 @@ class Section(Generic[T]):
     rows: tuple[T, ...] = ()
     more: int = 0
     failed: bool = False
+
+
+@dataclass(frozen=True)
+class CatalogueLine:
+    """The last catalogue sync, none yet, or that it could not be read."""
+
+    synced: CatalogueSynced | None = None
+    failed: bool = False
+
+
+async def catalogue_line(read: Callable[[], Awaitable[CatalogueSynced | None]]) -> CatalogueLine:
+    synced, failed = await _guarded("catalogue", read, READ_TIMEOUT)
+    return CatalogueLine(synced, failed)
 
 
 @dataclass(frozen=True)
@@ -204,10 +224,11 @@ class StatusPage:
         self._templates.filters["seconds"] = seconds
 
     async def render(self, query: str | None = None) -> str:
-        exceptions, warnings, drift, found = await asyncio.gather(
+        exceptions, warnings, drift, catalogue, found = await asyncio.gather(
             read_rows("exceptions", self._sources.exceptions),
             read_rows("warnings", self._sources.warnings),
             read_rows("drift", self._sources.drift),
+            catalogue_line(self._sources.catalogue),
             search(self._sources, query),
         )
         assigned = self._app.consumer.assignment()
@@ -231,6 +252,7 @@ class StatusPage:
             warnings=warnings,
             exceptions=exceptions,
             drift=drift,
+            catalogue=catalogue,
             search=found,
             rows=ROWS,
             max_query=MAX_QUERY,

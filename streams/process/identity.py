@@ -5,7 +5,6 @@ from __future__ import annotations
 from schemas.contract.normalized import CustomerUpdated, OrderUpdated
 from schemas.contract.topics import IDENTITY
 from schemas.dotdigital.commands import ContactWrite
-from schemas.dotdigital.orders import orders_record
 from schemas.rules.contacts import (
     ContactHandover,
     ContactState,
@@ -62,7 +61,7 @@ def take_over(book: ContactBook, sync: OrderSync, handover: ContactHandover) -> 
     records = JoinOutput()
     for moved in handover.orders:
         order = moved.order.model_copy(update={"email": email})
-        record = orders_record(order)
+        record = sync.orders_record(order)
         records.writes.append(insight(email, sync.collection, "orders", record, order, "order"))
         taken = moved.model_copy(
             update={"email": email, "order": order, "synced_record": fingerprint(record.json_)}

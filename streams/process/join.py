@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -27,8 +26,9 @@ from schemas.contract.topics import (
 from schemas.dotdigital.commands import Lane
 from schemas.dotdigital.refunds import REFUNDS_COLLECTION
 from schemas.rules.contacts import ContactHandover
-from streams.process.join_output import JoinNotice, JoinOutput
+from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
+from streams.process.order_writes import no_attributes
 from streams.process.product_attributes import ProductAttributes
 from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
@@ -57,23 +57,11 @@ def read(model: type[Event], value: bytes) -> Event:
         raise Unreadable(exc.error_count()) from exc
 
 
-def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Handler]:
-    """The join's topic dispatch. Product attributes (a Commerce REST call) are resolved here,
-    before the fold, so the fold itself stays a pure table update."""
+def handlers(joiner: Joiner) -> dict[str, Handler]:
+    """The join's topic dispatch."""
 
     async def order(value: bytes, key: str, replay: bool) -> JoinOutput:
-        event = read(OrderUpdated, value)
-        labels = await products.for_skus(skus(event)) if products else None
-        # Taken at once: should the fold fail, they must not be blamed on the next order.
-        gaps = products.take_gaps() if products else []
-        out = joiner.on_order(event, labels, replay=replay)
-        for sku, code in gaps:
-            message = f"attribute `{code}` is empty on SKU {sku} (order {event.increment_id})"
-            notice = JoinNotice(
-                Reason.ATTRIBUTE_MISSING, f"SKU {sku}", message, event.email, event.event_id, code
-            )
-            out.notices.append(notice)
-        return out
+        return joiner.on_order(read(OrderUpdated, value), replay=replay)
 
     async def refund(value: bytes, key: str, replay: bool) -> JoinOutput:
         # A refund is a record of its own, written whole each time: a replay writes it again.
@@ -95,13 +83,6 @@ def handlers(joiner: Joiner, products: ProductAttributes | None) -> dict[str, Ha
         CONSENT_OBSERVED: consent,
         CUSTOMERS: customer,
     }
-
-
-def skus(order: OrderUpdated) -> list[str]:
-    """Every sku on the order, bundle and configurable children included."""
-    return [line.sku for line in order.lines] + [
-        child.sku for line in order.lines for child in line.children
-    ]
 
 
 class JoinRecords:
@@ -214,13 +195,15 @@ def register(
     *,
     refunds_collection: str = REFUNDS_COLLECTION,
     programs: Mapping[str, int] | None = None,
-    attributes: Callable[[], AbstractAsyncContextManager[ProductAttributes | None]] | None = None,
+    products: ProductAttributes | None = None,
     write_back: bool = True,
     data_fields: Mapping[str, str] | None = None,
     metrics: Metrics | None = None,
 ) -> tuple[Any, Joiner]:
     """Declare the contacts and orders tables and the join agent on `app`; `metrics` counts
-    the enrolments the consent gate holds back, per program."""
+    the enrolments the consent gate holds back, per program. With `products` (the products
+    topic in memory), Orders lines carry their attributes, and the join starts once it is
+    read to its end."""
 
     joiner = Joiner(
         bytes_table(app, "contacts", partitions),
@@ -230,6 +213,7 @@ def register(
         programs=programs,
         write_back=write_back,
         data_fields=data_fields,
+        attributes=products.for_skus if products is not None else no_attributes,
     )
     source = bytes_source(
         app,
@@ -241,17 +225,13 @@ def register(
     )
     records = JoinRecords(joiner, topics, incidents, metrics)
 
-    async def consume(stream: Any, products: ProductAttributes | None) -> None:
-        dispatch = handlers(joiner, products)
-        async for event in stream.events():
-            await records.one(event, dispatch)
+    dispatch = handlers(joiner)
 
     @app.agent(source, name="join")
     async def join(stream: Any) -> None:
-        if attributes is None:
-            await consume(stream, None)
-            return
-        async with attributes() as products:
-            await consume(stream, products)
+        if products is not None:
+            await products.ready()
+        async for event in stream.events():
+            await records.one(event, dispatch)
 
     return join, joiner

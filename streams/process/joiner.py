@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from schemas.commerce.writeback import CommerceUnsubscribe
@@ -30,6 +30,7 @@ from streams.process.order_writes import (
     Attributes,
     OrderSync,
     contact_write,
+    no_attributes,
     order_writes,
     refund_write,
 )
@@ -53,10 +54,15 @@ class Joiner:
         programs: Mapping[str, int] | None = None,
         write_back: bool = True,
         data_fields: Mapping[str, str] | None = None,
+        attributes: Callable[[Iterable[str]], Attributes] = no_attributes,
     ) -> None:
         self.book = ContactBook(contacts, orders)
         self._sync = OrderSync(
-            collection, refunds_collection, dict(programs or {}), dict(data_fields or {})
+            collection,
+            refunds_collection,
+            dict(programs or {}),
+            dict(data_fields or {}),
+            attributes,
         )
         self._write_back = write_back
 
@@ -68,10 +74,8 @@ class Joiner:
         """The writes-topic key for a contact's writes: its lineage, so they stay in order."""
         return self.book.route(email)
 
-    def on_order(
-        self, order: OrderUpdated, attributes: Attributes | None = None, *, replay: bool = False
-    ) -> JoinOutput:
-        """An order snapshot (with its lines' product attributes, resolved beforehand).
+    def on_order(self, order: OrderUpdated, *, replay: bool = False) -> JoinOutput:
+        """An order snapshot (its lines' product attributes looked up as its record is made).
 
         A replayed snapshot (`replay`) that is no news restates what the table holds: the
         contact and the order's record are written again with today's mapping, enrolments are
@@ -86,7 +90,7 @@ class Joiner:
         if previous is not None and not is_newer(previous.order, order):
             if not replay:
                 return JoinOutput()
-            return self._restate_order(order, previous, attributes)
+            return self._restate_order(order, previous)
         contact = fold_order(book.contact(order.email), order)
         if changed_email(previous, order) and contact.synced_fields is None:
             # The customer's email changed, and this order says so before their customer save
@@ -99,11 +103,9 @@ class Joiner:
             enrolled = previous.enrolled if previous else []
             book.keep_order(OrderState(email=order.email, order=order, enrolled=enrolled))
             return JoinOutput()
-        return order_writes(book, self._sync, contact, order, previous, attributes)
+        return order_writes(book, self._sync, contact, order, previous)
 
-    def _restate_order(
-        self, order: OrderUpdated, previous: OrderState, attributes: Attributes | None
-    ) -> JoinOutput:
+    def _restate_order(self, order: OrderUpdated, previous: OrderState) -> JoinOutput:
         """A replayed snapshot the table already holds (or holds a newer one of): what the
         table says, written again."""
         current = order if not is_newer(order, previous.order) else previous.order
@@ -115,9 +117,7 @@ class Joiner:
         # The snapshot may be worked out afresh (a fixed normalize): the contact's order count,
         # lifetime value and order dates follow it, as the record does.
         contact = fold_order(contact, current)
-        return order_writes(
-            self.book, self._sync, contact, current, previous, attributes, restate=True
-        )
+        return order_writes(self.book, self._sync, contact, current, previous, restate=True)
 
     def on_refund(self, refund: RefundRecorded) -> JoinOutput:
         """A credit memo is a record of its own; the order's totals follow with its snapshot."""

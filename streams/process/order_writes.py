@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -28,6 +28,18 @@ from streams.process.join_output import JoinNotice, JoinOutput
 Attributes = Mapping[str, Mapping[str, str]]
 
 
+def no_attributes(skus: Iterable[str]) -> Attributes:
+    """No product attributes on any line (no catalogue mapping names Orders lines)."""
+    return {}
+
+
+def line_skus(order: OrderUpdated) -> list[str]:
+    """Every sku on the order, bundle and configurable children included."""
+    return [line.sku for line in order.lines] + [
+        child.sku for line in order.lines for child in line.children
+    ]
+
+
 @dataclass(frozen=True)
 class OrderSync:
     """Where order and refund records go, and which programs fulfilled orders enrol into."""
@@ -37,6 +49,13 @@ class OrderSync:
     programs: Mapping[str, int] = field(default_factory=dict)
     # The account's own data field names, where the merchant renamed them.
     data_fields: Mapping[str, str] = field(default_factory=dict)
+    # SKU → the attributes its lines carry (the products topic, in memory): every time a
+    # record is made, so one written again after an email change carries them too.
+    attributes: Callable[[Iterable[str]], Attributes] = no_attributes
+
+    def orders_record(self, order: OrderUpdated) -> InsightRecord:
+        """The order's `Orders` record, its lines with their products' attributes."""
+        return orders_record(order, self.attributes(line_skus(order)))
 
 
 def contact_write(
@@ -67,7 +86,6 @@ def order_writes(
     contact: ContactState,
     order: OrderUpdated,
     previous: OrderState | None,
-    attributes: Attributes | None = None,
     *,
     restate: bool = False,
 ) -> JoinOutput:
@@ -76,7 +94,7 @@ def order_writes(
     same was sent before; enrolments stay once each."""
     state, writes = contact_write(contact, order.event_id, sync.data_fields, restate=restate)
     out = JoinOutput(writes)
-    record = orders_record(order, attributes)
+    record = sync.orders_record(order)
     digest = fingerprint(record.json_)
     if previous is None or previous.synced_record != digest or restate:
         out.writes.append(insight(order.email, sync.collection, "orders", record, order, "order"))

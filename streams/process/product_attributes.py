@@ -1,79 +1,105 @@
-"""Product attributes for order lines, read through Commerce REST and cached: sku → code → label."""
+"""Product attributes for Orders lines: every worker's whole copy of `commerce.products.v1`
+(SKU → the labels its lines carry), read to the end at start, then followed.
+
+The catalogue sync resolves each product once and publishes it there; the join looks lines up
+in memory, so nothing is read from Commerce on an order's way, and a record written again later
+(after an email change, on a replay) carries the same attributes as the first time."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from connectors.commerce.client import CommerceClient
-from connectors.errors import ConnectorError
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from schemas.contract.products import ProductUpdated
+from schemas.contract.topics import PRODUCTS
+from streams.runtime.catch_up import Record, follow, read_to_end
 
 log = logging.getLogger(__name__)
 
+RETRY_WAIT = 2.0
+
+# The start of the read and its follow-up, as seams: (handle) → where the read ended, and
+# (handle, from there) → never returns.
+Load = Callable[[Callable[[Record], None]], Awaitable[dict[int, int]]]
+Follow = Callable[[Callable[[Record], None], Mapping[int, int]], Awaitable[None]]
+
 
 class ProductAttributes:
-    """The configured attributes of each product, as labels (select option ids resolved)."""
+    """SKU → the attributes its Orders lines carry (code → label), as last published."""
 
     def __init__(
         self,
-        client: CommerceClient,
-        codes: Iterable[str],
+        load: Load,
+        follow_on: Follow,
         *,
-        ttl: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
+        retry_wait: float = RETRY_WAIT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._client = client
-        self._codes = tuple(codes)
-        self._ttl = ttl
-        self._clock = clock
-        self._cache: dict[str, tuple[float, dict[str, str]]] = {}
-        self._gaps: list[tuple[str, str]] = []
+        self._load = load
+        self._follow = follow_on
+        self._retry_wait = retry_wait
+        self._sleep = sleep
+        self._lines: dict[str, dict[str, str]] = {}
+        self._loaded = asyncio.Event()
 
-    async def for_skus(self, skus: Iterable[str]) -> dict[str, dict[str, str]]:
-        """Attributes per sku; a product Commerce cannot answer for now simply has none yet
-        (the record is written again, with them, when its order next changes)."""
-        found: dict[str, dict[str, str]] = {}
-        for sku in dict.fromkeys(skus):
-            labels = await self._labels(sku)
-            if labels:
-                found[sku] = labels
-        return found
+    @classmethod
+    def on_topic(cls, bootstrap: str, *, fetch_max_wait_ms: int = 100) -> ProductAttributes:
+        """The copy of the products topic on the broker at `bootstrap`."""
 
-    def take_gaps(self) -> list[tuple[str, str]]:
-        """(sku, attribute code) of the products read since the last call that have no value
-        for a configured attribute: each reported once per read of the product, not per order."""
-        gaps, self._gaps = self._gaps, []
-        return gaps
+        async def load(handle: Callable[[Record], None]) -> dict[int, int]:
+            return await read_to_end(
+                bootstrap, PRODUCTS, handle, fetch_max_wait_ms=fetch_max_wait_ms
+            )
 
-    async def _labels(self, sku: str) -> dict[str, str]:
-        cached = self._cache.get(sku)
-        if cached is not None and self._clock() - cached[0] < self._ttl:
-            return cached[1]
+        async def follow_on(handle: Callable[[Record], None], start: Mapping[int, int]) -> None:
+            await follow(
+                bootstrap, PRODUCTS, handle, start=start, fetch_max_wait_ms=fetch_max_wait_ms
+            )
+
+        return cls(load, follow_on)
+
+    def for_skus(self, skus: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The attributes of each SKU that has some; a SKU the catalogue has not synced yet
+        has none (its lines carry them once a sync has published it and the order changes)."""
+        return {sku: labels for sku in skus if (labels := self._lines.get(sku))}
+
+    def take(self, record: Record) -> None:
+        """One record of the products topic: the SKU's latest product, or gone (a tombstone)."""
+        sku = (record.key or b"").decode(errors="replace")
+        if record.value is None:
+            self._lines.pop(sku, None)
+            return
         try:
-            product = await self._client.product(sku)
-            labels = await self._resolve(product or {})
-        except ConnectorError as exc:
-            log.warning("product attributes unavailable for a line: %s", type(exc).__name__)
-            return {}
-        if product is not None:
-            self._gaps += [(sku, code) for code in self._codes if code not in labels]
-        self._cache[sku] = (self._clock(), labels)
-        return labels
+            product = ProductUpdated.model_validate_json(record.value)
+        except ValidationError as exc:
+            # Not ours to dead-letter (every worker reads it): the SKU keeps what it had.
+            log.error(
+                "unreadable product on %s: %d problem(s)",
+                PRODUCTS,
+                exc.error_count(),
+                extra={"partition": record.partition, "offset": record.offset, "key": sku},
+            )
+            return
+        self._lines[product.sku] = product.line_attributes
 
-    async def _resolve(self, product: Mapping[str, Any]) -> dict[str, str]:
-        values: dict[str, Any] = {
-            str(item.get("attribute_code")): item.get("value")
-            for item in product.get("custom_attributes", [])
-            if isinstance(item, dict)
-        }
-        labels: dict[str, str] = {}
-        for code in self._codes:
-            value = values.get(code, product.get(code))
-            if value is None or value == "":
+    async def ready(self) -> None:
+        """Returns once the topic has been read to its end (the join starts after that)."""
+        await self._loaded.wait()
+
+    async def run(self) -> None:
+        """Read the topic to its end (again after a broker failure), then follow it for good."""
+        while True:
+            try:
+                ends = await self._load(self.take)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("could not read %s yet: %s", PRODUCTS, type(exc).__name__)
+                await self._sleep(self._retry_wait)
                 continue
-            label = await self._client.labels.attribute_label(code, value)
-            if label is not None:
-                labels[code] = label
-        return labels
+            break
+        log.info("product attributes loaded for %d SKUs", len(self._lines))
+        self._loaded.set()
+        await self._follow(self.take, ends)

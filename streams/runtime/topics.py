@@ -23,6 +23,7 @@ from schemas.contract.topics import (
     EXCEPTIONS,
     IDENTITY,
     ORDERS,
+    PRODUCTS,
     RAW,
     RAW_INDEX,
     REFUNDS,
@@ -63,6 +64,7 @@ TOPIC_NAMES = {
     "storefront_claims": STOREFRONT_CLAIMS,
     "raw_index": RAW_INDEX,
     "trail": TRAIL,
+    "products": PRODUCTS,
 }
 ALL_TOPICS = tuple(TOPIC_NAMES.values())
 # Topics of one partition: the pollers' checkpoints, the marks of dead letters put back.
@@ -101,6 +103,7 @@ class TopicSet:
     storefront_claims: Any
     raw_index: Any
     trail: Any
+    products: Any
 
 
 def faust_topics(app: Any, partitions: int) -> TopicSet:
@@ -173,8 +176,8 @@ async def create_topics(
 def topic_configs(name: str, incident_retention_days: float) -> dict[str, str]:
     """The topic-level configs a topic is created with. Apache Kafka honours them; the embedded
     broker (Tansu) accepts and ignores them: it keeps everything, in memory, until it stops."""
-    if name == CURSORS:
-        # One partition, latest value per key: Apache Kafka compacts it.
+    if name in (CURSORS, PRODUCTS):
+        # Latest value per key: Apache Kafka compacts it.
         return {"cleanup.policy": "compact"}
     if name == TICKS:
         return {"retention.ms": str(_TICKS_RETENTION_MS)}

@@ -3,20 +3,24 @@
 their stock, a configurable product with its children and their options' labels, a
 product without a mapped attribute is one exception naming its SKU while its record still
 lands, a value too long for Dotdigital is left out and named, a second sync with no changes sends
-nothing, and with store views each view's collection holds its website's products, read in its
-scope, and a product moved off a website leaves that view's collection."""
+nothing, a product save marks its SKU for the next sync, Orders lines carry the mapped attributes
+the sync published, also once the buyer's email changed, and with store views each view's
+collection holds its website's products, read in its scope, and a product moved off a website
+leaves that view's collection."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from schemas.contract.topics import EXCEPTIONS
+from schemas.contract.topics import EXCEPTIONS, RAW
 from tests.support.cli import cartwright
-from tests.support.stack import Stack, eventually, read_all, running_stack
+from tests.support.stack import Stack, eventually, read_all, read_topic, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +140,41 @@ def test_a_configurables_children_arrive_with_their_options_and_name_their_paren
     assert child["visibility"] == "Not Visible Individually"
 
 
+def test_order_lines_carry_the_synced_attributes_through_an_email_change(stack: Stack) -> None:
+    catalogue = stack.commerce.act(lambda store: store.catalogue)
+    product = next(
+        p
+        for p in catalogue.products.values()
+        if p.sku.startswith("GEN-") and "brand" in p.attributes
+    )
+    brand = catalogue.attributes["brand"].label_of(product.attributes["brand"])
+    tag = uuid.uuid4().hex[:6]
+    old, new = f"lines.{tag}@example.com", f"lines.moved.{tag}@example.com"
+
+    def buy(store: Any) -> tuple[Any, str]:
+        customer = store.register(old, "Lin", "Es")
+        order = store.place_order(customer, [store.catalogue.line(product.sku, 1)])
+        return customer, order.increment_id
+
+    customer, number = stack.commerce.act(buy)
+
+    def lines_of(email: str) -> list[dict[str, Any]] | None:
+        found = stack.dotdigital.record(email, "Orders", number)
+        if found is None or found["json"]["email"] != email:
+            return None
+        lines: list[dict[str, Any]] = found["json"]["products"]
+        return lines
+
+    [line] = eventually(lambda: lines_of(old), timeout=90, what="the order under its email")
+    assert line["product_attributes"] == {"brand": brand}
+
+    stack.commerce.act(lambda store: store.change_email(customer, new))
+
+    # Written again under the new address (the join's hand-over), with the same attributes.
+    [moved] = eventually(lambda: lines_of(new), timeout=90, what="the order under the new email")
+    assert moved["product_attributes"] == {"brand": brand}
+
+
 def test_a_second_sync_with_no_changes_sends_nothing(stack: Stack, logs: Path) -> None:
     output = sync(stack, logs)
 
@@ -207,6 +246,45 @@ def test_a_record_the_import_rejects_is_an_exception_naming_its_sku(
     )
     assert "JsonValueTooLong" in found["message"]
     assert record(stack, 36)["name"] == "Didi Sport Watch"
+
+
+def test_a_product_save_marks_its_sku_for_the_next_sync_though_its_updated_at_stayed(
+    stack: Stack, logs: Path
+) -> None:
+    catalogue = stack.commerce.act(lambda store: store.catalogue)
+    product = [
+        p
+        for p in catalogue.products.values()
+        if p.sku.startswith("GEN-") and "brand" in p.attributes
+    ][60]
+    brand = catalogue.attributes["brand"]
+    other = next(option for option, _ in brand.options if option != product.attributes["brand"])
+
+    def quiet_save(store: Any) -> None:
+        # A save Commerce did not date (`updated_at` as it was): the delta cannot see it.
+        before = product.updated_at
+        store.update_product(product.sku, attributes={"brand": other})
+        product.updated_at = before
+
+    stack.commerce.act(quiet_save)
+    key = f"product:{product.sku}"
+    read_topic(stack.bootstrap, RAW, lambda records: any(r["key"] == key for r in records))
+
+    output = sync(stack, logs)
+
+    marked = re.search(r"products their save events marked stale\D+(\d+)", output)
+    assert marked is not None and int(marked[1]) >= 1, output
+    eventually(
+        lambda: (
+            record(stack, product.entity_id)["attributes"]["brand"] == brand.label_of(other) or None
+        ),
+        timeout=60,
+        what="the stale product's new brand in Dotdigital",
+    )
+    # The marks are cleared: the next sync re-reads nothing.
+    again = sync(stack, logs)
+    assert "products their save events marked stale 0" in again
+    assert "records sent to the batch lane 0" in again
 
 
 def test_a_full_sync_marks_deleted_products_and_disabled_ones_say_so(

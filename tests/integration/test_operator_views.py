@@ -55,7 +55,6 @@ def stack(logs: Path) -> Iterator[Stack]:
     with running_stack(
         logs,
         CARTWRIGHT_ORDERS__BATCH_INTERVAL="0.5",
-        CARTWRIGHT_ORDERS__PRODUCT_ATTRIBUTES="color,material",
         CARTWRIGHT_PROGRAMS__ORDER_FULFILLED=str(ORDER_FULFILLED_PROGRAM),
         CARTWRIGHT_PROGRAMS__FIRST_ORDER=str(FIRST_ORDER_PROGRAM),
     ) as running:
@@ -69,6 +68,23 @@ def cartwright(stack: Stack, *args: str) -> tuple[int, str]:
 
 def programs(stack: Stack, *, active: bool) -> None:
     stack.dotdigital.admin("programs", {"programs": {str(p): active for p in PROGRAMS}})
+
+
+def catalogue_synced(stack: Stack, logs: Path) -> None:
+    """The store's products synced with a mapping whose Orders lines carry colour and material
+    (the products without a material are the sync's `attribute_missing` exceptions)."""
+    mapping = logs / "mapping.toml"
+    mapping.write_text(
+        '[fields]\ncolor = "colour"\nmaterial = "material"\n\n[orders]\nlines = ["color", "material"]\n',
+        encoding="utf-8",
+    )
+    env = {
+        **stack.env,
+        "CARTWRIGHT_CATALOGUE__MAPPING": str(mapping),
+        "CARTWRIGHT_CATALOGUE__CHECKPOINT": str(logs / "catalogue.json"),
+    }
+    code, output = run_cartwright(env, "catalogue", "sync", "--full", timeout=180)
+    assert code == 0, output
 
 
 def fulfilled(stack: Stack, email: str, sku: str = "24-MB01") -> str:
@@ -103,9 +119,10 @@ def landed(stack: Stack, email: str, number: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def played(stack: Stack) -> Played:
+def played(stack: Stack, logs: Path) -> Played:
     tag = uuid.uuid4().hex[:6]
     orders: dict[str, tuple[str, str]] = {}
+    catalogue_synced(stack, logs)
 
     # An enrolment Dotdigital refuses: the marketer left the programs inactive.
     programs(stack, active=False)
@@ -152,7 +169,9 @@ def test_exceptions_lists_each_fault_with_its_subject_reason_and_impact(played: 
     assert "as the contact has opted out" in row(
         f"order {suppressed} (order_fulfilled)", "consent_gate"
     )
-    assert "attribute `material` is empty on SKU 24-WG02" in row("SKU 24-WG02", "attribute_missing")
+    assert "attribute `material` (catalogue field `material`) is empty on SKU 24-WG02" in row(
+        "SKU 24-WG02", "attribute_missing"
+    )
     assert "is not in Dotdigital's Orders" in row(
         f"order {played.orders['invalid'][1]}", "invalid_email"
     )

@@ -29,12 +29,13 @@ from streams.runtime.metrics import Metrics
 from streams.settings import KafkaSettings, Settings, WebSettings
 from tests.support.accounts import CLIENT_ID
 from tests.support.browser import chromium, full_page_screenshot, waiting_for
+from tests.support.cli import cartwright
 from tests.support.orders import PLACED, email_of, new_order, order_event
 from tests.support.stack import Stack, accepted, eventually, read_topic, served
 
 pytestmark = pytest.mark.integration
 
-SECTIONS = ("trace", "health", "lanes", "lag", "warnings", "exceptions", "drift")
+SECTIONS = ("trace", "health", "lanes", "lag", "warnings", "exceptions", "drift", "catalogue")
 
 
 def expected_verdict(order: Order) -> str:
@@ -84,6 +85,10 @@ def test_the_page_shows_every_section_and_answers_a_trace_search(
     for order in orders:
         eventually(partial(landed, stack, order), what=f"order {order.increment_id} in Dotdigital")
     traced = orders[0]
+    # A full catalogue sync (no mapping: no attributes) for the catalogue line.
+    env = {**stack.env, "CARTWRIGHT_CATALOGUE__CHECKPOINT": str(tmp_path / "catalogue.json")}
+    code, synced = cartwright(env, "catalogue", "sync", "--full")
+    assert code == 0, synced
 
     with chromium(tmp_path / "profile") as driver:
         before = batch_commands(stack)
@@ -103,6 +108,8 @@ def test_the_page_shows_every_section_and_answers_a_trace_search(
         assert "waiting" in driver.find_element(By.ID, "lag").text
         listed = driver.find_element(By.ID, "exceptions").text
         assert subject in listed and "invalid_email" in listed
+        catalogue = driver.find_element(By.ID, "catalogue").text
+        assert "full" in catalogue and "No catalogue sync yet." not in catalogue
 
         box = driver.find_element(By.ID, "trace-query")
         box.clear()

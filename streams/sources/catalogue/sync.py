@@ -1,6 +1,7 @@
 """One catalogue sync: the products Commerce changed since the last sync (every product with
-`full`), resolved and sent to the sink's batch lane as catalogue records, each page's end kept
-as the checkpoint once the broker has them; a product without a mapped attribute, or with a
+`full`, and the SKUs product saves marked stale), resolved and sent to the sink's batch lane as
+catalogue records, and to `commerce.products.v1` for what Orders lines carry, each page's end
+kept as the checkpoint once the broker has them; a product without a mapped attribute, or with a
 value longer than Dotdigital takes, is an exception naming its SKU, and its record still goes
 (without that value)."""
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from asyncio import Future
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,12 @@ from connectors.errors import SkippableError
 from schemas.catalogue.mapping import CatalogueMapping, MappingRefused
 from schemas.catalogue.resolve import Lookups, ProductUnreadable, resolve, shelves
 from schemas.catalogue.stock import with_stock
+from schemas.catalogue.sync_summary import LAST_SYNC, CatalogueSynced
 from schemas.catalogue.views import StoreView
 from schemas.contract.incidents import Reason
-from schemas.contract.topics import DEADLETTER, EXCEPTIONS, WRITES
+from schemas.contract.products import product_updated
+from schemas.contract.topics import CURSORS, DEADLETTER, EXCEPTIONS, WRITES
+from schemas.contract.topics import PRODUCTS as PRODUCTS_TOPIC
 from schemas.dotdigital.bodies import InsightRecord
 from schemas.dotdigital.catalogue import CATALOG_TYPE, DELETED, Gap, catalogue_record, deleted
 from schemas.dotdigital.commands import InsightWrite, Lane, WriteCommand
@@ -35,6 +39,7 @@ from streams.runtime.topics import encoded
 from streams.settings import Settings
 from streams.sources.catalogue.extras import PageExtras, Variants, read_extras, read_variants
 from streams.sources.catalogue.plan import plan_collections
+from streams.sources.catalogue.stale import cleared, stale_marks, with_stale
 from streams.sources.cursors import CursorStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,7 @@ class CatalogueReport:
     deleted: int = 0
     too_long: int = 0
     left: int = 0
+    stale: int = 0
 
 
 def load_mapping(path: str | None) -> CatalogueMapping:
@@ -113,6 +119,8 @@ class _Run:
     lookups: Lookups
     day: date
     writes: ProducerTopic
+    # What Orders lines carry, from the same resolved product (the join's copy).
+    published: ProducerTopic
     incidents: Incidents
     report: CatalogueReport
     on_page: Callable[[CatalogueReport], None]
@@ -148,6 +156,7 @@ async def sync_catalogue(
             lookups=lookups,
             day=today or datetime.now(UTC).date(),
             writes=ProducerTopic(kafka, WRITES),
+            published=ProducerTopic(kafka, PRODUCTS_TOPIC),
             incidents=Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS)),
             report=report,
             on_page=on_page,
@@ -156,6 +165,9 @@ async def sync_catalogue(
             seen = await _sync_view(run, view, cursors, full=full)
             if full and dotdigital is not None:
                 await _mark_deleted(run, view, await dotdigital(), seen)
+        # For the status page, whoever ran it (the leader's schedule or the command).
+        synced = CatalogueSynced(at=datetime.now(UTC), full=full, **asdict(report))
+        await kafka.send_and_wait(CURSORS, key=LAST_SYNC.encode(), value=encoded(synced))
     finally:
         await kafka.stop()
     return report
@@ -169,10 +181,16 @@ async def _sync_view(run: _Run, view: StoreView, cursors: CursorStore, *, full: 
     state = {} if full else (await cursors.load(view.cursor) or {})
     saved = state.get("products")
     since: datetime | DeltaCheckpoint = DeltaCheckpoint.from_dict(saved) if saved else EPOCH
+    # Product saves since the last look: re-read after the delta (a full sync reads them all).
+    kafka = run.settings.kafka
+    marks = await stale_marks(kafka.bootstrap, state, fetch_max_wait_ms=kafka.fetch_max_wait_ms)
+    report.stale += len(marks.skus)
     seen: set[str] = set()
     page_size = run.settings.commerce.page_size
     async with commerce_client(run.settings.commerce, view.store_code) as client:
-        async for page in client.iter_delta(PRODUCTS, since, page_size=page_size):
+        delta = client.iter_delta(PRODUCTS, since, page_size=page_size)
+        checkpoint = since if isinstance(since, DeltaCheckpoint) else None
+        async for page in with_stale(client, delta, marks.skus, checkpoint, page_size):
             report.pages += 1
             report.commerce_calls += 1
             held = [row for row in page.items if view.holds(row)]
@@ -192,6 +210,7 @@ async def _sync_view(run: _Run, view: StoreView, cursors: CursorStore, *, full: 
             state["products"] = page.checkpoint.as_dict()
             await cursors.save(view.cursor, state)
             run.on_page(report)
+    await cursors.save(view.cursor, cleared(state, marks))
     return seen
 
 
@@ -215,7 +234,11 @@ async def _send_product(
     await _name_findings(run.incidents, product.sku, gaps, overlong, limit, run.report)
     run.report.records += 1
     version = f"{product.id}:{row.get('updated_at')}"
-    return [await _send(run, view, record, product.sku, version)]
+    line = product_updated(product, run.mapping, datetime.now(UTC))
+    return [
+        await _send(run, view, record, product.sku, version),
+        await run.published.send(key=product.sku.encode(), value=encoded(line)),
+    ]
 
 
 async def _send_departures(

@@ -54,3 +54,12 @@ def test_fields_may_swap_names() -> None:
     swapped = {"FIRSTNAME": "LASTNAME", "LASTNAME": "FIRSTNAME"}
 
     assert DotdigitalSettings(data_fields=swapped).data_fields == swapped
+
+
+def test_the_old_line_attributes_setting_is_refused_pointing_at_the_mapping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CARTWRIGHT_ORDERS__PRODUCT_ATTRIBUTES", "color,material")
+
+    with pytest.raises(ValidationError, match=r"\[orders\] lines"):
+        Settings()

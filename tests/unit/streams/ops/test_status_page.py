@@ -20,6 +20,7 @@ from faust.types import TP
 from pydantic import SecretStr
 
 from connectors.errors import FatalError
+from schemas.catalogue.sync_summary import CatalogueSynced
 from schemas.contract.incidents import Reason, Severity
 from schemas.contract.topics import RAW, WRITES, WRITES_REALTIME
 from streams.ops import status_page
@@ -176,7 +177,7 @@ def section(page: str, name: str) -> str:
 async def test_every_section_is_on_the_page(page: Client) -> None:
     shown = await text_of(page)
 
-    for name in ("trace", "health", "lanes", "lag", "warnings", "exceptions", "drift"):
+    for name in ("trace", "health", "lanes", "lag", "warnings", "exceptions", "drift", "catalogue"):
         section(shown, name)
 
 
@@ -227,6 +228,33 @@ async def test_warnings_exceptions_and_drift_are_listed(page: Client) -> None:
     assert "2026-12-05" in drift
 
 
+async def test_the_catalogue_line_shows_the_last_sync_its_kind_counts_and_exceptions() -> None:
+    synced = CatalogueSynced(
+        at=AT, full=False, products=1250, records=1200, stale=3, gaps=7, unreadable=1, deleted=0
+    )
+
+    async def last() -> CatalogueSynced | None:
+        return synced
+
+    async with serving(StatusSources(catalogue=last)) as client:
+        shown = section(await text_of(client), "catalogue")
+
+    assert "2026-12-06 09:30:00 UTC" in shown and "delta" in shown
+    assert "1,250" in shown and "1,200" in shown
+    assert '<span class="badge stopped">8</span>' in shown
+    assert "7 mapped attribute(s) left empty" in shown and "1 product(s)" in shown
+
+
+async def test_an_unreadable_catalogue_line_says_so() -> None:
+    async def broken() -> CatalogueSynced | None:
+        raise KafkaConnectionError("cursors unreachable")
+
+    async with serving(StatusSources(catalogue=broken)) as client:
+        shown = section(await text_of(client), "catalogue")
+
+    assert "The last catalogue sync could not be read just now" in shown
+
+
 async def test_a_resolved_exception_says_so_and_when() -> None:
     resolved = exception_row(resolved_at=datetime(2026, 12, 6, 10, 0, tzinfo=UTC))
 
@@ -268,6 +296,7 @@ async def test_empty_sources_say_there_is_nothing_yet() -> None:
     assert "No warnings." in section(shown, "warnings")
     assert "No exceptions." in section(shown, "exceptions")
     assert "No reconciliation yet." in section(shown, "drift")
+    assert "No catalogue sync yet." in section(shown, "catalogue")
     assert 'id="trace-answer"' not in shown
 
 

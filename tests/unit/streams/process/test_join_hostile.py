@@ -45,7 +45,7 @@ class Join:
         self.records = JoinRecords(
             self.joiner, self.topics, Incidents(self.topics.deadletter, self.topics.exceptions)
         )
-        self.dispatch = handlers(self.joiner, None)
+        self.dispatch = handlers(self.joiner)
         self._offset = 0
 
     async def put(self, topic: str, value: bytes, key: bytes) -> None:

@@ -240,7 +240,7 @@ class Join:
             Incidents(self.topics.deadletter, self.topics.exceptions),
             self.metrics,
         )
-        self.dispatch = handlers(self.joiner, None)
+        self.dispatch = handlers(self.joiner)
         self._offset = 0
 
     async def put(self, event: OrderUpdated, headers: list[tuple[str, bytes]] | None) -> None:

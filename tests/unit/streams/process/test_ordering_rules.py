@@ -15,6 +15,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sandbox.commerce.model.customers import Customer
+from sandbox.commerce.model.orders import Order
 from sandbox.commerce.simulator.store import Store
 from schemas.commerce.events import CloudEvent, raw_key
 from schemas.contract.carts import CartUpdated
@@ -26,6 +28,7 @@ from schemas.rules.contacts import ContactHandover
 from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.normalize import Normalizer, NotUsed
+from streams.process.order_writes import Attributes
 
 PROGRAMS = {"order_fulfilled": 101, "first_order": 102}
 
@@ -60,10 +63,14 @@ class Dotdigital:
         return {key: doc for (name, _, key), doc in self.records.items() if name == collection}
 
 
-def run(events: list[dict[str, Any]]) -> Dotdigital:
-    """Normalize, join and write `events` in the order given."""
+def run(events: list[dict[str, Any]], attributes: Attributes | None = None) -> Dotdigital:
+    """Normalize, join and write `events` in the order given; `attributes`: SKU → the labels
+    its lines carry (the products topic)."""
     normalizer = Normalizer({})
-    joiner = Joiner({}, {}, programs=PROGRAMS)
+    known = attributes or {}
+    joiner = Joiner(
+        {}, {}, programs=PROGRAMS, attributes=lambda skus: {s: known[s] for s in skus if s in known}
+    )
     dotdigital = Dotdigital()
     for event in events:
         envelope = CloudEvent.model_validate_json(orjson.dumps(event))
@@ -231,12 +238,18 @@ def test_a_partial_refund_lowers_net_total_and_lifetime_value() -> None:
     assert state.contacts["partial@example.com"]["LIFETIME_VALUE"] == record["netTotal"]
 
 
-def test_an_email_change_moves_the_contact_and_its_history_without_a_second_contact() -> None:
+def email_changed_after_an_order() -> tuple[Store, Customer, Order]:
+    """A customer's order of 24-UG06, then their email changed to New.Address@Example.com."""
     store = Store(seed=9)
     customer = store.register("old.address@example.com", "Alan", "Turing")
     first = store.place_order(customer, [store.catalogue.line("24-UG06", 1)])
     store.clock.advance(60)
     store.change_email(customer, "New.Address@Example.com")
+    return store, customer, first
+
+
+def test_an_email_change_moves_the_contact_and_its_history_without_a_second_contact() -> None:
+    store, customer, first = email_changed_after_an_order()
     store.clock.advance(60)
     second = store.place_order(customer, [store.catalogue.line("24-MB01", 1)])
 
@@ -251,6 +264,17 @@ def test_an_email_change_moves_the_contact_and_its_history_without_a_second_cont
         first.increment_id: "new.address@example.com",
         second.increment_id: "new.address@example.com",
     }
+
+
+def test_lines_keep_their_product_attributes_when_an_email_change_rewrites_the_records() -> None:
+    store, _, first = email_changed_after_an_order()
+    labels = {"24-UG06": {"brand": "Luma", "color": "Blue"}}
+
+    state = run(list(store.events), labels)
+
+    record = state.records[("Orders", "new.address@example.com", first.increment_id)]
+    assert record["email"] == "new.address@example.com"
+    assert record["products"][0]["product_attributes"] == {"brand": "Luma", "color": "Blue"}
 
 
 def test_an_order_edit_keeps_the_cancelled_original_and_links_the_new_order() -> None:
