@@ -420,6 +420,13 @@ class CatalogueSettings(BaseModel):
         pattern=r"^[-A-Za-z_][-A-Za-z0-9_]{1,255}$",
         description="the catalogue insight collection (Catalog_<website>_<store> per store view)",
     )
+    low_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="most of the Low tier (bulk imports) a catalogue sync spends, paced so orders "
+        "never queue behind it: one import of ORDERS__BATCH_SIZE records per slot",
+    )
     checkpoint: str = Field(
         default=".cartwright/catalogue.json",
         description="where `cartwright catalogue sync` keeps the last product change it sent",

@@ -28,6 +28,7 @@ from streams.runtime.incidents import Incidents
 from streams.runtime.producer import ProducerTopic, producer
 from streams.runtime.topics import encoded
 from streams.settings import Settings
+from streams.sources.catalogue.pacing import Pacer, configured_pace
 from streams.sources.cursors import CursorStore
 
 log = logging.getLogger(__name__)
@@ -99,10 +100,12 @@ async def sync_catalogue(
     dotdigital: Callable[[], Awaitable[DotdigitalClient]] | None = None,
     today: date | None = None,
     on_page: Callable[[CatalogueReport], None] = lambda report: None,
+    pacer: Pacer | None = None,
 ) -> CatalogueReport:
     """Send the catalogue's changes (everything with `full`) to the batch lane; `cursors`
     keep how far it came (a file from a shell, the cursors topic in the worker). A full sync
-    with `dotdigital` also marks the records of products Commerce no longer has as deleted."""
+    with `dotdigital` also marks the records of products Commerce no longer has as deleted.
+    Records go at the pace `CATALOGUE__LOW_SHARE` sets (see pacing.py), or `pacer`'s."""
     mapping = load_mapping(settings.catalogue.mapping)
     state = {} if full else (await cursors.load(CURSOR) or {})
     saved = state.get("products")
@@ -110,6 +113,7 @@ async def sync_catalogue(
     day = today or datetime.now(UTC).date()
     report = CatalogueReport()
     seen: set[str] = set()
+    pacer = pacer or Pacer(configured_pace(settings))
     kafka = producer(settings.kafka.bootstrap)
     await kafka.start()
     try:
@@ -158,6 +162,7 @@ async def sync_catalogue(
                             issued_at=datetime.now(UTC),
                         )
                     )
+                    await pacer.admit()
                     sent.append(await writes.send(key=product.sku.encode(), value=encoded(command)))
                     report.records += 1
                 for future in sent:
@@ -166,7 +171,7 @@ async def sync_catalogue(
                 await cursors.save(CURSOR, state)
                 on_page(report)
             if full and dotdigital is not None:
-                await _mark_deleted(settings, await dotdigital(), seen, writes, report)
+                await _mark_deleted(settings, await dotdigital(), seen, writes, report, pacer)
     finally:
         await kafka.stop()
     return report
@@ -178,6 +183,7 @@ async def _mark_deleted(
     seen: set[str],
     writes: ProducerTopic,
     report: CatalogueReport,
+    pacer: Pacer,
 ) -> None:
     """Records of products a full read of Commerce no longer shows are marked, as the collection
     allows: `status` "Deleted" and not visible, so segments and recommendations drop them."""
@@ -203,6 +209,7 @@ async def _mark_deleted(
                 issued_at=datetime.now(UTC),
             )
         )
+        await pacer.admit()
         sent.append(await writes.send(key=key.encode(), value=encoded(command)))
         report.deleted += 1
     for future in sent:
