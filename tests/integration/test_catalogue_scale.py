@@ -16,6 +16,7 @@ from tests.support.catalogue_run import (
     ORDERS,
     catalogue_env,
     counts,
+    counts_once,
     grow,
     place_orders,
     within_budget,
@@ -61,7 +62,7 @@ def test_a_full_sync_of_twenty_thousand_products_lets_orders_through_first(
     place_orders(stack, BUYERS)
     orders = before.records(ORDERS) + BUYERS
     landed = eventually(
-        lambda: (now := counts(stack)).records(ORDERS) >= orders and now,
+        counts_once(stack, lambda now: now.records(ORDERS) >= orders),
         timeout=120,
         what="the orders placed during the sync",
     )
@@ -69,7 +70,7 @@ def test_a_full_sync_of_twenty_thousand_products_lets_orders_through_first(
     assert landed.records(CATALOGUE) < total, "the orders waited for the whole catalogue"
 
     done = eventually(
-        lambda: (now := counts(stack)).records(CATALOGUE) >= total and now,
+        counts_once(stack, lambda now: now.records(CATALOGUE) >= total),
         timeout=400,
         what="the whole catalogue",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,16 @@ def counts(stack: Stack) -> Counts:
         dict(stats["collections"]),
         dict(stats.get("imports", {})),
     )
+
+
+def counts_once(stack: Stack, holds: Callable[[Counts], bool]) -> Callable[[], Counts | None]:
+    """A probe for `eventually`: the counts once `holds(counts)`, else None."""
+
+    def probe() -> Counts | None:
+        now = counts(stack)
+        return now if holds(now) else None
+
+    return probe
 
 
 def grow(stack: Stack, products: int, seed: int = 16) -> int:
