@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run WORKERS=3`: several workers on one group, the store's deliveries spread over them.
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit integration install browser clean bench-sink bench-triggers bench-replay
+.PHONY: run test lint typecheck unit integration install browser clean bench-sink bench-triggers bench-replay bench-catalogue
 
 install: $(STAMP)
 
@@ -53,6 +53,9 @@ bench-sink: $(STAMP)
 
 bench-replay: $(STAMP)
 	$(BIN)/python -m bench.replay_seek --out bench/results/replay_seek.json
+
+bench-catalogue: $(STAMP)
+	$(BIN)/python -m bench.catalogue --out bench/results/catalogue.json
 
 .PHONY: contract
 # The published contract: JSON Schemas and the AsyncAPI document under contract/, from the models.

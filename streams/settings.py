@@ -437,6 +437,13 @@ class CatalogueSettings(BaseModel):
         "prices, status) with only the products of its website, each with its own checkpoint; "
         "empty: one `collection` read in the default scope",
     )
+    low_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="most of the Low tier (bulk imports) a catalogue sync spends, paced so orders "
+        "never queue behind it: one import of ORDERS__BATCH_SIZE records per slot",
+    )
     checkpoint: str = Field(
         default=".cartwright/catalogue.json",
         description="where `cartwright catalogue sync` keeps the last product change it sent",

@@ -203,3 +203,13 @@ async def test_a_record_deleted_in_dotdigital_is_gone_from_the_listing_reconcili
     listed = await ada.client.list_contact_insight(ADA, "Orders")
     assert [item["key"] for item in listed] == ["100000002"]
     assert ada.client.calls["list_contact_insight"] == 1
+
+
+async def test_the_sandbox_counts_imports_per_collection_for_benchmarks(ada: Dotdigital) -> None:
+    await ada.client.run_insight_import(orders(order("1", {"n": 1})), poll_interval=1)
+    await ada.client.run_insight_import(orders(order("2", {"n": 2})), poll_interval=1)
+    await ada.client.run_insight_import(catalog(InsightRecord(key="7", json_={})), poll_interval=1)
+
+    stats = await ada.admin("stats")
+
+    assert stats["imports"] == {"Orders": 2, "Catalog_Default": 1}

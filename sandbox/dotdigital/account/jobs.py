@@ -102,6 +102,8 @@ class ImportBoard:
         self._jobs: dict[str, ImportJob] = {}
         self._running: dict[str, ImportJob] = {}
         self._count = 0
+        # Imports accepted, per insight collection (contact imports under "contacts").
+        self.submitted: dict[str, int] = {}
 
     def active(self, kind: JobKind) -> int:
         return sum(1 for j in self._running.values() if j.kind is kind)
@@ -117,6 +119,8 @@ class ImportBoard:
         self._count += 1
         import_id = str(uuid.uuid5(_ID_NAMESPACE, f"{kind.value}-{self._count}"))
         job = ImportJob(import_id, kind, self._clock(), finish, header)
+        into = str(header.get("collectionName", kind.value))
+        self.submitted[into] = self.submitted.get(into, 0) + 1
         self._jobs[import_id] = job
         self._running[import_id] = job
         return job

@@ -80,4 +80,5 @@ class Sandbox:
                 "insight": self.imports.active(JobKind.INSIGHT),
             },
             "enrolments": len(self.programs.enrolments),
+            "imports": dict(self.imports.submitted),
         }

@@ -38,6 +38,7 @@ from streams.runtime.producer import ProducerTopic, producer
 from streams.runtime.topics import encoded
 from streams.settings import Settings
 from streams.sources.catalogue.extras import PageExtras, Variants, read_extras, read_variants
+from streams.sources.catalogue.pacing import Pacer, configured_pace
 from streams.sources.catalogue.plan import plan_collections
 from streams.sources.catalogue.stale import cleared, stale_marks, with_stale
 from streams.sources.cursors import CursorStore
@@ -123,6 +124,8 @@ class _Run:
     published: ProducerTopic
     incidents: Incidents
     report: CatalogueReport
+    # The catalogue's share of the Low tier: orders never queue behind a whole catalogue.
+    pacer: Pacer
     on_page: Callable[[CatalogueReport], None]
 
 
@@ -134,12 +137,14 @@ async def sync_catalogue(
     dotdigital: Callable[[], Awaitable[DotdigitalClient]] | None = None,
     today: date | None = None,
     on_page: Callable[[CatalogueReport], None] = lambda report: None,
+    pacer: Pacer | None = None,
 ) -> CatalogueReport:
     """Send the catalogue's changes (everything with `full`) to the batch lane, into one
     collection or one per store view (`CATALOGUE__STORE_VIEWS`); `cursors` keep how far each
     came (a file from a shell, the cursors topic in the worker). A full sync with `dotdigital`
     also marks the records of products Commerce no longer has (or no longer has on the store
-    view's website) as deleted."""
+    view's website) as deleted. Records go at the pace `CATALOGUE__LOW_SHARE` sets (see
+    pacing.py), or `pacer`'s."""
     mapping = load_mapping(settings.catalogue.mapping)
     report = CatalogueReport()
     kafka = producer(settings.kafka.bootstrap)
@@ -159,6 +164,7 @@ async def sync_catalogue(
             published=ProducerTopic(kafka, PRODUCTS_TOPIC),
             incidents=Incidents(ProducerTopic(kafka, DEADLETTER), ProducerTopic(kafka, EXCEPTIONS)),
             report=report,
+            pacer=pacer or Pacer(configured_pace(settings)),
             on_page=on_page,
         )
         for view in views:
@@ -276,6 +282,7 @@ async def _send(
             issued_at=datetime.now(UTC),
         )
     )
+    await run.pacer.admit()
     return await run.writes.send(key=sku.encode(), value=encoded(command))
 
 
