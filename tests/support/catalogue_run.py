@@ -103,7 +103,7 @@ def latencies(placed: dict[str, float], landed: dict[str, float]) -> list[float]
     return sorted(landed[key] - at for key, at in placed.items() if key in landed)
 
 
-def within_budget(low_calls: int, minutes: float, per_minute: int) -> bool:
+def within_budget(low_calls: int, minutes: float, per_minute: float) -> bool:
     """Whether `low_calls` fit the Low budget over `minutes`, with one window's burst: the
     account counts fixed minutes, so a run that touches N windows may spend N budgets."""
     return low_calls <= per_minute * minutes + per_minute

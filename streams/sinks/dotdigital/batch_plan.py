@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from schemas.dotdigital.catalogue import CATALOG_TYPE
 from schemas.dotdigital.commands import (
     ConsentWrite,
     ContactWrite,
@@ -57,14 +56,11 @@ class BatchPlan(Generic[Origin]):
     consents: list[tuple[ConsentWrite, Origin]] = field(default_factory=list)
 
     def collections(self) -> dict[tuple[str, str], list[PlannedRecord[Origin]]]:
-        """Records per (collection, type), catalogue collections last: a batch that carries
-        orders and products imports the orders first, so a catalogue sync never holds them up
-        in the Low tier they share."""
         grouped: dict[tuple[str, str], list[PlannedRecord[Origin]]] = {}
         for planned in self.records.values():
             key = (planned.write.collection, planned.write.collection_type)
             grouped.setdefault(key, []).append(planned)
-        return dict(sorted(grouped.items(), key=lambda item: item[0][1] == CATALOG_TYPE))
+        return grouped
 
 
 def plan_batch(commands: Sequence[tuple[WriteCommand, Origin]]) -> BatchPlan[Origin]:

@@ -5,7 +5,7 @@ Orders, refunds and contacts share the Low tier (bulk imports) and the batch lan
 catalogue. A full sync of 20,000 products produced at once would sit on the writes topic ahead
 of every order placed meanwhile, and the lane would spend the tier on the catalogue first.
 Paced, the topic never holds more than a slot or two of catalogue records, so an order waits at
-most one slot behind it; within a batch the writer imports orders before the catalogue.
+most one slot behind it.
 
 A slot is counted as two Low calls (`CALLS_PER_SLOT`): the lane's takes do not line up with
 the chunks, since orders share them, so a chunk is imported in two parts when the lane's

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
-from schemas.dotdigital.catalogue import CATALOG_TYPE
 from schemas.dotdigital.commands import ContactWrite, InsightWrite, WriteCommand
 from streams.sinks.dotdigital.batch_plan import BatchPlan, plan_batch
 
@@ -118,29 +117,3 @@ def test_contacts_and_records_are_planned_separately() -> None:
 
     assert list(plan.contacts) == ["ada@example.com"]
     assert list(plan.records) == [("Orders", "O1", "ada@example.com")]
-
-
-def test_a_batch_imports_orders_before_the_catalogue_that_came_first() -> None:
-    product = WriteCommand(
-        command=InsightWrite(
-            collection="Catalog_Default",
-            collection_type=CATALOG_TYPE,
-            record=InsightRecord(key="7", json_={"sku": "LOOM"}),
-            subject="SKU LOOM",
-            source_event_id="catalogue:7",
-            issued_at=AT,
-        )
-    )
-    plan = plan_batch(
-        [
-            (product, 1),
-            (insight("O1", {"n": 1}), 2),
-            (insight("R1", {"n": 2}, collection="Refunds"), 3),
-        ]
-    )
-
-    assert list(plan.collections()) == [
-        ("Orders", "Order"),
-        ("Refunds", "Refunds"),
-        ("Catalog_Default", CATALOG_TYPE),
-    ]
