@@ -31,6 +31,7 @@ from bench.harness import figures, peak_rss_mb
 from sandbox.commerce.simulator.store import Store
 from tests.support.catalogue_run import (
     CATALOGUE,
+    FIELDS,
     ORDERS,
     Counts,
     catalogue_env,
@@ -45,13 +46,6 @@ from tests.support.catalogue_run import (
 from tests.support.cli import cartwright
 from tests.support.stack import Stack, eventually, running_stack, start_cli
 
-MAPPING = """
-[fields]
-brand = "brand"
-color = "colour"
-material = "material"
-activity = "activity"
-"""
 FULL, UNCHANGED, DELTA, ORDERS_ONLY = "full_sync", "second_sync", "delta_50", "orders_only"
 
 
@@ -171,7 +165,7 @@ def summary(output: str) -> dict[str, int]:
 
 def mapping(logs: Path) -> dict[str, str]:
     path = logs / "mapping.toml"
-    path.write_text(MAPPING, encoding="utf-8")
+    path.write_text(FIELDS, encoding="utf-8")
     return {"CARTWRIGHT_CATALOGUE__MAPPING": str(path)}
 
 

@@ -19,19 +19,14 @@ from typing import Any
 import pytest
 
 from schemas.contract.topics import EXCEPTIONS, RAW
+from tests.support.catalogue_run import FIELDS
 from tests.support.cli import cartwright
 from tests.support.stack import Stack, eventually, read_all, read_topic, running_stack
 
 pytestmark = pytest.mark.integration
 
 PRODUCTS = 300
-MAPPING = """
-[fields]
-brand = "brand"
-color = "colour"
-material = "material"
-activity = "activity"
-
+MAPPING = f"""{FIELDS}
 [orders]
 lines = ["brand"]
 """

@@ -15,6 +15,14 @@ from sandbox.commerce.simulator.store import Store
 from tests.support.stack import Stack
 
 CATALOGUE = "Catalog_Default"
+# The merchant's mapping the catalogue tests and the benchmark sync with.
+FIELDS = """
+[fields]
+brand = "brand"
+color = "colour"
+material = "material"
+activity = "activity"
+"""
 ORDERS = "Orders"
 # A product of the store's own catalogue every order buys.
 SKU = "24-MB01"
