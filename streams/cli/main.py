@@ -89,10 +89,6 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
 
-# The served Dotdigital sandbox: seconds after which an import nobody polls finishes.
-ORPHAN_IMPORT_SECONDS = 2.0
-
-
 def _sandbox_dotdigital(args: argparse.Namespace, settings: Settings) -> int:
     from sandbox.dotdigital.account.config import SandboxConfig
     from sandbox.dotdigital.api.server import run
@@ -100,10 +96,6 @@ def _sandbox_dotdigital(args: argparse.Namespace, settings: Settings) -> int:
     config = SandboxConfig(
         username=settings.dotdigital.username,
         password=settings.dotdigital.password.get_secret_value(),
-        # An import nobody polls any more (its worker was killed) finishes about when a polled
-        # one would, the sink polling every second: Dotdigital's imports take as long whether
-        # or not anyone asks about them.
-        import_unpolled_finish_after=ORPHAN_IMPORT_SECONDS,
     )
     run(config, host=args.host, port=args.port)
     return 0
