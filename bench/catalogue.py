@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from bench.harness import figures, peak_rss_mb
+from bench.harness import figures, peak_rss_mb, report_header
 from sandbox.commerce.simulator.store import Store
 from tests.support.catalogue_run import (
     CATALOGUE,
@@ -320,9 +317,7 @@ def main() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     measured = measure(args, logs)
     report = {
-        "benchmark": "catalogue",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **report_header("catalogue"),
         "configuration": {
             "products_generated": args.products,
             "product_changes": args.changes,

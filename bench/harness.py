@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import socket
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,4 +61,13 @@ def figures(latencies: list[float]) -> dict[str, Any]:
         "p95_seconds": percentile(latencies, 0.95),
         "p99_seconds": percentile(latencies, 0.99),
         "max_seconds": round(latencies[-1], 3) if latencies else None,
+    }
+
+
+def report_header(benchmark: str) -> dict[str, Any]:
+    """What every benchmark report opens with: its name, when it ran, and on what machine."""
+    return {
+        "benchmark": benchmark,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }

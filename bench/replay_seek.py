@@ -29,8 +29,6 @@ import asyncio
 import bisect
 import json
 import math
-import os
-import platform
 import random
 import statistics
 import sys
@@ -43,7 +41,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.harness import free_port
+from bench.harness import free_port, report_header
 from sandbox.broker import EmbeddedBroker
 from schemas.contract.replay import IndexBlock
 from schemas.replay.time_index import DEFAULT_BLOCK_SIZE, Range, TimeIndexer, scan_plan
@@ -331,9 +329,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for size in sizes:
             rows.append(asyncio.run(measure(broker.bootstrap, size, args)))
     return {
-        "benchmark": "replay_seek",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **report_header("replay_seek"),
         "broker": "embedded Tansu (memory), fresh for this run",
         "configuration": {
             "partitions": PARTITIONS,

@@ -12,19 +12,18 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import free_port, peak_rss_mb, percentile, wait_for
+from bench.harness import free_port, peak_rss_mb, percentile, report_header, wait_for
 from bench.load import batch_commands, realtime_command
 from sandbox.broker import EmbeddedBroker
 from schemas.contract.topics import WRITES, WRITES_REALTIME
@@ -187,9 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ceiling = args.low * args.records_per_call
     calls = sum(final["calls"].values())
     return {
-        "benchmark": "sink",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **report_header("sink"),
         "configuration": {
             "order_records": args.orders,
             "realtime_writes": args.realtime,
