@@ -33,7 +33,8 @@ from streams.settings import Settings
 from streams.sinks.commerce import write_back
 from streams.sinks.dotdigital import budget, lanes
 from streams.sinks.dotdigital.lanes import LaneSettings
-from streams.sinks.enrolment_ledger import EnrolmentLedger, KafkaJournal
+from streams.sinks.enrolment_ledger import EnrolmentLedger, ledger_journal
+from streams.sinks.import_journal import ImportJournal, import_journal
 from streams.sources import suppression_feed
 from streams.sources.catalogue import schedule as catalogue_schedule
 from streams.sources.cursors import KafkaCursors
@@ -186,7 +187,8 @@ def create_app(settings: Settings) -> Any:
         ),
         poll_interval=sink.import_poll_interval,
         consent_of=joiner.consent_of,
-        ledger=EnrolmentLedger(KafkaJournal(settings.kafka.bootstrap, topics.enrolments)),
+        ledger=EnrolmentLedger(ledger_journal(settings.kafka.bootstrap, topics.enrolments)),
+        imports=lambda: ImportJournal(import_journal(settings.kafka.bootstrap, topics.imports)),
         waiting=waiting,
     )
     suppression_feed.register(app, topics, settings, incidents, metrics, dotdigital.feed)

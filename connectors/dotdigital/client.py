@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -14,7 +14,13 @@ import httpx
 from pydantic import SecretStr
 
 from connectors.clock import Clock, Sleep
-from connectors.dotdigital.imports import run_import
+from connectors.dotdigital.imports import (
+    ImportHooks,
+    ImportReport,
+    UnknownImport,
+    await_report,
+    run_import,
+)
 from connectors.dotdigital.pagination import V3Page, marker_pages, skip_pages
 from connectors.dotdigital.ratelimit import TierBudgets, TierLimiter
 from connectors.dotdigital.session import SOURCE, ApiSession
@@ -29,6 +35,7 @@ from schemas.dotdigital.bodies import (
     InsightImportReport,
     MergeOption,
 )
+from schemas.dotdigital.journals.imports import ImportKind
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +212,7 @@ class DotdigitalClient(SessionClient):
         *,
         poll_interval: float = 2.0,
         timeout: float = 600,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
+        hooks: ImportHooks | None = None,
     ) -> ContactImportReport:
         """Import contacts and wait for the report (at most 25 imports in flight per client).
 
@@ -222,6 +230,7 @@ class DotdigitalClient(SessionClient):
             timeout=timeout,
             clock=self._clock,
             sleep=self._sleep,
+            hooks=hooks,
         )
 
     # --- insight data --------------------------------------------------------------------------
@@ -242,6 +251,7 @@ class DotdigitalClient(SessionClient):
         *,
         poll_interval: float = 2.0,
         timeout: float = 600,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
+        hooks: ImportHooks | None = None,
     ) -> InsightImportReport:
         """Import a batch and wait until `Finished`/`Complete` (at most 5 in flight per client).
 
@@ -257,7 +267,38 @@ class DotdigitalClient(SessionClient):
             timeout=timeout,
             clock=self._clock,
             sleep=self._sleep,
+            hooks=hooks,
         )
+
+    async def await_import(
+        self,
+        kind: ImportKind,
+        import_id: str,
+        *,
+        poll_interval: float = 2.0,
+        timeout: float = 600,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
+    ) -> str:
+        """Poll an import someone else started (a worker that died polling it) until it ended;
+        returns its last status, `Unknown` when Dotdigital has no such import."""
+        report: Callable[[str], Awaitable[ImportReport]] = (
+            self.contact_import_report
+            if kind is ImportKind.CONTACTS
+            else self.insight_import_report
+        )
+
+        async def fetch() -> ImportReport:
+            found = await unless_missing(report(import_id))
+            return UnknownImport() if found is None else found
+
+        ended = await await_report(
+            fetch,
+            what=f"{kind.value} import {import_id}",
+            poll_interval=poll_interval,
+            timeout=timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        return ended.status
 
     async def _start_import(self, operation: str, path: str, body: Any) -> str:
         reply = await self._session.send(operation, "PUT", path, body=body)

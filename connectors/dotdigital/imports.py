@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from connectors.clock import Clock, Sleep
@@ -27,6 +28,24 @@ class ImportReport(Protocol):
 R = TypeVar("R", bound=ImportReport)
 
 
+@dataclass(frozen=True)
+class UnknownImport:
+    """How an import Dotdigital has no record of reads when polled: nothing left to wait for."""
+
+    status: str = "Unknown"
+    finished: bool = True
+    failed: bool = False
+
+
+class ImportHooks(Protocol):
+    """Told of an import's id once Dotdigital answered with it, before the first poll, and of
+    its end (finished or failed) once a report said so: the window in which it may still land."""
+
+    async def started(self, import_id: str) -> None: ...
+
+    async def ended(self, import_id: str) -> None: ...
+
+
 async def run_import(
     what: str,
     start: Callable[[], Awaitable[str]],
@@ -39,8 +58,10 @@ async def run_import(
     timeout: float,  # noqa: ASYNC109 - a deadline on the injected clock, not asyncio's
     clock: Clock,
     sleep: Sleep,
+    hooks: ImportHooks | None = None,
 ) -> R:
     """Start an import (`start()` returns its id) within `slots`, wait for its report, judge it.
+    `hooks` hear of its id before the first poll and of its end.
 
     A report that ends failed raises `FatalError` for a status in `fatal` (an operator must act),
     `SkippableError` for one in `skippable` (the batch itself is bad), else `RetriableError`
@@ -48,6 +69,8 @@ async def run_import(
     """
     async with slots:
         import_id = await start()
+        if hooks is not None:
+            await hooks.started(import_id)
         ended = await await_report(
             lambda: report(import_id),
             what=f"{what} {import_id}",
@@ -56,6 +79,8 @@ async def run_import(
             clock=clock,
             sleep=sleep,
         )
+        if hooks is not None:
+            await hooks.ended(import_id)
     if not ended.failed:
         return ended
     message, code = f"{what} {import_id} ended {ended.status}", ended.status

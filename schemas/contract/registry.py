@@ -32,6 +32,7 @@ from schemas.contract.topics import (
     ENROLMENTS,
     EXCEPTIONS,
     IDENTITY,
+    IMPORTS,
     ORDERS,
     PRODUCTS,
     RAW_INDEX,
@@ -47,13 +48,14 @@ from schemas.contract.topics import (
     WRITES_REALTIME,
 )
 from schemas.dotdigital.commands import WriteCommand
-from schemas.dotdigital.enrolment_ledger import LedgerEntry
+from schemas.dotdigital.journals.enrolments import LedgerEntry
+from schemas.dotdigital.journals.imports import ImportEntry
 from schemas.dotdigital.trail import Written
 from schemas.rules.contacts import ContactHandover
 from schemas.rules.ticks import Tick
 
 # The AsyncAPI document's own revision: raise the minor when a topic or a field is added.
-CONTRACT_VERSION = "1.6.0"
+CONTRACT_VERSION = "1.7.0"
 
 Kind = Literal["normalized", "operational"]
 
@@ -139,6 +141,7 @@ TOPICS: tuple[PublishedTopic, ...] = (
     operational(CONSENT_OBSERVED, EMAIL, ConsentChanged),
     operational(COMMERCE_WRITES, EMAIL, CommerceUnsubscribe),
     operational(ENROLMENTS, EMAIL, LedgerEntry),
+    operational(IMPORTS, "the import id", ImportEntry),
     operational(TICKS, "none: each tick is sent to the partition whose timers it fires", Tick),
     normalized(STOREFRONT_EVENTS, EMAIL, StorefrontEvent),
     operational(

@@ -27,6 +27,9 @@ CONSENT_OBSERVED = "cartwright.consent.observed.v1"
 COMMERCE_WRITES = "cartwright.commerce.writes.v1"
 # Internal: the enrolment ledger, each enrolment claimed before its call and marked done after.
 ENROLMENTS = "cartwright.enrolments.v1"
+# Internal: the import journal, each Dotdigital import marked started before it is polled and
+# ended after, so no import a dead worker left running lands after a newer write.
+IMPORTS = "cartwright.imports.v1"
 # Internal, one partition: checkpoints of pollers (the Dotdigital suppression feeds).
 CURSORS = "cartwright.cursors.v1"
 # Browser behaviour from the storefront collector (internal; key: `cart:<id>` or a client key),

@@ -22,6 +22,7 @@ from schemas.contract.topics import (
     ENROLMENTS,
     EXCEPTIONS,
     IDENTITY,
+    IMPORTS,
     ORDERS,
     PRODUCTS,
     RAW,
@@ -57,6 +58,7 @@ TOPIC_NAMES = {
     "consent_observed": CONSENT_OBSERVED,
     "commerce_writes": COMMERCE_WRITES,
     "enrolments": ENROLMENTS,
+    "imports": IMPORTS,
     "ticks": TICKS,
     "storefront_raw": STOREFRONT_RAW,
     "storefront_events": STOREFRONT_EVENTS,
@@ -96,6 +98,7 @@ class TopicSet:
     consent_observed: Any
     commerce_writes: Any
     enrolments: Any
+    imports: Any
     ticks: Any
     storefront_raw: Any
     storefront_events: Any
@@ -176,7 +179,7 @@ async def create_topics(
 def topic_configs(name: str, incident_retention_days: float) -> dict[str, str]:
     """The topic-level configs a topic is created with. Apache Kafka honours them; the embedded
     broker (Tansu) accepts and ignores them: it keeps everything, in memory, until it stops."""
-    if name in (CURSORS, PRODUCTS):
+    if name in (CURSORS, PRODUCTS, IMPORTS):
         # Latest value per key: Apache Kafka compacts it.
         return {"cleanup.policy": "compact"}
     if name == TICKS:

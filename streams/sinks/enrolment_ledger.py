@@ -2,101 +2,35 @@
 before its call to Dotdigital and marked done after it, so no redelivery, replay or crash enrols
 anyone twice.
 
-It lives on `cartwright.enrolments.v1`, not in a Faust table: on the embedded broker a table's
-recovery trusts an end offset that is one batch too low and can lose the last update, which here
-is exactly the claim a crash left behind. The ledger reads its topic to the true end instead
-(`streams.runtime.catch_up`), before every batch that enrols anyone.
+It lives on `cartwright.enrolments.v1`, a journal (`streams.sinks.journal`: not a Faust table,
+whose recovery on the embedded broker could lose the claim a crash left behind), read to its
+true end before every batch that enrols anyone.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
-
-import orjson
-from pydantic import ValidationError
+from typing import Any, TypeVar
 
 from connectors.errors import SkippableError
 from connectors.privacy import mask_email
 from schemas.contract.topics import ENROLMENTS
-from schemas.dotdigital.enrolment_ledger import Enrolment, LedgerEntry, Mark, Sorting
-from schemas.dotdigital.enrolment_ledger import sort_enrolments as sort_marks
-from streams.runtime.catch_up import Record, read_to_end
+from schemas.dotdigital.journals.enrolments import Enrolment, LedgerEntry, Mark, Sorting
+from schemas.dotdigital.journals.enrolments import sort_enrolments as sort_marks
+from streams.sinks.journal import Journal, KafkaJournal, MemoryJournal, SharedReads
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-class LedgerJournal(Protocol):
-    """Where the marks are kept: `append` returns once the mark is durable."""
-
-    async def append(self, entry: LedgerEntry) -> None: ...
-
-    async def read_new(self) -> list[LedgerEntry]: ...
-
-
-class MemoryJournal:
-    """Marks kept in this process only (a worker without a broker: tests, tools)."""
-
-    def __init__(self) -> None:
-        self.entries: list[LedgerEntry] = []
-
-    async def append(self, entry: LedgerEntry) -> None:
-        self.entries.append(entry)
-
-    async def read_new(self) -> list[LedgerEntry]:
-        return []  # everything appended here is already in the ledger's memory
-
-
-class KafkaJournal:
-    """Marks on the ledger topic: sent through the worker's producer and awaited until the broker
-    acknowledged them; read back from where the last read ended, to the topic's true end."""
-
-    def __init__(
-        self,
-        bootstrap: str,
-        topic: Any,
-        *,
-        name: str = ENROLMENTS,
-        fetch_max_wait_ms: int = 50,
-    ) -> None:
-        self._bootstrap = bootstrap
-        self._topic = topic
-        self._name = name
-        self._fetch_max_wait_ms = fetch_max_wait_ms
-        self._positions: dict[int, int] = {}
-
-    async def append(self, entry: LedgerEntry) -> None:
-        sent = await self._topic.send(
-            key=entry.email.encode(), value=orjson.dumps(entry.model_dump(mode="json"))
-        )
-        await sent
-
-    async def read_new(self) -> list[LedgerEntry]:
-        entries: list[LedgerEntry] = []
-
-        def keep(record: Record) -> None:
-            try:
-                entries.append(LedgerEntry.model_validate_json(record.value or b""))
-            except ValidationError:
-                log.warning(
-                    "unreadable enrolment ledger entry",
-                    extra={"topic": self._name, "partition": record.partition},
-                )
-
-        ends = await read_to_end(
-            self._bootstrap,
-            self._name,
-            keep,
-            start=self._positions,
-            fetch_max_wait_ms=self._fetch_max_wait_ms,
-        )
-        self._positions.update(ends)
-        return entries
+def ledger_journal(bootstrap: str, topic: Any) -> KafkaJournal[LedgerEntry]:
+    """The ledger's marks on `cartwright.enrolments.v1`, keyed by email."""
+    return KafkaJournal(
+        bootstrap, topic, LedgerEntry, name=ENROLMENTS, key=lambda entry: entry.email
+    )
 
 
 class EnrolmentLedger:
@@ -104,35 +38,24 @@ class EnrolmentLedger:
 
     def __init__(
         self,
-        journal: LedgerJournal | None = None,
+        journal: Journal[LedgerEntry] | None = None,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._journal = journal or MemoryJournal()
+        self._journal: Journal[LedgerEntry] = journal or MemoryJournal()
         self._now = now
         self._marks: dict[Enrolment, Mark] = {}
-        self._reading = asyncio.Lock()
-        self._reads_started = 0
-        self._reads_done = 0
+        self._reads = SharedReads(self._journal, self._keep)
 
     async def sort(self, enrolments: Sequence[Enrolment]) -> Sorting:
         """Read what others (or this worker before a crash) marked, then sort `enrolments`."""
-        await self._read_since_now()
+        # One read that started after this call: what others marked until now.
+        await self._reads.since()
         return sort_marks({e: self._marks.get(e) for e in dict.fromkeys(enrolments)})
 
-    async def _read_since_now(self) -> None:
-        """One read of the journal that started after this call did. Callers that wait while a
-        read runs share the next one: a burst of enrolments (abandoned carts fired together)
-        costs a few reads, not one each."""
-        wanted = self._reads_started + 1
-        async with self._reading:
-            if self._reads_done >= wanted:
-                return  # a read that began after this call has finished meanwhile
-            self._reads_started += 1
-            started = self._reads_started
-            for entry in await self._journal.read_new():
-                self._marks[entry.enrolment] = entry.mark
-            self._reads_done = started
+    def _keep(self, entries: list[LedgerEntry]) -> None:
+        for entry in entries:
+            self._marks[entry.enrolment] = entry.mark
 
     async def mark(self, enrolments: Sequence[Enrolment], mark: Mark, event_id: str) -> None:
         """Append `mark` for each enrolment; returns once all are durable."""

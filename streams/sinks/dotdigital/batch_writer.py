@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 
 from connectors.dotdigital.client import DotdigitalClient
+from connectors.dotdigital.imports import ImportHooks
 from connectors.errors import SkippableError
 from connectors.privacy import mask_email
 from schemas.contract.incidents import Reason
@@ -23,7 +24,8 @@ from schemas.dotdigital.bodies import (
     MergeOption,
 )
 from schemas.dotdigital.commands import WriteCommand
-from schemas.dotdigital.enrolment_ledger import Enrolment
+from schemas.dotdigital.journals.enrolments import Enrolment
+from schemas.dotdigital.journals.imports import ImportKind
 from streams.runtime.metrics import Metrics
 from streams.runtime.retrying import Waiting, retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
@@ -37,6 +39,7 @@ from streams.sinks.dotdigital.batch_plan import (
 from streams.sinks.dotdigital.consent_writer import ConsentWriter
 from streams.sinks.dotdigital.trail import Receipts
 from streams.sinks.enrolment_ledger import EnrolmentLedger, interrupted
+from streams.sinks.import_journal import ImportJournal
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,11 @@ class BatchWriter:
         ledger: EnrolmentLedger | None = None,
         receipts: Receipts | None = None,
         metrics: Metrics | None = None,
+        imports: ImportJournal | None = None,
+        partition_of: Callable[[Any], int] = lambda origin: 0,
     ) -> None:
+        """`imports` journals this writer's imports and waits for those others left running
+        from the partitions (`partition_of` an origin) of the commands it writes."""
         self._client = client
         self._sleep = sleep
         self._waiting = waiting
@@ -89,6 +96,8 @@ class BatchWriter:
         )
         self._ledger = ledger or EnrolmentLedger()
         self._metrics = metrics or Metrics()
+        self._imports = imports or ImportJournal()
+        self._partition_of = partition_of
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         return await retry_until_settled(call, self._sleep, self._waiting)
@@ -97,6 +106,12 @@ class BatchWriter:
         self, commands: Sequence[tuple[WriteCommand, Origin]]
     ) -> list[Rejection[Origin]]:
         """Write everything Dotdigital will accept; return what it refused for good."""
+        # An import another worker left running from these partitions could land after us.
+        await self._imports.clear(
+            self._client,
+            {self._partition_of(origin) for _, origin in commands},
+            poll_interval=self._poll_interval,
+        )
         plan = plan_batch(commands)
         renames = [c for c in plan.contacts.values() if c.previous_email]
         leaving = {c.previous_email for c in renames}
@@ -240,8 +255,9 @@ class BatchWriter:
         for start in range(0, len(contacts), CONTACTS_PER_IMPORT):
             chunk = contacts[start : start + CONTACTS_PER_IMPORT]
             upserts = [ContactUpsert(email=c.email, data_fields=c.data_fields) for c in chunk]
+            hooks = self._import_hooks(ImportKind.CONTACTS, (o for c in chunk for o in c.origins))
             try:
-                report = await self._retrying(partial(self._import_contacts, upserts))
+                report = await self._retrying(partial(self._import_contacts, upserts, hooks))
             except SkippableError as exc:
                 self._metrics.imported(len(chunk), len(chunk))
                 rejections.extend(
@@ -273,10 +289,15 @@ class BatchWriter:
                 )
         return rejections
 
-    async def _import_contacts(self, upserts: list[ContactUpsert]) -> ContactImportReport:
+    async def _import_contacts(
+        self, upserts: list[ContactUpsert], hooks: ImportHooks
+    ) -> ContactImportReport:
         return await self._client.run_contact_import(
-            upserts, MergeOption.OVERWRITE, poll_interval=self._poll_interval
+            upserts, MergeOption.OVERWRITE, poll_interval=self._poll_interval, hooks=hooks
         )
+
+    def _import_hooks(self, kind: ImportKind, origins: Iterable[Any]) -> ImportHooks:
+        return self._imports.hooks(kind, {self._partition_of(origin) for origin in origins})
 
     async def _patch_contacts(
         self, contacts: list[PlannedContact[Origin]]
@@ -325,9 +346,12 @@ class BatchWriter:
             collection_type=collection_type,
             records=[record.write.record for record in chunk],
         )
+        hooks = self._import_hooks(ImportKind.INSIGHT, (o for r in chunk for o in r.origins))
         try:
             report = await self._retrying(
-                lambda: self._client.run_insight_import(batch, poll_interval=self._poll_interval)
+                lambda: self._client.run_insight_import(
+                    batch, poll_interval=self._poll_interval, hooks=hooks
+                )
             )
         except SkippableError as exc:
             self._metrics.imported(len(chunk), len(chunk))

@@ -34,6 +34,7 @@ from streams.sinks.dotdigital.in_flight import OrderedInFlight
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter, lane_keys
 from streams.sinks.dotdigital.trail import HELD_BACK, Receipts, entries, subject_of, trail_key
 from streams.sinks.enrolment_ledger import EnrolmentLedger
+from streams.sinks.import_journal import ImportJournal
 
 log = logging.getLogger(__name__)
 
@@ -299,13 +300,15 @@ def register(
     poll_interval: float,
     consent_of: ConsentLookup | None = None,
     ledger: EnrolmentLedger | None = None,
+    imports: Callable[[], ImportJournal] = ImportJournal,
     waiting: Waiting | None = None,
 ) -> None:
     """Declare both lanes on `app`; `client(background=…)` makes each lane's client.
 
     `consent_of` reads the join's `contacts` table for the consent gate; `ledger` is the
-    enrolment ledger both lanes ask before every enrolment; `waiting` learns of every call the
-    lanes keep retrying, for as long as they do.
+    enrolment ledger both lanes ask before every enrolment; `imports` makes the batch lane's
+    import journal, one per run of the lane; `waiting` learns of every call the lanes keep
+    retrying, for as long as they do.
     """
     gate = ConsentGate(consent_of)
     enrolments = ledger or EnrolmentLedger()
@@ -343,6 +346,8 @@ def register(
             ledger=enrolments,
             waiting=waiting,
             metrics=metrics,
+            imports=imports(),
+            partition_of=lambda origin: origin.partition,
         ),
         batch_client,
     )

@@ -18,7 +18,7 @@ from schemas.dotdigital.commands import (
     InsightWrite,
     WriteCommand,
 )
-from schemas.dotdigital.enrolment_ledger import Enrolment
+from schemas.dotdigital.journals.enrolments import Enrolment
 from streams.runtime.retrying import Waiting, retry_until_settled
 from streams.sinks.consent_gate import ConsentGate
 from streams.sinks.dotdigital.batch_writer import Rejection, words

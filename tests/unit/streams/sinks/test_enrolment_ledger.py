@@ -7,39 +7,15 @@ import asyncio
 
 from schemas.contract.incidents import Reason
 from schemas.dotdigital.commands import EnrolmentWrite, Lane, WriteCommand
-from schemas.dotdigital.enrolment_ledger import Enrolment, LedgerEntry, Mark
+from schemas.dotdigital.journals.enrolments import Enrolment, LedgerEntry, Mark
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from streams.sinks.enrolment_ledger import EnrolmentLedger
+from tests.support.journal import SharedJournal
 from tests.support.writes import ISSUED_AT, World, contact_write
 
 PROGRAM = 1  # active in the sandbox's default account
 SUBJECT = "order 000000001 (order_fulfilled)"
-
-
-class SharedJournal:
-    """One ledger topic that several ledgers (a worker and its restarted self) append to and
-    read from, each from where it last read."""
-
-    def __init__(self) -> None:
-        self.entries: list[LedgerEntry] = []
-
-    def reader(self) -> Reader:
-        return Reader(self)
-
-
-class Reader:
-    def __init__(self, journal: SharedJournal) -> None:
-        self._journal = journal
-        self._read = 0
-
-    async def append(self, entry: LedgerEntry) -> None:
-        self._journal.entries.append(entry)
-
-    async def read_new(self) -> list[LedgerEntry]:
-        new = self._journal.entries[self._read :]
-        self._read = len(self._journal.entries)
-        return new
 
 
 def enrolment(email: str, lane: Lane = Lane.BATCH, subject: str = SUBJECT) -> WriteCommand:
@@ -60,7 +36,7 @@ async def enrolled(world: World) -> int:
     return len((await world.dd.admin("enrolments"))["enrolments"])
 
 
-def claimed_before_a_crash(journal: SharedJournal, email: str) -> None:
+def claimed_before_a_crash(journal: SharedJournal[LedgerEntry], email: str) -> None:
     journal.entries.append(
         LedgerEntry(
             email=email,
@@ -78,7 +54,7 @@ async def test_a_redelivered_batch_enrolment_after_a_restart_is_not_sent_again(
 ) -> None:
     email = "ada@example.com"
     await world.sink.write([(contact_write(email), "c")])
-    journal = SharedJournal()
+    journal = SharedJournal[LedgerEntry]()
     first = BatchWriter(
         world.client, sleep=world.retry_sleep, ledger=EnrolmentLedger(journal.reader())
     )
@@ -97,7 +73,7 @@ async def test_a_redelivered_batch_enrolment_after_a_restart_is_not_sent_again(
 async def test_an_enrolment_claimed_before_a_crash_is_reported_and_not_sent(world: World) -> None:
     email, other = "ada@example.com", "grace@example.com"
     await world.sink.write([(contact_write(email), "c"), (contact_write(other), "c2")])
-    journal = SharedJournal()
+    journal = SharedJournal[LedgerEntry]()
     claimed_before_a_crash(journal, email)
     sink = BatchWriter(
         world.client, sleep=world.retry_sleep, ledger=EnrolmentLedger(journal.reader())
@@ -114,7 +90,7 @@ async def test_an_enrolment_claimed_before_a_crash_is_reported_and_not_sent(worl
 
 async def test_a_refused_enrolment_is_released_so_a_replay_may_try_again(world: World) -> None:
     email = "nobody-yet@example.com"
-    journal = SharedJournal()
+    journal = SharedJournal[LedgerEntry]()
     ledger = EnrolmentLedger(journal.reader())
     await world.dd.admin("programs", {"programs": {str(PROGRAM): False}})
     sink = BatchWriter(world.client, sleep=world.retry_sleep, ledger=ledger)
@@ -137,7 +113,7 @@ async def test_a_refused_enrolment_is_released_so_a_replay_may_try_again(world: 
 async def test_the_realtime_lane_keeps_the_same_ledger(world: World) -> None:
     email, interrupted = "ada@example.com", "grace@example.com"
     await world.sink.write([(contact_write(email), "c"), (contact_write(interrupted), "c2")])
-    journal = SharedJournal()
+    journal = SharedJournal[LedgerEntry]()
     claimed_before_a_crash(journal, interrupted)
     realtime = RealtimeWriter(
         world.client, sleep=world.retry_sleep, ledger=EnrolmentLedger(journal.reader())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.dotdigital.enrolment_ledger import Enrolment, Mark, sort_enrolments
+from schemas.dotdigital.journals.enrolments import Enrolment, Mark, sort_enrolments
 
 
 def test_done_is_never_sent_again_and_claimed_is_interrupted() -> None:

@@ -1,0 +1,163 @@
+"""The import journal against the real Dotdigital sandbox over HTTP, on a fake clock.
+
+A worker killed while polling an import leaves it running: Dotdigital finishes it anyway. The
+worker that writes the same commands again, newer, must not be overtaken by it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
+from schemas.commerce.orders import CommerceOrder
+from schemas.contract.normalized import OrderUpdated
+from schemas.dotdigital.bodies import CollectionScope, InsightImport
+from schemas.dotdigital.commands import InsightWrite, WriteCommand
+from schemas.dotdigital.journals.imports import ImportEntry, ImportKind, ImportMark
+from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
+from schemas.normalize.orders import order_updated
+from streams.sinks.dotdigital.batch_writer import BatchWriter
+from streams.sinks.import_journal import ImportJournal
+from tests.support.journal import SharedJournal
+from tests.support.writes import ISSUED_AT, PLACED_AT, World, contact_write
+
+EMAIL = "ada@example.com"
+PARTITION = 3
+Origin = tuple[str, int]  # (what, the writes topic's partition it came from)
+# Longer than the sandbox lets an import nobody polls run (10 s).
+LATER = 60.0
+
+
+def order(state: str, at: datetime) -> OrderUpdated:
+    placed = Order(
+        entity_id=101,
+        increment_id="000000101",
+        email=EMAIL,
+        firstname="Ada",
+        lastname="Lovelace",
+        lines=[Line(sku="LOOM-1", name="Loom", product_id=7, qty=1, price=Decimal("120"))],
+        created_at=PLACED_AT,
+    )
+    snapshot = placed.snapshot(state=state, status=state, at=at)
+    return order_updated(
+        CommerceOrder.model_validate(snapshot), [], event_id=f"evt-{state}", occurred_at=at
+    )
+
+
+PROCESSING = order("processing", PLACED_AT + timedelta(minutes=1))
+COMPLETE = order("complete", PLACED_AT + timedelta(minutes=2))
+
+
+def order_write(updated: OrderUpdated) -> WriteCommand:
+    record = orders_record(updated)
+    return WriteCommand(
+        command=InsightWrite(
+            email=EMAIL,
+            collection=ORDERS_COLLECTION,
+            collection_type="orders",
+            record=record,
+            subject=f"order {record.key}",
+            source_event_id=updated.event_id,
+            issued_at=ISSUED_AT,
+        )
+    )
+
+
+def writer(world: World, journal: SharedJournal[ImportEntry], owner: str) -> BatchWriter:
+    return BatchWriter(
+        world.client,
+        sleep=world.retry_sleep,
+        imports=ImportJournal(journal.reader(), owner=owner),
+        partition_of=lambda origin: origin[1],
+    )
+
+
+async def left_running(
+    world: World, journal: SharedJournal[ImportEntry], partition: int = PARTITION
+) -> str:
+    """A worker imports the order as processing, journals the import, and is killed before it
+    polls it once."""
+    import_id = await world.client.start_insight_import(
+        InsightImport(
+            collection_name=ORDERS_COLLECTION,
+            collection_scope=CollectionScope.CONTACT,
+            collection_type="orders",
+            records=[orders_record(PROCESSING)],
+        )
+    )
+    dead = ImportJournal(journal.reader(), owner="killed")
+    await dead.hooks(ImportKind.INSIGHT, {partition}).started(import_id)
+    return import_id
+
+
+async def stored_state(world: World) -> str:
+    world.dd.advance(LATER)
+    (record,) = (await world.orders_of(EMAIL)).values()
+    return str(record["orderStatus"])
+
+
+def ended(journal: SharedJournal[ImportEntry]) -> list[str]:
+    return [e.import_id for e in journal.entries if e.mark is ImportMark.ENDED]
+
+
+async def test_a_newer_write_waits_for_the_import_a_killed_worker_left_running(
+    world: World,
+) -> None:
+    await world.sink.write([(contact_write(EMAIL), "c")])
+    journal = SharedJournal[ImportEntry]()
+    orphan = await left_running(world, journal)
+
+    restarted = writer(world, journal, "restarted")
+    assert await restarted.write([(order_write(COMPLETE), ("complete", PARTITION))]) == []
+
+    assert orphan in ended(journal)  # waited for, and marked so nobody waits again
+    assert await stored_state(world) == "complete"
+
+
+async def test_without_the_journal_the_left_import_puts_the_older_state_back(
+    world: World,
+) -> None:
+    # What the journal prevents: the same restart, with nobody told of the running import.
+    await world.sink.write([(contact_write(EMAIL), "c")])
+    await left_running(world, SharedJournal[ImportEntry]())
+
+    restarted = writer(world, SharedJournal[ImportEntry](), "restarted")
+    assert await restarted.write([(order_write(COMPLETE), ("complete", PARTITION))]) == []
+
+    assert await stored_state(world) == "processing"
+
+
+async def test_imports_from_other_partitions_hold_nobody_back(world: World) -> None:
+    await world.sink.write([(contact_write(EMAIL), "c")])
+    journal = SharedJournal[ImportEntry]()
+    orphan = await left_running(world, journal, partition=PARTITION + 1)
+
+    other = writer(world, journal, "other")
+    assert await other.write([(order_write(COMPLETE), ("complete", PARTITION))]) == []
+
+    assert orphan not in ended(journal)
+
+
+async def test_a_writers_own_imports_are_journaled_started_then_ended(world: World) -> None:
+    await world.sink.write([(contact_write(EMAIL), "c")])
+    journal = SharedJournal[ImportEntry]()
+
+    await writer(world, journal, "me").write([(order_write(COMPLETE), ("complete", PARTITION))])
+
+    assert [(e.mark, e.kind, e.partitions, e.owner) for e in journal.entries] == [
+        (ImportMark.STARTED, ImportKind.INSIGHT, [PARTITION], "me"),
+        (ImportMark.ENDED, ImportKind.INSIGHT, [PARTITION], "me"),
+    ]
+
+
+async def test_an_import_dotdigital_does_not_know_is_not_waited_for(world: World) -> None:
+    await world.sink.write([(contact_write(EMAIL), "c")])
+    journal = SharedJournal[ImportEntry]()
+    dead = ImportJournal(journal.reader(), owner="killed")
+    await dead.hooks(ImportKind.CONTACTS, {PARTITION}).started("no-such-import")
+
+    restarted = writer(world, journal, "restarted")
+    assert await restarted.write([(order_write(COMPLETE), ("complete", PARTITION))]) == []
+
+    assert "no-such-import" in ended(journal)
