@@ -38,12 +38,15 @@ class UnknownImport:
 
 
 class ImportHooks(Protocol):
-    """Told of an import's id once Dotdigital answered with it, before the first poll, and of
-    its end (finished or failed) once a report said so: the window in which it may still land."""
+    """Told before an import is asked for, of its id once Dotdigital answered with it (before the
+    first poll), and of its end: a report said finished or failed, or the call to start it
+    failed. In between, the import may still land."""
+
+    async def starting(self) -> None: ...
 
     async def started(self, import_id: str) -> None: ...
 
-    async def ended(self, import_id: str) -> None: ...
+    async def ended(self) -> None: ...
 
 
 async def run_import(
@@ -68,7 +71,14 @@ async def run_import(
     (imports are upserts, so the whole batch can be sent again). The status is the error's code.
     """
     async with slots:
-        import_id = await start()
+        if hooks is not None:
+            await hooks.starting()
+        try:
+            import_id = await start()
+        except Exception:
+            if hooks is not None:
+                await hooks.ended()
+            raise
         if hooks is not None:
             await hooks.started(import_id)
         ended = await await_report(
@@ -80,7 +90,7 @@ async def run_import(
             sleep=sleep,
         )
         if hooks is not None:
-            await hooks.ended(import_id)
+            await hooks.ended()
     if not ended.failed:
         return ended
     message, code = f"{what} {import_id} ended {ended.status}", ended.status

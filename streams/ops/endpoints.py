@@ -11,7 +11,7 @@ from typing import Any
 from faust.web import Request, Response, View
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from streams.ops.partition_lag import PartitionLag
+from streams.ops.partition_lag import PartitionLag, assigned, leads
 from streams.ops.status_page import StatusPage, StatusSources
 from streams.ops.table_digest import held_digests
 from streams.runtime.metrics import Metrics
@@ -65,7 +65,7 @@ def register_ops(
     budgets (None before its first assignment), `sources` what the page reads beyond the worker
     (exceptions, warnings, drift, trace; "nothing yet" for any not given)."""
     token = settings.web.ops_token.get_secret_value() if settings.web.ops_token else None
-    metrics.registry.register(PartitionLag(lambda: app.consumer.assignment(), app.monitor))
+    metrics.registry.register(PartitionLag(lambda: assigned(app), app.monitor))
     page = StatusPage(app, settings, metrics, budget, sources or StatusSources())
 
     class Page(View):
@@ -105,16 +105,16 @@ def register_ops(
         async def get(self, request: Request) -> Response:
             if not _authorized(request, token):
                 return self.json({"error": "unauthorized"}, status=401)
-            assigned = sorted(f"{tp.topic}[{tp.partition}]" for tp in app.consumer.assignment())
+            holding = sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned(app))
             return self.json(
                 {
                     **metrics.snapshot(),
                     "app": settings.kafka.app_id,
                     "bootstrap": settings.kafka.bootstrap,
                     "dotdigital": settings.dotdigital.base_url,
-                    "assigned": assigned,
+                    "assigned": holding,
                     # The leader polls Dotdigital's suppression feeds; one worker in the group.
-                    "leader": app.is_leader(),
+                    "leader": leads(app),
                     "dotdigital_budget": budget(),
                 }
             )

@@ -7,12 +7,30 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from faust.exceptions import ConsumerNotStarted
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from schemas.contract import topics
 
 Offsets = Mapping[Any, int]  # TP (topic, partition) → offset
+
+
+def assigned(app: Any) -> set[Any]:
+    """The partitions this worker holds: none while its consumer is still starting (Faust raises
+    then, and a page or scrape that early must answer, not fail)."""
+    try:
+        return set(app.consumer.assignment())
+    except ConsumerNotStarted:
+        return set()
+
+
+def leads(app: Any) -> bool:
+    """Whether this worker is the group's leader (not while its consumer is still starting)."""
+    try:
+        return bool(app.is_leader())
+    except ConsumerNotStarted:
+        return False
 
 
 def lag(end: int | None, committed: int | None) -> int | None:

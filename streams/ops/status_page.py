@@ -21,7 +21,7 @@ from connectors.errors import ConnectorError
 from schemas.catalogue.sync_summary import CatalogueSynced
 from streams.ops.early_warnings import EarlyWarning
 from streams.ops.exception_book import ExceptionRow
-from streams.ops.partition_lag import LagWatch
+from streams.ops.partition_lag import LagWatch, assigned, leads
 from streams.ops.reconciliation.report import DriftDay
 from streams.ops.trace import Trace
 from streams.runtime.metrics import Metrics
@@ -210,7 +210,7 @@ class StatusPage:
         self._budget = budget
         self._sources = sources
         self._clock = clock
-        self._watch = LagWatch(lambda: app.consumer.assignment(), app.monitor, clock)
+        self._watch = LagWatch(lambda: assigned(app), app.monitor, clock)
         # Autoescaping on everything: subjects, emails, reasons and Dotdigital's answers are
         # untrusted text, and StrictUndefined turns a misspelt name into an error in the tests.
         self._templates = Environment(
@@ -231,7 +231,7 @@ class StatusPage:
             catalogue_line(self._sources.catalogue),
             search(self._sources, query),
         )
-        assigned = self._app.consumer.assignment()
+        holding = assigned(self._app)
         stages, stalled = self._watch.read()
         settings = self._settings
         return self._templates.get_template("status.html").render(
@@ -239,10 +239,10 @@ class StatusPage:
             app_id=settings.kafka.app_id,
             worker=f"{socket.gethostname()} (pid {os.getpid()}), "
             f"{settings.web.host}:{settings.web.port}",
-            leader=self._app.is_leader(),
+            leader=leads(self._app),
             uptime=self._clock() - self._metrics.started_at,
-            assigned=assigned_by_topic(assigned),
-            partitions=len(assigned),
+            assigned=assigned_by_topic(holding),
+            partitions=len(holding),
             stages=stages,
             total_lag=sum(stage.lag for stage in stages),
             stalled=stalled,

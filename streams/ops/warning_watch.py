@@ -25,7 +25,7 @@ from streams.ops.early_warnings import (
     evaluate,
     measured,
 )
-from streams.ops.partition_lag import NOT_STAGES, LagWatch, lag, stage_of
+from streams.ops.partition_lag import NOT_STAGES, LagWatch, assigned, lag, stage_of
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.retrying import Waiting
@@ -60,7 +60,7 @@ class Sensors:
         self._waiting = waiting
         self._app = app
         self._clock = clock
-        self._lags = LagWatch(lambda: app.consumer.assignment(), app.monitor, monotonic)
+        self._lags = LagWatch(lambda: assigned(app), app.monitor, monotonic)
         self._leader_since: float | None = None
 
     def read(self) -> Readings:
@@ -87,7 +87,7 @@ class Sensors:
         ends = monitor.tp_end_offsets or {}
         done = monitor.tp_committed_offsets or {}
         found: dict[str, int] = {}
-        for tp in self._app.consumer.assignment():
+        for tp in assigned(self._app):
             if stage_of(tp.topic) in NOT_STAGES:
                 continue
             behind = lag(ends.get(tp), done.get(tp))

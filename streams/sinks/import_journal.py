@@ -8,13 +8,15 @@ It lives on `cartwright.imports.v1`, a journal (`streams.sinks.journal`) every w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+from connectors.clock import Sleep
 from connectors.dotdigital.client import DotdigitalClient
 from connectors.dotdigital.imports import ImportHooks
 from connectors.errors import RetriableError, SkippableError
@@ -33,12 +35,15 @@ log = logging.getLogger(__name__)
 # A worker that died left its last entries at least a broker session before its partitions
 # reach another worker, so a read of the journal begun this recently has them.
 FRESH_ENOUGH_SECONDS = 1.0
+# How long an import nobody polls may take to end on its own, counted from just before it was
+# asked for: what a successor waits when its owner died before learning the import's id.
+UNPOLLED_IMPORT_SECONDS = 30.0
 
 
 def import_journal(bootstrap: str, topic: Any) -> KafkaJournal[ImportEntry]:
-    """The journal's marks on `cartwright.imports.v1`, keyed by import id."""
+    """The journal's marks on `cartwright.imports.v1`, keyed by attempt."""
     return KafkaJournal(
-        bootstrap, topic, ImportEntry, name=IMPORTS, key=lambda entry: entry.import_id
+        bootstrap, topic, ImportEntry, name=IMPORTS, key=lambda entry: entry.attempt
     )
 
 
@@ -52,10 +57,14 @@ class ImportJournal:
         owner: str | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        unpolled_import_seconds: float = UNPOLLED_IMPORT_SECONDS,
     ) -> None:
         self._journal: Journal[ImportEntry] = journal or MemoryJournal()
         self.owner = owner or uuid4().hex
         self._now = now
+        self._sleep = sleep
+        self._unpolled = timedelta(seconds=unpolled_import_seconds)
         self._running: dict[str, ImportEntry] = {}
         self._reads = SharedReads(self._journal, self._keep, clock=clock)
 
@@ -69,53 +78,78 @@ class ImportJournal:
         await self._reads.since(FRESH_ENOUGH_SECONDS)
         for entry in left_behind(self._running, partitions, self.owner):
             log.warning(
-                "waiting for an import another worker left running before writing after it",
-                extra={
-                    "import": entry.import_id,
-                    "kind": entry.kind.value,
-                    "partitions": entry.partitions,
-                },
+                "waiting for an import another worker left running (%s) before writing after it",
+                entry.import_id or "its id never learnt",
+                extra={"kind": entry.kind.value, "partitions": entry.partitions},
             )
-            try:
-                status = await client.await_import(
-                    entry.kind, entry.import_id, poll_interval=poll_interval
-                )
-            except (RetriableError, SkippableError) as exc:
-                # Still running after the import timeout: waiting longer holds the lane back.
-                status = f"not ended ({exc})"
+            if entry.import_id is None:
+                status = await self._outlast(entry)
+            else:
+                status = await self._poll(client, entry.kind, entry.import_id, poll_interval)
             log.info(
-                "the import another worker left running ended",
-                extra={"import": entry.import_id, "status": status},
+                "the import another worker left running (%s) ended: %s",
+                entry.import_id or "its id never learnt",
+                status,
             )
-            await self.mark(entry.import_id, entry.kind, ImportMark.ENDED, entry.partitions)
+            await self.mark(entry, ImportMark.ENDED)
+
+    async def _poll(
+        self, client: DotdigitalClient, kind: ImportKind, import_id: str, poll_interval: float
+    ) -> str:
+        try:
+            return await client.await_import(kind, import_id, poll_interval=poll_interval)
+        except (RetriableError, SkippableError) as exc:
+            # Still running after the import timeout: waiting longer holds the lane back.
+            return f"not ended ({exc})"
+
+    async def _outlast(self, entry: ImportEntry) -> str:
+        """Its owner died between asking for it and learning its id: nobody can poll it, so wait
+        until an import nobody polls has surely ended on its own."""
+        left = (entry.at + self._unpolled - self._now()).total_seconds()
+        if left > 0:
+            await self._sleep(left)
+        return f"outlasted, {self._unpolled.total_seconds():.0f} s after it was asked for"
 
     def hooks(self, kind: ImportKind, partitions: Collection[int]) -> ImportHooks:
-        """What an import from `partitions` tells the journal: started, then ended."""
+        """What an import from `partitions` tells the journal: starting, started, ended."""
         return _Marks(self, kind, sorted(partitions))
 
-    async def mark(
-        self, import_id: str, kind: ImportKind, mark: ImportMark, partitions: list[int]
-    ) -> None:
-        entry = ImportEntry(
-            import_id=import_id,
+    async def mark(self, entry: ImportEntry, mark: ImportMark) -> None:
+        """Append `entry` with `mark` (and this writer as its author) and keep it."""
+        marked = entry.model_copy(update={"mark": mark, "owner": self.owner, "at": self._now()})
+        await self._journal.append(marked)
+        self._keep([marked])
+
+    def entry(self, kind: ImportKind, partitions: list[int]) -> ImportEntry:
+        """A new attempt's first mark."""
+        return ImportEntry(
+            attempt=uuid4().hex,
             kind=kind,
-            mark=mark,
+            mark=ImportMark.STARTING,
             partitions=partitions,
             owner=self.owner,
             at=self._now(),
         )
-        await self._journal.append(entry)
-        self._keep([entry])
 
 
 class _Marks:
+    """One import's marks; the lane may try it again (a failed import), each try a new attempt."""
+
     def __init__(self, journal: ImportJournal, kind: ImportKind, partitions: list[int]) -> None:
         self._journal = journal
         self._kind = kind
         self._partitions = partitions
+        self._attempt: ImportEntry | None = None
+
+    async def starting(self) -> None:
+        self._attempt = self._journal.entry(self._kind, self._partitions)
+        await self._journal.mark(self._attempt, ImportMark.STARTING)
 
     async def started(self, import_id: str) -> None:
-        await self._journal.mark(import_id, self._kind, ImportMark.STARTED, self._partitions)
+        assert self._attempt is not None, "started before starting"
+        self._attempt = self._attempt.model_copy(update={"import_id": import_id})
+        await self._journal.mark(self._attempt, ImportMark.STARTED)
 
-    async def ended(self, import_id: str) -> None:
-        await self._journal.mark(import_id, self._kind, ImportMark.ENDED, self._partitions)
+    async def ended(self) -> None:
+        assert self._attempt is not None, "ended before starting"
+        await self._journal.mark(self._attempt, ImportMark.ENDED)

@@ -3,9 +3,11 @@
 Dotdigital runs an import to its end whether or not anyone polls it, and has no conditional
 write. A worker killed while polling leaves its import running; the worker that re-reads the
 same uncommitted commands imports their newer state, and the orphan, landing after it, would
-put the older state back. So each import is written down before it is polled, with the writes
-topic's partitions its commands came from, and whoever imports from those partitions next waits
-for a dead owner's import to end first.
+put the older state back. So each import is written down before it is asked for and again with
+its id before it is polled, with the writes topic's partitions its commands came from, and
+whoever writes from those partitions next waits for a dead owner's import to end first: by
+polling it, or, when the owner died before it learnt the id, for as long as an import nobody
+polls may take.
 """
 
 from __future__ import annotations
@@ -23,15 +25,17 @@ class ImportKind(StrEnum):
 
 
 class ImportMark(StrEnum):
+    STARTING = "starting"  # about to ask Dotdigital: an import may exist whose id nobody knows
     STARTED = "started"  # Dotdigital answered with the import's id; nobody knows its end yet
-    ENDED = "ended"  # its report said finished or failed: it changes nothing any more
+    ENDED = "ended"  # its report said finished or failed (or it never started): nothing to wait for
 
 
 class ImportEntry(BaseModel):
-    """`cartwright.imports.v1` (key: the import id): one mark of one import."""
+    """`cartwright.imports.v1` (key: the attempt): one mark of one attempt at an import."""
 
     schema_version: int = 1
-    import_id: str
+    attempt: str = Field(description="the writer's own id for the attempt, known before the call")
+    import_id: str | None = Field(default=None, description="Dotdigital's id, once it answered")
     kind: ImportKind
     mark: ImportMark
     partitions: list[int] = Field(
@@ -45,13 +49,13 @@ class ImportEntry(BaseModel):
 def unended(
     running: Mapping[str, ImportEntry], entries: Iterable[ImportEntry]
 ) -> dict[str, ImportEntry]:
-    """`running` (import id → its start) after `entries`, in the journal's order."""
+    """`running` (attempt → its latest mark) after `entries`, in the journal's order."""
     after = dict(running)
     for entry in entries:
-        if entry.mark is ImportMark.STARTED:
-            after[entry.import_id] = entry
+        if entry.mark is ImportMark.ENDED:
+            after.pop(entry.attempt, None)
         else:
-            after.pop(entry.import_id, None)
+            after[entry.attempt] = entry
     return after
 
 

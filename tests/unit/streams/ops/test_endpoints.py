@@ -34,9 +34,12 @@ def metrics() -> Metrics:
     return metrics
 
 
-async def serving(settings: Settings, metrics: Metrics) -> TestClient[web.Request, web.Application]:
+async def serving(
+    settings: Settings, metrics: Metrics, *, started: bool = True
+) -> TestClient[web.Request, web.Application]:
     app: Any = faust.App("ops-test", broker="kafka://127.0.0.1:1", store="memory://")
-    app.consumer = AssignedConsumer()
+    if started:
+        app.consumer = AssignedConsumer()
     register_ops(app, settings, metrics, budget=lambda: {"share": "1/4", "leader": False})
     return TestClient(TestServer(app.web.web_app))
 
@@ -67,6 +70,19 @@ async def test_status_shows_counts_latencies_and_assigned_partitions(
         "cartwright.commerce.writes.v1[0]",
         "cartwright.commerce.writes.v1[1]",
     ]
+
+
+async def test_status_and_metrics_answer_while_the_consumer_is_still_starting(
+    metrics: Metrics,
+) -> None:
+    # A probe that comes before Faust's consumer thread runs: no partitions yet, no error.
+    async with await serving(Settings(web=WebSettings()), metrics, started=False) as client:
+        status = await client.get("/ops/status")
+        scrape = await client.get("/metrics")
+
+        assert status.status == 200
+        assert (await status.json())["assigned"] == []
+        assert scrape.status == 200
 
 
 async def test_status_says_whether_the_worker_leads_and_its_dotdigital_budget(

@@ -5,7 +5,8 @@ worker that writes the same commands again, newer, must not be overtaken by it."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sandbox.commerce.model.lines import Line
@@ -18,7 +19,7 @@ from schemas.dotdigital.journals.imports import ImportEntry, ImportKind, ImportM
 from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
 from schemas.normalize.orders import order_updated
 from streams.sinks.dotdigital.batch_writer import BatchWriter
-from streams.sinks.import_journal import ImportJournal
+from streams.sinks.import_journal import UNPOLLED_IMPORT_SECONDS, ImportJournal
 from tests.support.journal import SharedJournal
 from tests.support.writes import ISSUED_AT, PLACED_AT, World, contact_write
 
@@ -68,16 +69,29 @@ def writer(world: World, journal: SharedJournal[ImportEntry], owner: str) -> Bat
     return BatchWriter(
         world.client,
         sleep=world.retry_sleep,
-        imports=ImportJournal(journal.reader(), owner=owner),
+        imports=ImportJournal(
+            journal.reader(), owner=owner, now=world_now(world), sleep=world.time.sleep
+        ),
         partition_of=lambda origin: origin[1],
     )
 
 
+def world_now(world: World) -> Callable[[], datetime]:
+    return lambda: datetime.fromtimestamp(world.time.wall_clock(), UTC)
+
+
 async def left_running(
-    world: World, journal: SharedJournal[ImportEntry], partition: int = PARTITION
+    world: World,
+    journal: SharedJournal[ImportEntry],
+    partition: int = PARTITION,
+    *,
+    learnt: bool = True,
 ) -> str:
     """A worker imports the order as processing, journals the import, and is killed before it
     polls it once."""
+    dead = ImportJournal(journal.reader(), owner="killed", now=world_now(world))
+    marks = dead.hooks(ImportKind.INSIGHT, {partition})
+    await marks.starting()
     import_id = await world.client.start_insight_import(
         InsightImport(
             collection_name=ORDERS_COLLECTION,
@@ -86,8 +100,8 @@ async def left_running(
             records=[orders_record(PROCESSING)],
         )
     )
-    dead = ImportJournal(journal.reader(), owner="killed")
-    await dead.hooks(ImportKind.INSIGHT, {partition}).started(import_id)
+    if learnt:
+        await marks.started(import_id)
     return import_id
 
 
@@ -97,7 +111,7 @@ async def stored_state(world: World) -> str:
     return str(record["orderStatus"])
 
 
-def ended(journal: SharedJournal[ImportEntry]) -> list[str]:
+def ended(journal: SharedJournal[ImportEntry]) -> list[str | None]:
     return [e.import_id for e in journal.entries if e.mark is ImportMark.ENDED]
 
 
@@ -146,18 +160,44 @@ async def test_a_writers_own_imports_are_journaled_started_then_ended(world: Wor
     await writer(world, journal, "me").write([(order_write(COMPLETE), ("complete", PARTITION))])
 
     assert [(e.mark, e.kind, e.partitions, e.owner) for e in journal.entries] == [
+        (ImportMark.STARTING, ImportKind.INSIGHT, [PARTITION], "me"),
         (ImportMark.STARTED, ImportKind.INSIGHT, [PARTITION], "me"),
         (ImportMark.ENDED, ImportKind.INSIGHT, [PARTITION], "me"),
     ]
+    assert len({e.attempt for e in journal.entries}) == 1
+    assert journal.entries[0].import_id is None and journal.entries[1].import_id is not None
 
 
 async def test_an_import_dotdigital_does_not_know_is_not_waited_for(world: World) -> None:
     await world.sink.write([(contact_write(EMAIL), "c")])
     journal = SharedJournal[ImportEntry]()
     dead = ImportJournal(journal.reader(), owner="killed")
-    await dead.hooks(ImportKind.CONTACTS, {PARTITION}).started("no-such-import")
+    marks = dead.hooks(ImportKind.CONTACTS, {PARTITION})
+    await marks.starting()
+    await marks.started("no-such-import")
 
     restarted = writer(world, journal, "restarted")
     assert await restarted.write([(order_write(COMPLETE), ("complete", PARTITION))]) == []
 
     assert "no-such-import" in ended(journal)
+
+
+async def test_an_import_whose_id_a_killed_worker_never_learnt_is_outlasted(
+    world: World,
+) -> None:
+    await world.sink.write([(contact_write(EMAIL), "c")])
+    journal = SharedJournal[ImportEntry]()
+    await left_running(world, journal, learnt=False)
+    asked_at = world.time.clock()
+
+    restarted = writer(world, journal, "restarted")
+    assert await restarted.write([(order_write(COMPLETE), ("complete", PARTITION))]) == []
+
+    # Nobody can poll it: the writer waited as long as an import nobody polls may take.
+    assert world.time.clock() - asked_at >= UNPOLLED_IMPORT_SECONDS
+    left = journal.entries[0].attempt
+    assert [e.mark for e in journal.entries if e.attempt == left] == [
+        ImportMark.STARTING,
+        ImportMark.ENDED,
+    ]
+    assert await stored_state(world) == "complete"

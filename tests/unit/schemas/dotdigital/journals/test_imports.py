@@ -17,10 +17,10 @@ AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def entry(
-    import_id: str, mark: ImportMark, partitions: list[int], owner: str = "dead"
+    attempt: str, mark: ImportMark, partitions: list[int], owner: str = "dead"
 ) -> ImportEntry:
     return ImportEntry(
-        import_id=import_id,
+        attempt=attempt,
         kind=ImportKind.INSIGHT,
         mark=mark,
         partitions=partitions,
@@ -56,4 +56,4 @@ def test_a_writer_waits_for_others_imports_from_its_partitions_only() -> None:
 
     waiting = left_behind(running, {3, 4}, "me")
 
-    assert [e.import_id for e in waiting] == ["theirs-here"]
+    assert [e.attempt for e in waiting] == ["theirs-here"]
