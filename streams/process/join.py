@@ -229,9 +229,14 @@ def register(
 
     @app.agent(source, name="join")
     async def join(stream: Any) -> None:
-        if products is not None:
-            await products.ready()
+        # Iterate first, then wait: Faust hands a topic's records only to the streams already
+        # iterating it and acknowledges them once those are done, and the carts and browse
+        # agents read the orders topic too. A join that waited for the products before it
+        # iterated missed every order they took meanwhile, for good (a restarted worker left
+        # orders at their older state in Dotdigital).
         async for event in stream.events():
+            if products is not None:
+                await products.ready()
             await records.one(event, dispatch)
 
     return join, joiner

@@ -87,7 +87,7 @@ class ProductAttributes:
         self._lines[product.sku] = product.line_attributes
 
     async def ready(self) -> None:
-        """Returns once the topic has been read to its end (the join starts after that)."""
+        """Returns once the topic has been read to its end (the join handles no event before)."""
         await self._loaded.wait()
 
     async def run(self) -> None:

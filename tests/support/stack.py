@@ -82,7 +82,7 @@ def start_cli(name: str, args: list[str], env: dict[str, str], logs: Path) -> Pr
     log = logs / f"{name}.log"
     popen = subprocess.Popen(
         [sys.executable, "-m", "streams", *args],
-        env=env,
+        env={**env, "PYTHONUNBUFFERED": "1"},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
