@@ -86,8 +86,16 @@ def cart_rules(settings: Settings) -> CartRules:
     )
 
 
-def create_app(settings: Settings) -> Any:
-    """The Cartwright worker app; importing or building it connects to nothing."""
+def product_attributes(settings: Settings) -> ProductAttributes:
+    """Every worker's copy of the products topic (see `streams.process.product_attributes`)."""
+    return ProductAttributes.on_topic(
+        settings.kafka.bootstrap, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms
+    )
+
+
+def create_app(settings: Settings, *, products: ProductAttributes | None = None) -> Any:
+    """The Cartwright worker app; importing or building it connects to nothing. `products`:
+    the products topic already read (`ProductAttributes.preload`), else read once it runs."""
     app = CartwrightApp(
         settings.kafka.app_id,
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
@@ -108,9 +116,7 @@ def create_app(settings: Settings) -> Any:
         index_block_size=settings.replay.index_block_size,
     )
     # --- Orders lines' product attributes: every worker's copy of the products topic ---
-    products = ProductAttributes.on_topic(
-        settings.kafka.bootstrap, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms
-    )
+    products = products or product_attributes(settings)
     app.task(products.run)
     _, joiner = join.register(
         app,

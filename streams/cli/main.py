@@ -53,7 +53,7 @@ def _create_topics(settings: Settings) -> list[str]:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from faust import Worker
 
-    from streams.app import create_app
+    from streams.app import create_app, product_attributes
 
     if args.web_port:
         settings.web.port = args.web_port
@@ -61,7 +61,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     created = _create_topics(settings)
     if created:
         log.info("created topics: %s", ", ".join(created))
-    worker = faust_worker(Worker, create_app(settings), settings.log_level)
+    # Read before the worker starts: a join that waited for them would hold its records.
+    products = product_attributes(settings)
+    asyncio.run(products.preload())
+    worker = faust_worker(Worker, create_app(settings, products=products), settings.log_level)
     worker.execute_from_commandline()
     return 0
 

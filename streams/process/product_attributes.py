@@ -45,6 +45,7 @@ class ProductAttributes:
         self._sleep = sleep
         self._lines: dict[str, dict[str, str]] = {}
         self._loaded = asyncio.Event()
+        self._ends: dict[int, int] | None = None
 
     @classmethod
     def on_topic(cls, bootstrap: str, *, fetch_max_wait_ms: int = 100) -> ProductAttributes:
@@ -90,16 +91,30 @@ class ProductAttributes:
         """Returns once the topic has been read to its end (the join handles no event before)."""
         await self._loaded.wait()
 
+    async def preload(self) -> None:
+        """Read the topic to its end before the worker starts (its own event loop), so the join
+        never holds records waiting for it; `run` then only follows. When the broker cannot be
+        read yet, `run` reads it instead."""
+        try:
+            self._ends = await self._load(self.take)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("could not read %s before starting: %s", PRODUCTS, type(exc).__name__)
+            return
+        self._announce()
+
     async def run(self) -> None:
-        """Read the topic to its end (again after a broker failure), then follow it for good."""
-        while True:
+        """Read the topic to its end (again after a broker failure) unless preloaded, then
+        follow it for good."""
+        while self._ends is None:
             try:
-                ends = await self._load(self.take)
+                self._ends = await self._load(self.take)
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.warning("could not read %s yet: %s", PRODUCTS, type(exc).__name__)
                 await self._sleep(self._retry_wait)
                 continue
-            break
+            self._announce()
+        await self._follow(self.take, self._ends)
+
+    def _announce(self) -> None:
         log.info("product attributes loaded for %d SKUs", len(self._lines))
         self._loaded.set()
-        await self._follow(self.take, ends)
