@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from connectors.dotdigital.client import DotdigitalClient
-from schemas.dotdigital.commands import ContactWrite, WriteCommand
-from schemas.dotdigital.orders import ORDERS_COLLECTION
+from sandbox.commerce.model.lines import Line
+from sandbox.commerce.model.orders import Order
+from schemas.commerce.orders import CommerceOrder
+from schemas.contract.normalized import OrderUpdated
+from schemas.dotdigital.bodies import InsightRecord
+from schemas.dotdigital.commands import ContactWrite, InsightWrite, WriteCommand
+from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
+from schemas.normalize.orders import order_updated
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from tests.support.dotdigital import Dotdigital
 from tests.support.faketime import FakeTime
@@ -68,3 +75,45 @@ def contact_write(email: str, **fields: Any) -> WriteCommand:
             issued_at=ISSUED_AT,
         )
     )
+
+
+def order(entity_id: int, email: str) -> Order:
+    """A one-line order placed at PLACED_AT, as the Commerce sandbox models it."""
+    return Order(
+        entity_id=entity_id,
+        increment_id=f"{entity_id:09d}",
+        email=email,
+        firstname="Ada",
+        lastname="Lovelace",
+        lines=[Line(sku="LOOM-1", name="Loom", product_id=7, qty=1, price=Decimal("120"))],
+        created_at=PLACED_AT,
+    )
+
+
+def updated(
+    entity_id: int, email: str, *, state: str = "new", at: datetime = PLACED_AT
+) -> OrderUpdated:
+    """The order as normalized, in `state` as of `at`."""
+    snapshot = order(entity_id, email).snapshot(state=state, status=state, at=at)
+    return order_updated(
+        CommerceOrder.model_validate(snapshot), [], event_id=f"evt-{entity_id}", occurred_at=at
+    )
+
+
+def insight_write(record: InsightRecord, email: str) -> WriteCommand:
+    return WriteCommand(
+        command=InsightWrite(
+            email=email,
+            collection=ORDERS_COLLECTION,
+            collection_type="orders",
+            record=record,
+            subject=f"order {record.key}",
+            source_event_id=f"evt-{record.key}",
+            issued_at=ISSUED_AT,
+        )
+    )
+
+
+def order_write(order: OrderUpdated) -> WriteCommand:
+    """The order's Orders record, as the join writes it."""
+    return insight_write(orders_record(order), order.email)

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
-from sandbox.commerce.model.lines import Line
-from sandbox.commerce.model.orders import Order
-from schemas.commerce.orders import CommerceOrder
-from schemas.contract.normalized import OrderUpdated
 from schemas.dotdigital.bodies import CollectionScope, InsightImport
-from schemas.dotdigital.commands import InsightWrite, WriteCommand
 from schemas.dotdigital.journals.imports import ImportEntry, ImportKind, ImportMark
 from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
-from schemas.normalize.orders import order_updated
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.import_journal import UNPOLLED_IMPORT_SECONDS, ImportJournal
 from tests.support.journal import SharedJournal
-from tests.support.writes import ISSUED_AT, PLACED_AT, World, contact_write
+from tests.support.writes import PLACED_AT, World, contact_write, order_write, updated
 
 EMAIL = "ada@example.com"
 PARTITION = 3
@@ -30,39 +23,8 @@ Origin = tuple[str, int]  # (what, the writes topic's partition it came from)
 LATER = 60.0
 
 
-def order(state: str, at: datetime) -> OrderUpdated:
-    placed = Order(
-        entity_id=101,
-        increment_id="000000101",
-        email=EMAIL,
-        firstname="Ada",
-        lastname="Lovelace",
-        lines=[Line(sku="LOOM-1", name="Loom", product_id=7, qty=1, price=Decimal("120"))],
-        created_at=PLACED_AT,
-    )
-    snapshot = placed.snapshot(state=state, status=state, at=at)
-    return order_updated(
-        CommerceOrder.model_validate(snapshot), [], event_id=f"evt-{state}", occurred_at=at
-    )
-
-
-PROCESSING = order("processing", PLACED_AT + timedelta(minutes=1))
-COMPLETE = order("complete", PLACED_AT + timedelta(minutes=2))
-
-
-def order_write(updated: OrderUpdated) -> WriteCommand:
-    record = orders_record(updated)
-    return WriteCommand(
-        command=InsightWrite(
-            email=EMAIL,
-            collection=ORDERS_COLLECTION,
-            collection_type="orders",
-            record=record,
-            subject=f"order {record.key}",
-            source_event_id=updated.event_id,
-            issued_at=ISSUED_AT,
-        )
-    )
+PROCESSING = updated(101, EMAIL, state="processing", at=PLACED_AT + timedelta(minutes=1))
+COMPLETE = updated(101, EMAIL, state="complete", at=PLACED_AT + timedelta(minutes=2))
 
 
 def writer(world: World, journal: SharedJournal[ImportEntry], owner: str) -> BatchWriter:

@@ -2,66 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from sandbox.commerce.model.lines import Line
-from sandbox.commerce.model.orders import Order
-from schemas.commerce.orders import CommerceOrder
-from schemas.contract.normalized import OrderUpdated
 from schemas.dotdigital.bodies import ContactIdentity, InsightRecord
 from schemas.dotdigital.commands import ContactWrite, InsightWrite, WriteCommand
-from schemas.dotdigital.orders import ORDERS_COLLECTION, orders_record
-from schemas.normalize.orders import order_updated
+from schemas.dotdigital.orders import orders_record
 from streams.runtime.metrics import Metrics
 from streams.sinks.dotdigital.batch_writer import BatchWriter
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
-from tests.support.writes import ISSUED_AT, PLACED_AT, World, contact_write
+from tests.support.writes import (
+    ISSUED_AT,
+    PLACED_AT,
+    World,
+    contact_write,
+    insight_write,
+    order_write,
+    updated,
+)
 
 Origin = str
 Commands = list[tuple[WriteCommand, Origin]]
-
-
-def order(entity_id: int, email: str) -> Order:
-    return Order(
-        entity_id=entity_id,
-        increment_id=f"{entity_id:09d}",
-        email=email,
-        firstname="Ada",
-        lastname="Lovelace",
-        lines=[Line(sku="LOOM-1", name="Loom", product_id=7, qty=1, price=Decimal("120"))],
-        created_at=PLACED_AT,
-    )
-
-
-def updated(
-    entity_id: int, email: str, *, state: str = "new", at: datetime = PLACED_AT
-) -> OrderUpdated:
-    snapshot = order(entity_id, email).snapshot(state=state, status=state, at=at)
-    return order_updated(
-        CommerceOrder.model_validate(snapshot), [], event_id=f"evt-{entity_id}", occurred_at=at
-    )
-
-
-def insight_write(record: InsightRecord, email: str) -> WriteCommand:
-    return WriteCommand(
-        command=InsightWrite(
-            email=email,
-            collection=ORDERS_COLLECTION,
-            collection_type="orders",
-            record=record,
-            subject=f"order {record.key}",
-            source_event_id=f"evt-{record.key}",
-            issued_at=ISSUED_AT,
-        )
-    )
-
-
-def order_write(order: OrderUpdated) -> WriteCommand:
-    return insight_write(orders_record(order), order.email)
 
 
 async def test_contact_is_upserted_before_its_orders_record(world: World) -> None:

@@ -8,8 +8,7 @@ from schemas.dotdigital.trail import Answer
 from streams.sinks.dotdigital.batch_writer import Rejection
 from streams.sinks.dotdigital.realtime_writer import RealtimeWriter
 from streams.sinks.dotdigital.trail import Receipts, entries
-from tests.support.writes import ISSUED_AT, World, contact_write
-from tests.unit.streams.sinks.dotdigital.test_batch_writer import order_write, updated
+from tests.support.writes import ISSUED_AT, World, contact_write, order_write, updated
 
 Commands = list[tuple[WriteCommand, str]]
 
