@@ -48,7 +48,10 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     """The Faust settings that the embedded broker needs (see shared/specs/embedded-broker.md)."""
     return {
         "broker": f"kafka://{settings.kafka.bootstrap}",
-        "store": "memory://",
+        # The tables' store (TABLES__STORE): `memory://`, or `rocksdb://` with one database per
+        # table and partition under `datadir` (Faust keeps its tables in `<datadir>/v1/tables`).
+        "store": f"{settings.tables.store}://",
+        "datadir": settings.tables.data_dir,
         "topic_partitions": settings.kafka.partitions,
         "topic_replication_factor": settings.kafka.replication_factor,
         "broker_session_timeout": 6.0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +42,23 @@ class KafkaSettings(BaseModel):
         default=30.0,
         gt=0,
         description="how long the dead-letter and exception topics keep records (personal data)",
+    )
+
+
+class TablesSettings(BaseModel):
+    """Where the worker keeps its Faust tables (contacts, orders, carts, timers, …)."""
+
+    store: Literal["memory", "rocksdb"] = Field(
+        default="memory",
+        description="memory: in RAM, recovered from the changelogs at every start; rocksdb: on "
+        "disk under DATA_DIR, so a restart reads only what the changelogs gained since (Apache "
+        "Kafka only: the worker refuses it unless KAFKA__TRUST_END_OFFSETS)",
+    )
+    data_dir: str = Field(
+        default="cartwright-data",
+        min_length=1,
+        description="the worker's own directory (relative: to the working directory); RocksDB "
+        "keeps one database per table and partition under it, so no two workers may share it",
     )
 
 
@@ -577,6 +594,7 @@ class Settings(BaseSettings):
     )
 
     kafka: KafkaSettings = KafkaSettings()
+    tables: TablesSettings = TablesSettings()
     dotdigital: DotdigitalSettings = DotdigitalSettings()
     adobe: AdobeSettings = AdobeSettings()
     commerce: CommerceSettings = CommerceSettings()

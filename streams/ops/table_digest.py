@@ -8,9 +8,11 @@ topics hold, without reading a single email or consent state: the digest is over
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from streams.runtime.tables import held_pairs
 
 
 @dataclass(frozen=True)
@@ -35,18 +37,6 @@ def digest(pairs: Iterable[tuple[bytes, bytes]]) -> PartitionDigest:
     return PartitionDigest(len(ranked), hasher.hexdigest())
 
 
-def digests_by_partition(
-    items: Iterable[tuple[bytes, bytes]], partition_of: Mapping[bytes, int], held: Iterable[int]
-) -> dict[int, PartitionDigest]:
-    """One digest per held partition (empty ones too) over the items whose key lies in it."""
-    grouped: dict[int, list[tuple[bytes, bytes]]] = {p: [] for p in held}
-    for key, value in items:
-        partition = partition_of.get(key)
-        if partition in grouped:
-            grouped[partition].append((key, value))
-    return {p: digest(pairs) for p, pairs in sorted(grouped.items())}
-
-
 def held_digests(app: Any) -> dict[str, Any]:
     """Every table of `app`, per partition of its changelog this worker holds actively."""
     actives = app.assignor.assigned_actives()
@@ -54,10 +44,9 @@ def held_digests(app: Any) -> dict[str, Any]:
     for table in app.tables.values():
         changelog = table.changelog_topic.get_topic_name()
         held = sorted(tp.partition for tp in actives if tp.topic == changelog)
-        store = table.data
-        # The memory store's key → changelog partition map (streams/runtime/tables.py keeps
-        # it for live writes too, Faust alone only for recovered keys).
-        partitions = digests_by_partition(store.data.items(), store._key_partition, held)
+        # Per partition as the store keeps them: the memory store by its key → partition map
+        # (streams/runtime/tables.py keeps it for live writes too), RocksDB by its databases.
+        partitions = {p: digest(pairs) for p, pairs in sorted(held_pairs(table, held).items())}
         tables[table.name] = {
             "changelog": changelog,
             "partitions": {str(p): d.as_json() for p, d in partitions.items()},

@@ -1,4 +1,5 @@
-"""Start-up checks: settings that would expose the worker or send credentials astray."""
+"""Start-up checks: settings that would expose the worker, send credentials astray or keep tables
+where the broker cannot recover them."""
 
 from __future__ import annotations
 
@@ -136,11 +137,37 @@ def journal_refusals(settings: Settings) -> list[str]:
     )
 
 
+def store_refusals(settings: Settings) -> list[str]:
+    """RocksDB tables only on Apache Kafka (`KAFKA__TRUST_END_OFFSETS`): the embedded broker keeps
+    its log in memory and each run starts a fresh one, but RocksDB's files outlive it, and with
+    them the last changelog offset each partition applied. The next worker's Faust recovery finds
+    that offset beyond the fresh changelog's end and stops in `ConsistencyError` (or, for an offset
+    0, keeps rows the broker no longer has). Tables that live as long as the broker's log are the
+    memory store's, recovered whole at every start (specs/embedded-broker.md: memory on Tansu)."""
+    tables, kafka = settings.tables, settings.kafka
+    if tables.store != "rocksdb" or kafka.trust_end_offsets:
+        return []
+    return [
+        "CARTWRIGHT_TABLES__STORE is 'rocksdb', but CARTWRIGHT_KAFKA__TRUST_END_OFFSETS is false "
+        "(the embedded broker): its log lives in memory and a fresh broker starts empty, so the "
+        f"tables RocksDB keeps in {tables.data_dir!r} would outlive their changelogs and the next "
+        "worker would stop in table recovery; keep CARTWRIGHT_TABLES__STORE=memory on the "
+        "embedded broker, or on Apache Kafka set CARTWRIGHT_KAFKA__TRUST_END_OFFSETS=true"
+    ]
+
+
 Command = Literal["worker", "backfill", "journal"]
-# Each command is checked for what it serves and calls: the worker serves HTTP and calls
-# Dotdigital, Commerce and the key host; a backfill calls Commerce; the journal pull its journal.
+# Each command is checked for what it serves and calls: the worker serves HTTP, calls Dotdigital,
+# Commerce and the key host, and keeps the tables; a backfill calls Commerce; the journal pull
+# its journal.
 _RULES: dict[Command, tuple[Callable[[Settings], list[str]], ...]] = {
-    "worker": (exposure_refusals, dotdigital_refusals, commerce_refusals, key_host_refusals),
+    "worker": (
+        exposure_refusals,
+        dotdigital_refusals,
+        commerce_refusals,
+        key_host_refusals,
+        store_refusals,
+    ),
     "backfill": (commerce_refusals,),
     "journal": (journal_refusals,),
 }

@@ -1,5 +1,6 @@
 """The recovery seam against the real embedded broker: a changelog whose reported end is a batch
-short is still read, and a Faust table still recovered, to its last record."""
+short is still read, and a Faust table still recovered, to its last record; RocksDB tables, which
+the worker refuses there, outlive the broker's in-memory log."""
 
 from __future__ import annotations
 
@@ -152,8 +153,10 @@ async def test_true_ends_of_a_partition_still_being_written_are_found_without_ch
         await producer.stop()
 
 
-def recover(bootstrap: str, app_id: str, out: Path, *, trust: bool) -> dict[str, str]:
-    """The table a fresh Faust worker of ours recovers from `<app_id>-facts-changelog`."""
+def recovery_worker(
+    bootstrap: str, app_id: str, out: Path, *, trust: bool, rocksdb: Path | None
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """A Faust worker of ours recovering `<app_id>-facts-changelog`, and its log."""
     command = [
         sys.executable,
         "-m",
@@ -164,10 +167,18 @@ def recover(bootstrap: str, app_id: str, out: Path, *, trust: bool) -> dict[str,
         str(PARTITIONS),
         str(out),
         *(["--trust"] if trust else []),
+        *(["--rocksdb", str(rocksdb)] if rocksdb else []),
     ]
     log = out.with_suffix(".log")
     with log.open("wb") as output:
-        worker = subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT), log
+
+
+def recover(
+    bootstrap: str, app_id: str, out: Path, *, trust: bool, rocksdb: Path | None = None
+) -> dict[str, str]:
+    """The table a fresh Faust worker of ours recovers from `<app_id>-facts-changelog`."""
+    worker, log = recovery_worker(bootstrap, app_id, out, trust=trust, rocksdb=rocksdb)
     try:
 
         def recovered() -> dict[str, str] | None:
@@ -212,3 +223,32 @@ async def test_stock_faust_recovery_stops_a_batch_short_on_the_embedded_broker(
     # What the seam is for: trusting the broker's end, the last batch's later records are lost.
     assert set(table) == set(last_values())
     assert table != last_values()
+
+
+async def test_rocksdb_tables_outlive_the_embedded_broker_which_is_why_the_worker_refuses_them(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    await create(bootstrap, "seam-rocks-facts-changelog")
+    await write_in_batches(bootstrap, "seam-rocks-facts-changelog")
+    data = tmp_path / "data"
+
+    # Within one broker's life, the seam recovers a RocksDB table to its last record too.
+    assert recover(bootstrap, "seam-rocks", tmp_path / "table.json", trust=False, rocksdb=data) == (
+        last_values()
+    )
+
+    # But every run starts a fresh broker, with empty changelogs, and RocksDB kept the offsets it
+    # applied: the next worker stops in recovery (streams/runtime/preflight.py store_refusals).
+    with EmbeddedBroker(port=free_port()) as fresh:
+        worker, log = recovery_worker(
+            fresh.bootstrap, "seam-rocks", tmp_path / "again.json", trust=False, rocksdb=data
+        )
+        try:
+            eventually(lambda: worker.poll() is not None, timeout=90, what="the worker to stop")
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    stopped = log.read_text(errors="replace")
+    assert "ConsistencyError" in stopped
+    assert "persisted offset for changelog topic partition" in stopped
+    assert not (tmp_path / "again.json").exists()

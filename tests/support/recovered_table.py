@@ -1,6 +1,7 @@
 """A one-table Cartwright worker that, once its table is recovered, writes the table to a file.
 
-Run as `python -m tests.support.recovered_table BOOTSTRAP APP_ID TABLE PARTITIONS OUT [--trust]`:
+Run as `python -m tests.support.recovered_table BOOTSTRAP APP_ID TABLE PARTITIONS OUT [--trust]
+[--rocksdb DATA_DIR]`:
 the recovery seam's test (tests/integration/test_recovery_seam.py) starts it as a real Faust
 worker over a changelog it wrote itself, and reads what the worker recovered from `OUT`.
 """
@@ -19,13 +20,24 @@ from streams.runtime.tables import bytes_table
 
 
 def build(
-    bootstrap: str, app_id: str, table_name: str, partitions: int, out: Path, *, trust: bool
+    bootstrap: str,
+    app_id: str,
+    table_name: str,
+    partitions: int,
+    out: Path,
+    *,
+    trust: bool,
+    rocksdb: Path | None = None,
 ) -> Any:
-    """The worker app: `out` gets the table as {key: value} (UTF-8) when recovery completes."""
+    """The worker app: `out` gets the table as {key: value} (UTF-8) when recovery completes.
+    With `rocksdb`, the table is kept in RocksDB under that data directory."""
+    stores: dict[str, Any] = (
+        {"store": "rocksdb://", "datadir": str(rocksdb)} if rocksdb else {"store": "memory://"}
+    )
     app = CartwrightApp(
         app_id,
         broker=f"kafka://{bootstrap}",
-        store="memory://",
+        **stores,
         fetch_max_wait_ms=50,
         trust_end_offsets=trust,
         topic_partitions=partitions,
@@ -56,9 +68,16 @@ def main(argv: list[str]) -> None:
     parser.add_argument("partitions", type=int)
     parser.add_argument("out", type=Path)
     parser.add_argument("--trust", action="store_true", help="trust_end_offsets (stock Faust)")
+    parser.add_argument("--rocksdb", type=Path, default=None, help="RocksDB under this data dir")
     args = parser.parse_args(argv)
     app = build(
-        args.bootstrap, args.app_id, args.table, args.partitions, args.out, trust=args.trust
+        args.bootstrap,
+        args.app_id,
+        args.table,
+        args.partitions,
+        args.out,
+        trust=args.trust,
+        rocksdb=args.rocksdb,
     )
     sys.argv = [sys.argv[0], "worker", "--loglevel", "info", "--without-web"]
     app.main()

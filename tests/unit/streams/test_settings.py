@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from streams.settings import DotdigitalSettings, Settings
+from streams.settings import DotdigitalSettings, Settings, TablesSettings
 
 
 def refusal(data_fields: dict[str, str]) -> str:
@@ -63,3 +63,26 @@ def test_the_old_line_attributes_setting_is_refused_pointing_at_the_mapping(
 
     with pytest.raises(ValidationError, match=r"\[orders\] lines"):
         Settings()
+
+
+def test_the_table_store_and_data_dir_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CARTWRIGHT_TABLES__STORE", "rocksdb")
+    monkeypatch.setenv("CARTWRIGHT_TABLES__DATA_DIR", "/var/lib/cartwright")
+
+    tables = Settings().tables
+
+    assert (tables.store, tables.data_dir) == ("rocksdb", "/var/lib/cartwright")
+
+
+def test_tables_are_kept_in_memory_unless_the_operator_says_otherwise() -> None:
+    assert (TablesSettings().store, TablesSettings().data_dir) == ("memory", "cartwright-data")
+
+
+@pytest.mark.parametrize("store", ["RocksDB", "disk", "redis", ""])
+def test_a_store_faust_is_not_given_is_refused_naming_the_two_there_are(store: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        TablesSettings(store=store)
+
+    assert "'memory' or 'rocksdb'" in str(caught.value)

@@ -14,7 +14,7 @@ from faust.types import TP
 from pydantic import SecretStr
 
 from streams.ops.endpoints import register_ops
-from streams.ops.table_digest import digest, digests_by_partition
+from streams.ops.table_digest import digest
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
 from streams.settings import Settings, WebSettings
@@ -43,15 +43,6 @@ def test_pairs_cannot_be_confused_by_moving_bytes_between_key_and_value() -> Non
 
 def test_an_empty_partition_has_no_keys_and_a_fixed_digest() -> None:
     assert digest([]).as_json() == {"keys": 0, "sha256": EMPTY}
-
-
-def test_partitions_are_digested_separately_and_only_the_held_ones() -> None:
-    items = [(b"a", b"1"), (b"b", b"2"), (b"c", b"3")]
-    partition_of = {b"a": 0, b"b": 2, b"c": 3}
-
-    found = digests_by_partition(items, partition_of, held=[0, 1, 2])
-
-    assert found == {0: digest([(b"a", b"1")]), 1: digest([]), 2: digest([(b"b", b"2")])}
 
 
 class HeldAssignor:

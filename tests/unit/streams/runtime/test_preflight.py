@@ -25,7 +25,9 @@ from streams.settings import (
     AdobeSettings,
     CommerceSettings,
     DotdigitalSettings,
+    KafkaSettings,
     Settings,
+    TablesSettings,
     WebSettings,
 )
 
@@ -199,3 +201,25 @@ def test_the_refused_secrets_are_the_ones_the_sandboxes_issue() -> None:
     default_token = CommerceSettings().token
     assert default_token is not None
     assert default_token.get_secret_value() in SANDBOX_SECRETS
+
+
+def test_rocksdb_tables_are_refused_on_the_embedded_broker_saying_what_to_set() -> None:
+    # Its log lives in memory: RocksDB's files (and the offsets they applied) would outlive it.
+    on_tansu = local(tables=TablesSettings(store="rocksdb", data_dir="/var/lib/cartwright"))
+
+    [reason] = refusals(on_tansu, "worker")
+    assert reason.startswith("CARTWRIGHT_TABLES__STORE is 'rocksdb', but ")
+    assert "'/var/lib/cartwright'" in reason
+    assert "CARTWRIGHT_TABLES__STORE=memory" in reason
+    assert "CARTWRIGHT_KAFKA__TRUST_END_OFFSETS=true" in reason
+    with pytest.raises(RefusedSettings):
+        check(on_tansu, "worker")
+
+
+def test_rocksdb_tables_start_on_apache_kafka_and_memory_tables_anywhere() -> None:
+    kafka = KafkaSettings(trust_end_offsets=True)
+
+    assert refusals(local(tables=TablesSettings(store="rocksdb"), kafka=kafka), "worker") == []
+    assert refusals(local(tables=TablesSettings(store="memory")), "worker") == []
+    # Commands that keep no tables are not held up by the store.
+    assert refusals(local(tables=TablesSettings(store="rocksdb")), "backfill") == []
