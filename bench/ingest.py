@@ -55,7 +55,7 @@ from sandbox.commerce.adobe_io.signing import Signer
 from sandbox.commerce.simulator.clock import SimulatedClock
 from sandbox.commerce.simulator.events import ORDER_SAVED
 from sandbox.commerce.simulator.store import Store
-from streams.runtime.producer import producer
+from streams.runtime.producer import LINGER_MS, MAX_BATCH_BYTES, producer
 from streams.runtime.topics import create_topics
 from streams.sources.deliveries import read_delivery
 from streams.sources.raw_publisher import EVENT_ID_HEADER
@@ -202,7 +202,7 @@ async def _produce_raw(bootstrap: str, messages: list[Message], rounds: int) -> 
         "rounds": rounds,
         "events_per_second_each_round": per_second,
         "events_per_second": statistics.median(per_second),
-        "producer": {"acks": "all", "linger_ms": 10, "max_batch_bytes": 256 * 1024},
+        "producer": {"acks": "all", "linger_ms": LINGER_MS, "max_batch_bytes": MAX_BATCH_BYTES},
     }
 
 
