@@ -150,6 +150,7 @@ async def _deliver(
                     accepted += int(response.json()["accepted"])
                 progress.advance(delivery.events)
 
+        load_before = os.getloadavg()[0]
         worker_before, client_before = cpu_seconds(pid), time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
@@ -172,6 +173,8 @@ async def _deliver(
         "worker_cpu_seconds": round(worker_cpu, 2),
         "worker_cpu_ms_per_event": round(1000 * worker_cpu / events, 3),
         "client_cpu_seconds": round(client_cpu, 2),
+        # The host's 1-minute load average as the phase began and ended (other work on it).
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -189,6 +192,7 @@ async def _produce_raw(bootstrap: str, messages: list[Message], rounds: int) -> 
     kafka = producer(bootstrap)
     await kafka.start()
     per_second = []
+    load_before = os.getloadavg()[0]
     try:
         for _ in range(rounds):
             started = time.perf_counter()
@@ -202,6 +206,7 @@ async def _produce_raw(bootstrap: str, messages: list[Message], rounds: int) -> 
         "rounds": rounds,
         "events_per_second_each_round": per_second,
         "events_per_second": statistics.median(per_second),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "producer": {"acks": "all", "linger_ms": LINGER_MS, "max_batch_bytes": MAX_BATCH_BYTES},
     }
 
