@@ -1,4 +1,5 @@
-"""What the benchmarks share: free ports, waiting for a child to answer, percentiles, peak RSS."""
+"""What the benchmarks share: free ports, waiting for a child to answer or to go idle, percentiles,
+peak RSS and CPU time."""
 
 from __future__ import annotations
 
@@ -50,6 +51,35 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # utime and stime are the stat file's 14th and 15th fields; fields[0] here is the 3rd.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(
+    pid: int, *, below: float = 0.1, quiet_for: float = 2.0, timeout: float = 300
+) -> float:
+    """Wait until the process uses less than `below` of a core for `quiet_for` seconds (its
+    agents have caught up with what it took in); answers the seconds waited."""
+    started = last_at = time.monotonic()
+    last = cpu_seconds(pid)
+    quiet_since: float | None = None
+    while time.monotonic() - started < timeout:
+        time.sleep(0.5)  # sampling a child's CPU counters; nothing to await
+        now, used = time.monotonic(), cpu_seconds(pid)
+        busy = (used - last) / (now - last_at)
+        last, last_at = used, now
+        if busy >= below:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= quiet_for:
+            return round(now - started, 1)
+    raise RuntimeError(f"process {pid} was still busy after {timeout:g} s")
 
 
 def figures(latencies: list[float]) -> dict[str, Any]:

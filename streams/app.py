@@ -27,6 +27,7 @@ from streams.runtime.application import CartwrightApp
 from streams.runtime.clients import DotdigitalClients, account_budgets, commerce_client
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
+from streams.runtime.producer import LINGER_MS, MAX_BATCH_BYTES
 from streams.runtime.retrying import Waiting
 from streams.runtime.topics import faust_topics
 from streams.settings import Settings
@@ -60,7 +61,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "processing_guarantee": "at_least_once",
         "producer_acks": -1,
-        "producer_linger_ms": 10,
+        "producer_linger_ms": LINGER_MS,
+        "producer_max_batch_size": MAX_BATCH_BYTES,
         # Faust pauses a partition once its stream buffer passes 80 % full, but what polls
         # already brought is still delivered, and a full buffer blocks delivery to every agent.
         # Small polls and a large buffer keep that overshoot (at most one poll per partition)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from streams.app import create_app, faust_options
+from streams.runtime.producer import LINGER_MS, MAX_BATCH_BYTES
 from streams.settings import Settings, WebSettings
 
 
@@ -20,6 +21,12 @@ def test_the_server_binds_to_the_configured_host_only(app: Any) -> None:
 
     assert (options["web_bind"], options["web_port"]) == ("127.0.0.2", 6123)
     assert (app.conf.web_bind, app.conf.web_port) == ("127.0.0.2", 6123)
+
+
+def test_the_worker_batches_what_it_produces_as_the_plain_producers_do(app: Any) -> None:
+    # Faust's default of 16 KB held three or four Commerce events a batch (make bench-ingest).
+    assert app.conf.producer_max_batch_size == MAX_BATCH_BYTES == 256 * 1024
+    assert app.conf.producer_linger == LINGER_MS / 1000
 
 
 def test_faust_serves_none_of_its_own_views(app: Any) -> None:
