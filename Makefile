@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run WORKERS=3`: several workers on one group, the store's deliveries spread over them.
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit integration install browser clean bench-sink bench-triggers bench-replay bench-catalogue
+.PHONY: run test lint typecheck unit integration install browser clean bench-sink bench-triggers bench-replay bench-catalogue bench-pipeline
 
 install: $(STAMP)
 
@@ -56,6 +56,9 @@ bench-replay: $(STAMP)
 
 bench-catalogue: $(STAMP)
 	$(BIN)/python -m bench.catalogue --out bench/results/catalogue.json
+
+bench-pipeline: $(STAMP)
+	$(BIN)/python -m bench.pipeline --out bench/results/pipeline.json
 
 .PHONY: contract
 # The published contract: JSON Schemas and the AsyncAPI document under contract/, from the models.

@@ -1,4 +1,5 @@
-"""What the benchmarks share: free ports, waiting for a child to answer, percentiles, peak RSS."""
+"""What the benchmarks share: free ports, waiting for a child to answer, percentiles, peak RSS
+and CPU time."""
 
 from __future__ import annotations
 
@@ -50,6 +51,16 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time the process `pid` has used so far (None once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command name: state is field 3, utime 14 and stime 15 (man 5 proc).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def figures(latencies: list[float]) -> dict[str, Any]:
