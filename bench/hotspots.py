@@ -134,6 +134,18 @@ def stage_of(frames: list[Frame]) -> str:
     return NO_AGENT
 
 
+def parse_site(frames: list[Frame]) -> str:
+    """Who asked for a parse or serialisation: the nearest caller outside pydantic, with the
+    call it made."""
+    for index in range(len(frames) - 1, -1, -1):
+        frame = frames[index]
+        if _last(frame.function) in _SERIALISERS or "pydantic" in frame.path:
+            continue
+        called = frames[index + 1].function if index + 1 < len(frames) else "?"
+        return f"{frame.function} ({frame.path}) → {called}"
+    return "?"
+
+
 def _share(count: int, total: int) -> float:
     return round(100 * count / total, 1) if total else 0.0
 
@@ -148,26 +160,31 @@ def _rows(
 
 
 def summary(raw: str, top: int = 10) -> dict[str, Any]:
-    """The samples by group and by agent, and the `top` functions by own and by cumulative
-    time (percent of all samples)."""
+    """The samples by group and by agent, the `top` functions by own and by cumulative time,
+    and the `top` places that parse or serialise (percent of all samples)."""
     own: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
     groups: Counter[str] = Counter()
     stages: Counter[str] = Counter()
+    parses: Counter[str] = Counter()
     total = 0
     for frames, count in stacks(raw):
         total += count
         own[frames[-1].name] += count
         for name in {frame.name for frame in frames if not frame.path.startswith(_RUNNERS)}:
             cumulative[name] += count
-        groups[group_of(frames)] += count
+        group = group_of(frames)
+        groups[group] += count
         stages[stage_of(frames)] += count
+        if group == PARSE:
+            parses[parse_site(frames)] += count
     return {
         "samples": total,
         "groups": _rows(groups, total, "group"),
         "agents": _rows(stages, total, "agent"),
         "top_own": _rows(own, total, "function", top),
         "top_cumulative": _rows(cumulative, total, "function", top),
+        "parse_sites": _rows(parses, total, "site", top),
     }
 
 

@@ -298,7 +298,20 @@ def pipeline(
         "write_commands": commands.records,
         "normalized_records": normalized.records,
         "cpu_cores": cores(before, after, ended - sent["started"]),
+        "worker_cpu_ms_per_order": cpu_ms_per_order(before, after, orders),
     }
+
+
+def cpu_ms_per_order(
+    before: dict[str, float | None], after: dict[str, float | None], orders: int
+) -> float:
+    """The workers' CPU time (all of them, over the whole measurement) per order, in ms."""
+    spent = sum(
+        (after.get(name) or 0.0) - (start or 0.0)
+        for name, start in before.items()
+        if name.startswith("worker")
+    )
+    return round(1000 * spent / orders, 2)
 
 
 def on_fresh_broker(
@@ -373,7 +386,8 @@ def on_fresh_broker(
 def show(console: Console, report: dict[str, Any]) -> None:
     runs = Table(title="pipeline (raw → normalize → join → commands) vs aiokafka passthrough")
     columns = ("workers", "pipeline ev/s", "normalize ev/s", "passthrough ev/s", "ratio",
-               "worker RSS MB", "cores: workers / broker", "idle cores: workers")  # fmt: skip
+               "worker RSS MB", "cores: workers / broker", "worker CPU ms/order",
+               "idle cores: workers")  # fmt: skip
     for column in columns:
         runs.add_column(column, justify="right")
     for measured in report["runs"]:
@@ -388,6 +402,7 @@ def show(console: Console, report: dict[str, Any]) -> None:
             f"{ratio:.3f}" if ratio is not None else "-",
             ", ".join(str(rss) for rss in measured["worker_peak_rss_mb"]),
             f"{workers_cores(line['cpu_cores']):.2f} / {line['cpu_cores'].get('broker')}",
+            f"{line['worker_cpu_ms_per_order']:.2f}",
             f"{workers_cores(measured['idle_cpu_cores']):.2f}",
         )
     console.print(runs)

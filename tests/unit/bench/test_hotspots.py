@@ -61,3 +61,11 @@ def test_own_time_is_the_innermost_frame_and_cumulative_skips_the_runners() -> N
     cumulative = shares(found["top_cumulative"], "function")
     assert cumulative["register.<locals>.normalize (streams/process/normalize.py)"] == 40.0
     assert not any(name.startswith("BaseEventLoop") for name in map(str, cumulative))
+
+
+def test_a_parse_is_named_by_who_asked_for_it() -> None:
+    sites = shares(summary(RAW)["parse_sites"], "site")
+
+    assert sites == {
+        "read_envelope (streams/process/normalize.py) → BaseModel.model_validate_json": 30.0
+    }
