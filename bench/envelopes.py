@@ -209,3 +209,31 @@ async def send_and_watch(
             f"{goal}: {tallies[goal].seen()} of {count} after {seconds:.0f} s"
         ) from None
     return times
+
+
+async def records_by_topic(bootstrap: str, quiet: float = 2.0) -> dict[str, int]:
+    """How many records each topic holds, read from the start until nothing came for `quiet`
+    seconds (the embedded broker's end offsets are one batch short, so they are not asked)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
+    )
+    await consumer.start()
+    counts: dict[str, int] = {}
+    try:
+        assignment = [
+            TopicPartition(topic, partition)
+            for topic in sorted(await consumer.topics())
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(assignment)
+        await consumer.seek_to_beginning(*assignment)
+        last_news = time.monotonic()
+        while time.monotonic() - last_news < quiet:
+            polled = await consumer.getmany(timeout_ms=200, max_records=10_000)
+            for partition, records in polled.items():
+                if records:
+                    counts[partition.topic] = counts.get(partition.topic, 0) + len(records)
+                    last_news = time.monotonic()
+    finally:
+        await consumer.stop()
+    return counts

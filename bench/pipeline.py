@@ -44,6 +44,7 @@ from bench.envelopes import (
     normalized_order,
     order_events,
     orders_command,
+    records_by_topic,
     send_and_watch,
 )
 from bench.harness import cpu_seconds, free_port, peak_rss_mb, report_header, wait_for
@@ -370,6 +371,14 @@ def on_fresh_broker(
         crashed = [w.name for w in pool if w.popen.poll() is not None]
         if crashed:
             raise RuntimeError(f"workers exited during the run: {crashed}")
+        run.enter(f"{workers} worker(s): counting what each topic holds")
+        held = asyncio.run(records_by_topic(broker.bootstrap))
+        orders = measured["pipeline"]["orders"]
+        measured["records_per_order"] = {
+            topic: round(count / orders, 3)
+            for topic, count in sorted(held.items())
+            if topic not in (PASS_IN, PASS_OUT)
+        }
     if "passthrough" in measured:
         ratio = (
             measured["pipeline"]["events_per_second"] / measured["passthrough"]["events_per_second"]
@@ -405,7 +414,8 @@ def show(console: Console, report: dict[str, Any]) -> None:
             f"{line['worker_cpu_ms_per_order']:.2f}",
             f"{workers_cores(measured['idle_cpu_cores']):.2f}",
         )
-    console.print(runs)
+    if report["runs"]:
+        console.print(runs)
     profile = report.get("profile")
     if not profile:
         return
@@ -414,6 +424,7 @@ def show(console: Console, report: dict[str, Any]) -> None:
         ("agents", "in which agent", "agent"),
         ("top_own", "top functions, own time", "function"),
         ("top_cumulative", "top functions, cumulative time", "function"),
+        ("parse_sites", "who parses or serialises", "caller → call"),
     ):
         table = Table(title=f"{title} ({profile['samples']:,} samples)")
         table.add_column(label)
