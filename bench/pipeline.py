@@ -300,6 +300,10 @@ def pipeline(
         "normalized_records": normalized.records,
         "cpu_cores": cores(before, after, ended - sent["started"]),
         "worker_cpu_ms_per_order": cpu_ms_per_order(before, after, orders),
+        # Of the machine's cores, how many the workers, broker, sandbox and bench kept busy.
+        "cpu_cores_busy_in_all": round(
+            sum(used or 0 for used in cores(before, after, ended - sent["started"]).values()), 2
+        ),
     }
 
 
