@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make run WORKERS=3`: several workers on one group, the store's deliveries spread over them.
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit integration install browser clean bench-sink bench-triggers bench-replay bench-catalogue bench-ingest
+.PHONY: run test lint typecheck unit integration install browser clean bench-sink bench-triggers bench-replay bench-catalogue bench-ingest bench-pipeline
 
 install: $(STAMP)
 
@@ -59,6 +59,9 @@ bench-catalogue: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(BIN)/python -m bench.ingest --out bench/results/ingest.json
+
+bench-pipeline: $(STAMP)
+	$(BIN)/python -m bench.pipeline --out bench/results/pipeline.json
 
 .PHONY: contract
 # The published contract: JSON Schemas and the AsyncAPI document under contract/, from the models.

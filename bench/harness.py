@@ -54,10 +54,23 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, every thread) the process has used so far."""
+    """CPU time (user + system, every thread) the process has used so far; OSError once it is
+    gone."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    # utime and stime are the stat file's 14th and 15th fields; fields[0] here is the 3rd.
+    # After the command name: state is field 3, utime 14 and stime 15 (man 5 proc); fields[0]
+    # here is the 3rd.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(pids: dict[str, int | None]) -> dict[str, float | None]:
+    """`cpu_seconds` of each named process; None for one without a pid or already gone."""
+    times: dict[str, float | None] = {}
+    for name, pid in pids.items():
+        try:
+            times[name] = cpu_seconds(pid) if pid else None
+        except (OSError, IndexError, ValueError):
+            times[name] = None
+    return times
 
 
 def wait_idle(

@@ -328,14 +328,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _produce_raw(broker.bootstrap, messages, args.raw_rounds)
         )
         idle["after_raw"] = wait_idle(worker.pid)
-        recording = hotspots.Recording(worker.pid, logs / "worker-profile.txt", time.monotonic)
+        recording = hotspots.Recording(
+            worker.pid, logs / "worker-profile.txt", hotspots.ingest_group
+        )
         recording.start()
         progress.start("batched, profiled: events delivered", len(profiled))
         report["batched_profiled"] = asyncio.run(
             _deliver(webhook, profile_batches, args.concurrency, worker.pid, progress)
         )
         progress.finish()
-        report["profile"] = recording.stop()
+        recording.stop()
+        report["profile"] = recording.summary()
         report["idle_waits_seconds"] = idle
         report["worker_peak_rss_mb"] = peak_rss_mb(worker.pid)
     finally:
