@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from connectors.clock import Clock, Sleep
-from connectors.errors import FatalError, RetriableError, SkippableError
+from connectors.errors import ConnectorError, FatalError, RetriableError, SkippableError
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,8 @@ async def run_import(
             await hooks.starting()
         try:
             import_id = await start()
-        except Exception:
+        except ConnectorError:
+            # Refused or failed by kind (retriable, skippable, fatal): no import was started.
             if hooks is not None:
                 await hooks.ended()
             raise

@@ -20,7 +20,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sandbox.commerce.simulator.store import Store
 from sandbox.commerce.simulator.traffic import StoreTraffic
-from schemas.contract.topics import CONSENT, DEADLETTER, ENROLMENTS, EXCEPTIONS, RAW, TRAIL
+from schemas.contract.topics import (
+    CONSENT,
+    DEADLETTER,
+    ENROLMENTS,
+    EXCEPTIONS,
+    IMPORTS,
+    PRODUCTS,
+    RAW,
+    TRAIL,
+)
 from streams.runtime.catch_up import true_ends
 from streams.runtime.topics import ALL_TOPICS
 from streams.settings import KafkaSettings
@@ -53,12 +62,13 @@ FAULTS = {
 GROUP = KafkaSettings().app_id  # the worker's consumer group (the stacks keep the default)
 # What the worker's group reads; exceptions, dead letters and `consent.v1` are only written, the
 # enrolment ledger is read without the group.
-# What the worker's group reads; the incident topics, the public consent topic, the ledger and
-# the sink's trail are written for others (and for the ledger's own reads).
+# What the worker's group reads; the incident topics, the public consent topic, the journals
+# (enrolments, imports) and the sink's trail are written for others (and for the journals' own
+# reads, outside the group), and the products topic is read whole by every worker, outside it.
 CONSUMED = tuple(
     topic
     for topic in ALL_TOPICS
-    if topic not in {EXCEPTIONS, DEADLETTER, CONSENT, ENROLMENTS, TRAIL}
+    if topic not in {EXCEPTIONS, DEADLETTER, CONSENT, ENROLMENTS, IMPORTS, TRAIL, PRODUCTS}
 )
 
 
