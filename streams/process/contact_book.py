@@ -6,6 +6,7 @@ from collections.abc import MutableMapping
 
 from schemas.rules.consent import ConsentState
 from schemas.rules.contacts import ContactState, OrderState
+from streams.runtime.tables import put
 
 Table = MutableMapping[bytes, bytes]
 
@@ -18,19 +19,29 @@ class ContactBook:
     are in Kafka. A table change is in its changelog as soon as it is made, so a worker killed
     in between would otherwise recover tables that say "written" for writes that never left,
     and the redelivered event would find nothing left to write (the contact lost for good).
+
+    Between `open_batch` and `close_batch` an event's `commit` only moves its changes to the
+    batch (still visible to the batch's later events): the join waits for Kafka once per batch
+    of events, and `close_batch` writes the batch's changes, each to the changelog partition of
+    the event that made it.
     """
 
     def __init__(self, contacts: Table, orders: Table) -> None:
         self._tables = {"contacts": contacts, "orders": orders}
         self._staged: dict[tuple[str, bytes], bytes] | None = None
+        self._batch: dict[tuple[str, bytes], tuple[bytes, int | None]] | None = None
 
     def begin(self) -> None:
         """Stage what is kept from now on, until `commit` or `discard`."""
         self._staged = {}
 
-    def commit(self) -> None:
-        """Write what was staged to the tables (and their changelogs)."""
+    def commit(self, partition: int | None = None) -> None:
+        """Write what was staged to the tables (and their changelogs), or, in a batch, to the
+        batch; `partition` is the changelog partition (the event's) a batch writes it to."""
         staged, self._staged = self._staged or {}, None
+        if self._batch is not None:
+            self._batch.update((at, (value, partition)) for at, value in staged.items())
+            return
         for (table, key), value in staged.items():
             self._tables[table][key] = value
 
@@ -38,9 +49,25 @@ class ContactBook:
         """Forget what was staged: the event that staged it changed nothing."""
         self._staged = None
 
+    def open_batch(self) -> None:
+        """From now on, what events commit waits for `close_batch`."""
+        self._batch = {}
+
+    def close_batch(self) -> None:
+        """Write what the batch's events committed: their writes are in Kafka."""
+        batch, self._batch = self._batch or {}, None
+        for (table, key), (value, partition) in batch.items():
+            put(self._tables[table], key, value, partition)
+
+    def drop_batch(self) -> None:
+        """Forget the batch: its writes were not all acknowledged, so its events come again."""
+        self._batch = self._staged = None
+
     def _get(self, table: str, key: bytes) -> bytes | None:
         if self._staged is not None and (table, key) in self._staged:
             return self._staged[(table, key)]
+        if self._batch is not None and (table, key) in self._batch:
+            return self._batch[(table, key)][0]
         return self._tables[table].get(key)
 
     def _put(self, table: str, key: bytes, value: bytes) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -34,7 +34,7 @@ from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
-from streams.runtime.topics import TopicSet, bytes_source, encoded
+from streams.runtime.topics import BATCH_RECORDS, BATCH_SECONDS, TopicSet, bytes_source, encoded
 
 Event = TypeVar("Event", bound=BaseModel)
 # One handler per source topic: (raw value, message key, replayed?) → what the join calls for.
@@ -107,8 +107,29 @@ class JoinRecords:
             COMMERCE_WRITES: topics.commerce_writes,
         }
 
+    async def batch(self, events: Sequence[Any], dispatch: Mapping[str, Handler]) -> None:
+        """Join the consumed `events` in order, then wait once until Kafka has acknowledged
+        everything they sent; only then do the tables take what they changed (see
+        ContactBook). A fault of one event's own dead-letters it, and the rest go on."""
+        book = self._joiner.book
+        book.open_batch()
+        sent: list[Any] = []
+        try:
+            for event in events:
+                sent += await self._one(event, dispatch)
+            if sent:
+                await asyncio.gather(*sent)
+        except BaseException:
+            book.drop_batch()
+            raise
+        book.close_batch()
+
     async def one(self, event: Any, dispatch: Mapping[str, Handler]) -> None:
-        """Join the consumed `event`; a fault of its own dead-letters it, and the join goes on."""
+        """Join the consumed `event`: a batch of one."""
+        await self.batch([event], dispatch)
+
+    async def _one(self, event: Any, dispatch: Mapping[str, Handler]) -> list[Any]:
+        """Join one event of a batch: what it sends, sent (the acknowledgements to wait for)."""
         key = (event.key or b"").decode(errors="replace")
         run = replay_run(event.headers)
         problems = 0
@@ -125,14 +146,14 @@ class JoinRecords:
             book.discard()
             if problems:
                 await self._incidents.unreadable(event, "a v1 normalized event", problems)
-            return
+            return []
         try:
-            await self._publish(out, sends, next_hop(run, received_at(event.headers)))
+            sent = await self._publish(out, sends, next_hop(run, received_at(event.headers)))
         except BaseException:
             book.discard()
             raise
-        # The writes are in Kafka: only now may the tables say so (see ContactBook).
-        book.commit()
+        book.commit(event.message.partition)
+        return sent
 
     def _encoded(self, out: JoinOutput, key: str) -> list[tuple[Any, bytes, bytes]]:
         """The forwards, then the write commands, as (topic, key, bytes) to send."""
@@ -159,9 +180,9 @@ class JoinRecords:
 
     async def _publish(
         self, out: JoinOutput, sends: list[tuple[Any, bytes, bytes]], headers: Headers
-    ) -> None:
-        """Send everything (a replay's with its header, so every hop knows it for one), then
-        wait until Kafka has acknowledged every record."""
+    ) -> list[Any]:
+        """Send everything (a replay's with its header, so every hop knows it for one); the
+        acknowledgements to wait for."""
         forwards = len(out.forwards)
         acks = [
             await topic.send(key=key, value=value, headers=headers)
@@ -182,8 +203,7 @@ class JoinRecords:
             await topic.send(key=key, value=value, headers=headers)
             for topic, key, value in sends[forwards:]
         ]
-        if acks:
-            await asyncio.gather(*acks)
+        return acks
 
 
 def register(
@@ -234,9 +254,9 @@ def register(
         # agents read the orders topic too. A join that waited for the products before it
         # iterated missed every order they took meanwhile, for good (a restarted worker left
         # orders at their older state in Dotdigital).
-        async for event in stream.events():
+        async for events in stream.take_events(BATCH_RECORDS, within=BATCH_SECONDS):
             if products is not None:
                 await products.ready()
-            await records.one(event, dispatch)
+            await records.batch(events, dispatch)
 
     return join, joiner

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -47,8 +48,8 @@ from schemas.rules.order_facts import (
 from streams.runtime.faults import Record, guarded
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
-from streams.runtime.tables import bytes_table
-from streams.runtime.topics import TopicSet, encoded
+from streams.runtime.tables import bytes_table, put
+from streams.runtime.topics import BATCH_RECORDS, BATCH_SECONDS, TopicSet, encoded
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,14 @@ class Normalizer:
 
     def __init__(self, order_facts: Any) -> None:
         self._facts = order_facts
+        # Between open_batch and close_batch: the facts kept, with their changelog partitions.
+        self._batch: dict[bytes, tuple[bytes, int | None]] | None = None
 
     def _load(self, key: bytes) -> OrderFacts | None:
-        stored = self._facts.get(key)
+        if self._batch is not None and key in self._batch:
+            stored: bytes | None = self._batch[key][0]
+        else:
+            stored = self._facts.get(key)
         return OrderFacts.model_validate_json(stored) if stored else None
 
     def apply(self, key: bytes, event: CloudEvent) -> list[NormalizedEvent | ConsentChanged]:
@@ -136,10 +142,29 @@ class Normalizer:
         self.keep(key, facts)
         return events
 
-    def keep(self, key: bytes, facts: bytes | None) -> None:
-        """Store what `fold` said the order facts now are (None: nothing to store)."""
-        if facts is not None:
+    def keep(self, key: bytes, facts: bytes | None, partition: int | None = None) -> None:
+        """Store what `fold` said the order facts now are (None: nothing to store); in a
+        batch, once it closes, on the changelog `partition` (the raw event's)."""
+        if facts is None:
+            return
+        if self._batch is not None:
+            self._batch[key] = (facts, partition)
+        else:
             self._facts[key] = facts
+
+    def open_batch(self) -> None:
+        """From now on, what is kept waits for `close_batch` (and later folds see it)."""
+        self._batch = {}
+
+    def close_batch(self) -> None:
+        """Store what the batch kept: what it published is in Kafka."""
+        batch, self._batch = self._batch or {}, None
+        for key, (facts, partition) in batch.items():
+            put(self._facts, key, facts, partition)
+
+    def drop_batch(self) -> None:
+        """Forget what the batch kept: its records come again."""
+        self._batch = None
 
     def restate(self, key: bytes, event: CloudEvent) -> list[NormalizedEvent] | None:
         """A replayed raw event: what it stands for as the tables say it is now, worked out
@@ -270,9 +295,29 @@ class NormalizeRecords:
         self._reported: set[str] = set()
         self._index = RawIndex(topics.raw_index, metrics, index_block_size)
 
+    async def batch(self, events: Sequence[Any]) -> None:
+        """Normalize the consumed `events` in order, then wait once until Kafka has
+        acknowledged what they sent; only then are their order facts stored."""
+        self._normalizer.open_batch()
+        sent: list[Any] = []
+        try:
+            for event in events:
+                sent += await self._one(event)
+            if sent:
+                await asyncio.gather(*sent)
+        except BaseException:
+            self._normalizer.drop_batch()
+            raise
+        self._normalizer.close_batch()
+
     async def one(self, event: Any) -> None:
-        """Normalize the consumed `event`; what cannot be is on the dead-letter topic after.
-        Every record read, whatever it comes to, is noted in the raw topic's time index."""
+        """Normalize the consumed `event`: a batch of one."""
+        await self.batch([event])
+
+    async def _one(self, event: Any) -> list[Any]:
+        """Normalize one event of a batch; what cannot be is on the dead-letter topic after.
+        Every record read, whatever it comes to, is noted in the raw topic's time index. What
+        it sends, sent: the acknowledgements to wait for."""
         key: bytes = event.key or b""
         run = replay_run(event.headers)
         done: Outcome | None = None
@@ -287,7 +332,7 @@ class NormalizeRecords:
         await self._index.note(event.message.partition, event.message.offset, moment)
         if record.failed or done is None:
             self._metrics.add("normalize.dead_lettered")
-            return
+            return []
         if done.not_used is not None:
             await self._not_used(done.not_used, envelope)
         elif done.problem is not None:
@@ -310,11 +355,12 @@ class NormalizeRecords:
                 await topic.send(key=email, value=value, headers=headers)
                 for topic, email, value in done.sends
             ]
-            if acks:
-                await asyncio.gather(*acks)
-            # Only now: a fold that already holds a shipment or credit memo publishes nothing
-            # for it again, so facts kept before a kill would lose what they stand for.
-            self._normalizer.keep(key, done.facts)
+            # Stored once these are acknowledged (close_batch): a fold that already holds a
+            # shipment or credit memo publishes nothing for it again, so facts kept before a
+            # kill would lose what they stand for.
+            self._normalizer.keep(key, done.facts, event.message.partition)
+            return acks
+        return []
 
     async def _not_used(self, event_type: str, envelope: CloudEvent | None) -> None:
         self._metrics.add("normalize.not_used")
@@ -393,8 +439,8 @@ def register(
 
     @app.agent(topics.raw, name="normalize")
     async def normalize(stream: Any) -> None:
-        async for event in stream.events():
-            await normalize_one.one(event)
+        async for events in stream.take_events(BATCH_RECORDS, within=BATCH_SECONDS):
+            await normalize_one.batch(events)
 
     return normalize
 

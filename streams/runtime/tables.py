@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 import faust
@@ -27,6 +27,11 @@ class _RocksDBStore(rocksdb.Store):
 
     def _contains(self, key: bytes) -> bool:
         return self._get_bucket_for_key(key) is not None
+
+    def put_at(self, key: bytes, value: bytes, partition: int) -> None:
+        """`self[key] = value` in `partition`'s database, outside any current event."""
+        self._key_index[key] = partition
+        self._db_for_partition(partition).put(self._encode_key(key), self._encode_value(value))
 
     def partition_items(self, partition: int) -> Iterator[Pair]:
         """The (key, value) pairs of one changelog partition, if this worker has it open."""
@@ -81,6 +86,28 @@ class _BytesTable(faust.Table[bytes, bytes]):
         elif written is not None:
             partition_of[key] = written
         return sent
+
+    def put(self, key: bytes, value: bytes, partition: int) -> None:
+        """`self[key] = value`, its changelog record on `partition`: for writes made after the
+        event that called for them, outside its stream iteration (a batch's, once Kafka has
+        acknowledged what the batch sent), where Faust has no current event to take it from."""
+        self.send_changelog(partition, key, value)
+        store: Any = self.data
+        if isinstance(store, _RocksDBStore):
+            store.put_at(key, value, partition)
+        else:
+            store[key] = value
+
+
+def put(
+    table: MutableMapping[bytes, bytes], key: bytes, value: bytes, partition: int | None
+) -> None:
+    """`table[key] = value`, on the changelog `partition` when it is a Faust table of ours and
+    the partition is known (a dict in tests just takes it)."""
+    if isinstance(table, _BytesTable) and partition is not None:
+        table.put(key, value, partition)
+    else:
+        table[key] = value
 
 
 def bytes_table(app: Any, name: str, partitions: int) -> Any:
