@@ -550,6 +550,7 @@ def on_fresh_broker(
             CARTWRIGHT_COMMERCE__BASE_URL=f"http://127.0.0.1:{free_port()}",
             CARTWRIGHT_CATALOGUE__INTERVAL="0",
             CARTWRIGHT_LOG_LEVEL=args.log_level,
+            CARTWRIGHT_TABLES__STANDBY_REPLICAS=str(args.standby_replicas),
         )
         sandbox = start_cli(
             "dotdigital", ["sandbox", "dotdigital", "--port", str(dd_port)], env, logs
@@ -652,6 +653,12 @@ def main() -> int:
         default=5,
         help="the sink's Low tier calls per minute (above the feeds' reserve of 4)",
     )
+    parser.add_argument(
+        "--standby-replicas",
+        type=int,
+        default=1,
+        help="the workers' TABLES__STANDBY_REPLICAS (Faust's default, 1)",
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     parser.add_argument("--out", default="bench/results/pipeline.json")
@@ -671,6 +678,7 @@ def main() -> int:
             "events_per_delivery": DELIVERY_EVENTS,
             "worker_log_level": args.log_level,
             "sink_low_calls_per_minute": args.low,
+            "table_standby_replicas": args.standby_replicas,
             "bench_producer_linger_ms": LINGER_MS,
         },
         "load_average_at_start": loads(),

@@ -53,6 +53,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         # table and partition under `datadir` (Faust keeps its tables in `<datadir>/v1/tables`).
         "store": f"{settings.tables.store}://",
         "datadir": settings.tables.data_dir,
+        "table_standby_replicas": settings.tables.standby_replicas,
         "topic_partitions": settings.kafka.partitions,
         "topic_replication_factor": settings.kafka.replication_factor,
         "broker_session_timeout": 6.0,

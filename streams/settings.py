@@ -60,6 +60,13 @@ class TablesSettings(BaseModel):
         description="the worker's own directory (relative: to the working directory); RocksDB "
         "keeps one database per table and partition under it, so no two workers may share it",
     )
+    standby_replicas: int = Field(
+        default=1,
+        ge=0,
+        description="copies of each table partition other workers keep up to date from its "
+        "changelog, so a partition that moves is ready at once; each costs every changelog "
+        "record read once more (0: the new owner reads the changelog when it takes the partition)",
+    )
 
 
 class DotdigitalSettings(BaseModel):
