@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,6 +22,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process, the last started first, and kill any not gone within 20 s."""
+    for process in reversed(processes):
+        process.send_signal(signal.SIGTERM)
+    for process in reversed(processes):
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def wait_for(check: Callable[[], object], what: str, timeout: float = 90) -> None:

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,10 +45,11 @@ from bench.harness import (
     free_port,
     peak_rss_mb,
     report_header,
+    stop_all,
     wait_for,
     wait_idle,
 )
-from bench.store import CLIENT_ID, Event, KeyHost
+from bench.store import CLIENT_ID, PASSWORD, USER, Event, KeyHost
 from sandbox.broker import EmbeddedBroker
 from sandbox.commerce.adobe_io.signing import Signer
 from sandbox.commerce.simulator.clock import SimulatedClock
@@ -61,8 +61,6 @@ from streams.sources.deliveries import read_delivery
 from streams.sources.raw_publisher import EVENT_ID_HEADER
 from streams.sources.replay.progress import Progress
 
-USER = "apiuser-bench@apiconnector.com"
-PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account
 PARTITIONS = 8
 BASELINE = "bench.ingest.baseline"
 SKU = "MJ01-S-Red"
@@ -342,13 +340,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["idle_waits_seconds"] = idle
         report["worker_peak_rss_mb"] = peak_rss_mb(worker.pid)
     finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         broker.stop()
         keys.close()
 

@@ -18,13 +18,13 @@ import time
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 
 from bench.harness import peak_rss_mb
+from streams.runtime.producer import producer
 
 GROUP = "bench-passthrough"
-# The worker's producer linger (streams/app.py faust_options) and a batch as large as a poll.
-LINGER_MS = 10
+# A batch as large as a poll; the producer batches as the worker's does (streams.runtime.producer).
 MAX_RECORDS = 1000
 
 
@@ -62,14 +62,8 @@ async def passthrough(
         heartbeat_interval_ms=1500,
         fetch_max_wait_ms=100,
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=False,
-        linger_ms=LINGER_MS,
-        max_batch_size=256 * 1024,
-    )
-    await producer.start()
+    kafka = producer(bootstrap)
+    await kafka.start()
     await consumer.start()
     try:
         assigned = Assigned(partitions)
@@ -84,7 +78,7 @@ async def passthrough(
                 continue
             first = first or time.time()
             acks = [
-                await producer.send(
+                await kafka.send(
                     target, value=record.value, key=record.key, headers=list(record.headers)
                 )
                 for record in records
@@ -102,7 +96,7 @@ async def passthrough(
         }
     finally:
         await consumer.stop()
-        await producer.stop()
+        await kafka.stop()
 
 
 def main() -> int:

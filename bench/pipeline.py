@@ -46,6 +46,7 @@ from sandbox.commerce.simulator.store import Store
 from schemas.contract.topics import ORDERS, RAW, WRITES
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
+from streams.runtime.producer import LINGER_MS, producer
 from streams.runtime.topics import create_topics
 from streams.sources.deliveries import Delivery, read_delivery
 from streams.sources.raw_publisher import EVENT_ID_HEADER, RawPublisher
@@ -56,8 +57,6 @@ from tests.support.stack import Process, base_env, eventually, start_cli, worker
 
 DELIVERY_EVENTS = 100  # events per delivery, as Adobe I/O batches them
 ORDER_SPACING = 0.05  # seconds of Commerce time between two orders
-# The worker's own Faust producer lingers as long (streams/app.py faust_options).
-LINGER_MS = 10
 
 
 def order_events(orders: int, seed: int) -> list[Event]:
@@ -114,18 +113,12 @@ async def publish(
 ) -> dict[str, float]:
     """Every delivery through the webhook's RawPublisher onto `topic`, all at once; when the
     first record went and when the broker had acknowledged the last."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=False,
-        linger_ms=LINGER_MS,
-        max_batch_size=256 * 1024,
-    )
-    await producer.start()
+    kafka = producer(bootstrap)
+    await kafka.start()
     try:
         metrics = Metrics()
         publisher = RawPublisher(
-            ProducedTopic(producer, topic, sent),
+            ProducedTopic(kafka, topic, sent),
             Incidents(None, None, metrics),
             metrics,
             timeout=120,
@@ -134,7 +127,7 @@ async def publish(
         await asyncio.gather(*(publisher.publish(delivery, source="bench") for delivery in read))
         return {"started": started, "acknowledged": time.time()}
     finally:
-        await producer.stop()
+        await kafka.stop()
 
 
 # --- what the broker shows ---

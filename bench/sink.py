@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,14 +22,13 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import free_port, peak_rss_mb, percentile, report_header, wait_for
+from bench.harness import free_port, peak_rss_mb, percentile, report_header, stop_all, wait_for
 from bench.load import batch_commands, realtime_command
+from bench.store import PASSWORD, USER
 from sandbox.broker import EmbeddedBroker
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.runtime.topics import create_topics
 
-USER = "apiuser-bench@apiconnector.com"
-PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account
 PARTITIONS = 8
 
 
@@ -169,13 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ).raise_for_status()
         latencies = _latencies(sandbox, args.realtime, logs / "realtime-latencies.json")
     finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         broker.stop()
 
     final = timeline[-1]

@@ -20,6 +20,9 @@ from sandbox.commerce.simulator.clock import SimulatedClock
 from sandbox.commerce.simulator.store import Store
 from sandbox.commerce.simulator.storefront import STORE_URL
 
+# The Dotdigital sandbox account every benchmark runs against.
+USER = "apiuser-bench@apiconnector.com"
+PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account
 CLIENT_ID = "cartwright-bench"
 SKU = "MJ01-S-Red"
 BROWSER = {

@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
@@ -50,17 +49,15 @@ from bench.end_to_end import (
     read_flow,
 )
 from bench.end_to_end import CART_PROGRAM as E2E_CART_PROGRAM
-from bench.harness import figures, free_port, peak_rss_mb, wait_for
+from bench.harness import figures, free_port, peak_rss_mb, stop_all, wait_for
 from bench.load import CART_PROGRAM, batch_commands, cart_trigger
-from bench.store import CLIENT_ID, KeyHost, Shop
+from bench.store import CLIENT_ID, PASSWORD, USER, KeyHost, Shop
 from sandbox.broker import EmbeddedBroker
 from sandbox.commerce.simulator.storefront import STORE_URL
 from schemas.contract.topics import WRITES, WRITES_REALTIME
 from streams.runtime.topics import create_topics
 from streams.settings import KafkaSettings
 
-USER = "apiuser-bench@apiconnector.com"
-PASSWORD = "bench-password-1"  # noqa: S105 - the sandbox's made-up account
 PARTITIONS = 8
 BASELINE = "bench.triggers.baseline"
 WARM_UP, IDLE, BACKLOG = "warm_up", "without_backlog", "with_backlog"
@@ -438,13 +435,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         peak_rss = peak_rss_mb(worker.pid)
         accepted = _accepted(sandbox)
     finally:
-        for process in reversed(processes):
-            process.send_signal(signal.SIGTERM)
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
         broker.stop()
         keys.close()
 
