@@ -30,7 +30,8 @@ from streams.process.join_output import JoinOutput
 from streams.process.joiner import Joiner
 from streams.process.order_writes import no_attributes
 from streams.process.product_attributes import ProductAttributes
-from streams.runtime.faults import Record, guarded
+from streams.runtime.application import finished_batches
+from streams.runtime.faults import Record, guarded, stopping_on_fault
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table
@@ -254,9 +255,9 @@ def register(
         # agents read the orders topic too. A join that waited for the products before it
         # iterated missed every order they took meanwhile, for good (a restarted worker left
         # orders at their older state in Dotdigital).
-        async for events in stream.take_events(BATCH_RECORDS, within=BATCH_SECONDS):
+        async for events in finished_batches(stream, BATCH_RECORDS, BATCH_SECONDS):
             if products is not None:
                 await products.ready()
-            await records.batch(events, dispatch)
+            await stopping_on_fault(app, records.batch(events, dispatch))
 
     return join, joiner

@@ -45,7 +45,8 @@ from schemas.rules.order_facts import (
     fold_shipment,
     restated,
 )
-from streams.runtime.faults import Record, guarded
+from streams.runtime.application import finished_batches
+from streams.runtime.faults import Record, guarded, stopping_on_fault
 from streams.runtime.incidents import Incidents
 from streams.runtime.metrics import Metrics
 from streams.runtime.tables import bytes_table, put
@@ -439,8 +440,8 @@ def register(
 
     @app.agent(topics.raw, name="normalize")
     async def normalize(stream: Any) -> None:
-        async for events in stream.take_events(BATCH_RECORDS, within=BATCH_SECONDS):
-            await normalize_one.batch(events)
+        async for events in finished_batches(stream, BATCH_RECORDS, BATCH_SECONDS):
+            await stopping_on_fault(app, normalize_one.batch(events))
 
     return normalize
 

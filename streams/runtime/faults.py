@@ -83,6 +83,20 @@ async def contained(
         await on_fault(exc)
 
 
+async def stopping_on_fault(app: Any, batch: Awaitable[None]) -> None:
+    """Do an agent's `batch`; a fault that escapes it is no record's own (those are
+    dead-lettered inside), so it stops the worker, loudly. The batch is then never
+    acknowledged (`finished_batches`) and comes again after the restart, where Faust would
+    otherwise start the agent anew past it, and commit what came after."""
+    try:
+        await batch
+    # The agent's last resort: whatever escapes a batch stops the worker.
+    except Exception as exc:
+        log.error("%s: the worker stops; the unfinished batch comes again", fault_detail(exc))
+        await app.crash(exc)
+        raise
+
+
 @dataclass
 class Record:
     """A consumed record in hand, as its dead letter would name it should processing fail.

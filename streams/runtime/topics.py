@@ -135,7 +135,8 @@ def bytes_source(app: Any, *names: str, **options: Any) -> Any:
 # How the normalize and join agents read their sources: up to BATCH_RECORDS records at a time,
 # or what came within BATCH_SECONDS. A batch waits once for Kafka to acknowledge what its
 # records sent, not once per record (each wait is the producer's linger and a round trip), and
-# its offsets are acknowledged to Faust after that, together.
+# its offsets are acknowledged to Faust after that, together (streams.runtime.application,
+# `finished_batches`).
 BATCH_RECORDS = 500
 BATCH_SECONDS = 0.05
 

@@ -20,6 +20,7 @@ from streams.runtime.faults import (
     fault_detail,
     guarded,
     record_fault,
+    stopping_on_fault,
 )
 from streams.runtime.incidents import Incidents
 from tests.support.consumed import consumed
@@ -167,3 +168,37 @@ async def test_contained_hands_the_fault_over_and_says_it_failed() -> None:
         raise OverflowError("cannot convert Infinity to integer")
 
     assert outcome.failed and [type(e) for e in seen] == [OverflowError]
+
+
+class CrashingApp:
+    """What a Faust app's `crash` was asked, in order."""
+
+    def __init__(self) -> None:
+        self.crashed: list[BaseException] = []
+
+    async def crash(self, reason: BaseException) -> None:
+        self.crashed.append(reason)
+
+
+async def test_a_fault_that_escapes_a_batch_stops_the_worker() -> None:
+    app = CrashingApp()
+    gone = KafkaConnectionError("the broker went away")
+
+    async def batch() -> None:
+        raise gone
+
+    with pytest.raises(KafkaConnectionError):
+        await stopping_on_fault(app, batch())
+
+    assert app.crashed == [gone]
+
+
+async def test_a_batch_that_finishes_stops_nothing() -> None:
+    app = CrashingApp()
+
+    async def batch() -> None:
+        return None
+
+    await stopping_on_fault(app, batch())
+
+    assert app.crashed == []
